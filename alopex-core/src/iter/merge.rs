@@ -1,0 +1,142 @@
+//! A k-way merge of sorted version streams.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use crate::error::Result;
+use crate::key::Entry;
+
+use super::BoxedIter;
+
+/// One head-of-stream in the heap.
+struct Head {
+    entry: Entry,
+    source: usize,
+    reverse: bool,
+}
+
+impl Head {
+    /// The order in which heads are yielded: `Less` = yielded first.
+    fn yield_order(&self, other: &Head) -> Ordering {
+        let by_key = self.entry.cmp_internal(&other.entry);
+        let by_key = if self.reverse { by_key.reverse() } else { by_key };
+        // Equal (key, ts) in two sources: the lower source index is newer.
+        by_key.then(self.source.cmp(&other.source))
+    }
+}
+
+impl PartialEq for Head {
+    fn eq(&self, other: &Self) -> bool {
+        self.yield_order(other) == Ordering::Equal
+    }
+}
+impl Eq for Head {}
+impl PartialOrd for Head {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Head {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // BinaryHeap is a max-heap: invert so the first-to-yield is on top.
+        other.yield_order(self)
+    }
+}
+
+/// Merges sources ordered newest first into one stream. Duplicate
+/// `(key, ts)` versions are collapsed to the one from the newest source.
+pub struct MergeIter {
+    sources: Vec<BoxedIter>,
+    heap: BinaryHeap<Head>,
+    reverse: bool,
+    started: bool,
+    last: Option<(bytes::Bytes, u64)>,
+    failed: bool,
+}
+
+impl MergeIter {
+    /// Merges `sources` (index 0 is the newest) in the given direction. Every
+    /// source must already be ordered in that direction.
+    pub fn new(sources: Vec<BoxedIter>, reverse: bool) -> Self {
+        MergeIter { sources, heap: BinaryHeap::new(), reverse, started: false, last: None, failed: false }
+    }
+
+    fn pull(&mut self, source: usize) -> Result<()> {
+        if let Some(item) = self.sources[source].next() {
+            self.heap.push(Head { entry: item?, source, reverse: self.reverse });
+        }
+        Ok(())
+    }
+
+    fn step(&mut self) -> Result<Option<Entry>> {
+        if !self.started {
+            self.started = true;
+            for i in 0..self.sources.len() {
+                self.pull(i)?;
+            }
+        }
+        while let Some(head) = self.heap.pop() {
+            self.pull(head.source)?;
+            let entry = head.entry;
+            if let Some((k, ts)) = &self.last
+                && *k == entry.key
+                && *ts == entry.ts
+            {
+                continue; // shadowed by the same version in a newer source
+            }
+            self.last = Some((entry.key.clone(), entry.ts));
+            return Ok(Some(entry));
+        }
+        Ok(None)
+    }
+}
+
+impl Iterator for MergeIter {
+    type Item = Result<Entry>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        match self.step() {
+            Ok(e) => e.map(Ok),
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    fn e(k: &str, ts: u64, v: &str) -> Entry {
+        Entry { key: Bytes::copy_from_slice(k.as_bytes()), ts, value: Some(Bytes::copy_from_slice(v.as_bytes())) }
+    }
+
+    fn src(mut v: Vec<Entry>, reverse: bool) -> BoxedIter {
+        v.sort_by(|a, b| a.cmp_internal(b));
+        if reverse {
+            v.reverse();
+        }
+        Box::new(v.into_iter().map(Ok))
+    }
+
+    #[test]
+    fn merges_and_newer_source_wins_on_duplicates() {
+        for reverse in [false, true] {
+            let newer = src(vec![e("a", 2, "new"), e("c", 1, "c1")], reverse);
+            let older = src(vec![e("a", 2, "old"), e("a", 1, "a1"), e("b", 5, "b5")], reverse);
+            let out: Vec<Entry> = MergeIter::new(vec![newer, older], reverse).collect::<Result<_>>().expect("ok");
+            let mut expect = vec![e("a", 2, "new"), e("a", 1, "a1"), e("b", 5, "b5"), e("c", 1, "c1")];
+            if reverse {
+                expect.reverse();
+            }
+            assert_eq!(out, expect);
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! MVCC visibility: from all versions to the state at one snapshot.
+
+use bytes::Bytes;
+
+use crate::error::Result;
+use crate::key::{Entry, Timestamp};
+
+use super::BoxedIter;
+
+/// Yields, for each user key, the newest version with `ts <= read_ts`,
+/// skipping keys whose visible version is a tombstone.
+///
+/// Forward input is ordered key ascending and timestamp descending, so the
+/// first version `<= read_ts` of each key wins. Reverse input sees a key's
+/// versions oldest first, so the adapter remembers the last version
+/// `<= read_ts` until the key changes.
+pub struct VisibleIter {
+    inner: std::iter::Peekable<BoxedIter>,
+    read_ts: Timestamp,
+    reverse: bool,
+    failed: bool,
+    /// Forward only: the key whose visible version was already decided.
+    decided: Option<Bytes>,
+}
+
+impl VisibleIter {
+    /// Applies visibility at `read_ts` to `inner`, ordered in `reverse` or not.
+    pub fn new(inner: BoxedIter, read_ts: Timestamp, reverse: bool) -> Self {
+        VisibleIter { inner: inner.peekable(), read_ts, reverse, failed: false, decided: None }
+    }
+
+    fn step_forward(&mut self) -> Result<Option<Entry>> {
+        for item in self.inner.by_ref() {
+            let entry = item?;
+            if self.decided.as_ref() == Some(&entry.key) || entry.ts > self.read_ts {
+                continue;
+            }
+            self.decided = Some(entry.key.clone());
+            if entry.value.is_some() {
+                return Ok(Some(entry));
+            }
+        }
+        Ok(None)
+    }
+
+    fn step_reverse(&mut self) -> Result<Option<Entry>> {
+        loop {
+            let Some(first) = self.inner.next() else { return Ok(None) };
+            let first = first?;
+            let key = first.key.clone();
+            let mut best = (first.ts <= self.read_ts).then_some(first);
+            loop {
+                match self.inner.peek() {
+                    Some(Ok(next)) if next.key == key => {}
+                    Some(Err(_)) => {
+                        if let Some(Err(e)) = self.inner.next() {
+                            return Err(e);
+                        }
+                    }
+                    _ => break,
+                }
+                if let Some(Ok(next)) = self.inner.next()
+                    && next.ts <= self.read_ts
+                {
+                    best = Some(next);
+                }
+            }
+            if let Some(best) = best
+                && best.value.is_some()
+            {
+                return Ok(Some(best));
+            }
+        }
+    }
+}
+
+impl Iterator for VisibleIter {
+    type Item = Result<Entry>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let step = if self.reverse { self.step_reverse() } else { self.step_forward() };
+        match step {
+            Ok(e) => e.map(Ok),
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(k: &str, ts: u64, v: Option<&str>) -> Entry {
+        Entry { key: Bytes::copy_from_slice(k.as_bytes()), ts, value: v.map(|v| Bytes::copy_from_slice(v.as_bytes())) }
+    }
+
+    #[test]
+    fn visibility_both_directions() {
+        let versions = vec![
+            e("a", 9, Some("a9")),
+            e("a", 3, Some("a3")),
+            e("b", 5, None),
+            e("b", 2, Some("b2")),
+            e("c", 7, Some("c7")),
+            e("d", 4, None),
+        ];
+        let run = |ts: u64, reverse: bool| -> Vec<(String, String)> {
+            let mut input = versions.clone();
+            if reverse {
+                input.reverse();
+            }
+            let mut out: Vec<(String, String)> = VisibleIter::new(Box::new(input.into_iter().map(Ok)), ts, reverse)
+                .map(|r| r.expect("ok"))
+                .map(|e| {
+                    let v = e.value.expect("visible values only");
+                    (String::from_utf8_lossy(&e.key).into_owned(), String::from_utf8_lossy(&v).into_owned())
+                })
+                .collect();
+            if reverse {
+                out.reverse();
+            }
+            out
+        };
+        for reverse in [false, true] {
+            let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+                v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+            };
+            assert_eq!(run(4, reverse), pairs(&[("a", "a3"), ("b", "b2")]));
+            assert_eq!(run(6, reverse), pairs(&[("a", "a3")]));
+            assert_eq!(run(10, reverse), pairs(&[("a", "a9"), ("c", "c7")]));
+            assert_eq!(run(1, reverse), pairs(&[]));
+        }
+    }
+}

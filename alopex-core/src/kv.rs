@@ -1,0 +1,115 @@
+//! The transactional key-value seam.
+//!
+//! The SQL engine reads and writes only through these two traits. The local
+//! MVCC [`Engine`] implements them here; the cluster will
+//! implement them again over ranges and Raft, and the SQL engine will not
+//! know which one it runs on.
+//!
+//! Every call may become a network round trip in the distributed
+//! implementation, so the traits favour batches: `multi_get` instead of many
+//! `get`s, and `scan` returns a page of up to `limit` pairs that the caller
+//! continues from the last key.
+
+use std::ops::Bound;
+
+use bytes::Bytes;
+
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::key::Timestamp;
+use crate::txn::{IsolationLevel, Transaction};
+use crate::version::KeyBounds;
+
+/// Options for [`KvStore::begin`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TxnOptions {
+    /// The isolation level.
+    pub isolation: IsolationLevel,
+}
+
+/// A store that runs transactions.
+pub trait KvStore: Send + Sync {
+    /// The transaction type.
+    type Txn: KvTxn;
+
+    /// Begins a transaction at a fresh snapshot.
+    fn begin(&self, opts: TxnOptions) -> Result<Self::Txn>;
+}
+
+/// One transaction: reads at a snapshot, buffered writes, atomic commit.
+pub trait KvTxn: Send {
+    /// The snapshot timestamp.
+    fn read_ts(&self) -> Timestamp;
+
+    /// Reads one key.
+    fn get(&mut self, key: &[u8]) -> Result<Option<Bytes>>;
+
+    /// Reads many keys in one call, answering in order.
+    fn multi_get(&mut self, keys: &[Bytes]) -> Result<Vec<Option<Bytes>>> {
+        keys.iter().map(|k| self.get(k)).collect()
+    }
+
+    /// Reads up to `limit` pairs of `range` (0 = no limit), forward or
+    /// reverse. To continue, scan again from just past the last key.
+    fn scan(&mut self, range: KeyBounds, reverse: bool, limit: usize) -> Result<Vec<(Bytes, Bytes)>>;
+
+    /// Writes a value.
+    fn put(&mut self, key: Bytes, value: Bytes) -> Result<()>;
+
+    /// Deletes a key.
+    fn delete(&mut self, key: Bytes) -> Result<()>;
+
+    /// Deletes every key in a range.
+    fn delete_range(&mut self, range: KeyBounds) -> Result<()>;
+
+    /// Commits; returns the commit timestamp. [`crate::Error::Conflict`]
+    /// means retry.
+    fn commit(&mut self) -> Result<Timestamp>;
+
+    /// Discards the transaction.
+    fn rollback(&mut self) -> Result<()>;
+}
+
+/// The range that continues a page of a scan after `last`.
+pub fn continue_after(range: &KeyBounds, last: &Bytes, reverse: bool) -> KeyBounds {
+    if reverse {
+        (range.0.clone(), Bound::Excluded(last.clone()))
+    } else {
+        (Bound::Excluded(last.clone()), range.1.clone())
+    }
+}
+
+impl KvStore for Engine {
+    type Txn = Transaction;
+
+    fn begin(&self, opts: TxnOptions) -> Result<Transaction> {
+        Ok(Engine::begin(self, opts.isolation))
+    }
+}
+
+impl KvTxn for Transaction {
+    fn read_ts(&self) -> Timestamp {
+        Transaction::read_ts(self)
+    }
+    fn get(&mut self, key: &[u8]) -> Result<Option<Bytes>> {
+        Transaction::get(self, key)
+    }
+    fn scan(&mut self, range: KeyBounds, reverse: bool, limit: usize) -> Result<Vec<(Bytes, Bytes)>> {
+        Transaction::scan(self, range, reverse, limit)
+    }
+    fn put(&mut self, key: Bytes, value: Bytes) -> Result<()> {
+        Transaction::put(self, key, value)
+    }
+    fn delete(&mut self, key: Bytes) -> Result<()> {
+        Transaction::delete(self, key)
+    }
+    fn delete_range(&mut self, range: KeyBounds) -> Result<()> {
+        Transaction::delete_range(self, range)
+    }
+    fn commit(&mut self) -> Result<Timestamp> {
+        Transaction::commit(self)
+    }
+    fn rollback(&mut self) -> Result<()> {
+        Transaction::rollback(self)
+    }
+}

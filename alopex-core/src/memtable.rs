@@ -1,0 +1,262 @@
+//! The memtable: recent writes, sorted in memory.
+//!
+//! Writes land here after the WAL has them. The memtable is a lock-free
+//! skiplist (`crossbeam-skiplist`) keyed by internal key (user key ascending,
+//! timestamp descending), so many committers insert at once without a lock
+//! and readers never block writers. We measured it against the `skiplist`
+//! crate behind a mutex (see `docs/benchmarks.md`); under concurrent writers
+//! the lock-free map wins, and it is the one kept.
+//!
+//! A memtable has a byte budget. When it is full the engine makes it
+//! immutable, starts a new one (and a new WAL segment), and a background
+//! thread flushes the immutable one to an L0 SSTable. Each memtable remembers
+//! the WAL segment that holds its writes, so the segment can be deleted once
+//! the memtable is durable in an SSTable.
+//!
+//! Iteration does not borrow the skiplist: a [`MemtableIter`] owns an `Arc` of
+//! the memtable and re-seeks after the last key it returned, a chunk at a
+//! time. That makes iterators `'static` and lets them outlive a memtable
+//! switch.
+
+use std::cmp::Reverse;
+use std::ops::Bound;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use crossbeam_skiplist::SkipMap;
+use parking_lot::{Condvar, Mutex};
+
+use crate::error::Result;
+use crate::key::{Entry, Timestamp};
+
+/// Bytes charged per entry on top of key and value (node, pointers, Arc).
+const ENTRY_OVERHEAD: usize = 64;
+/// Entries fetched per re-seek by a [`MemtableIter`].
+const CHUNK: usize = 128;
+
+/// The skiplist key: user key ascending, timestamp descending.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct MemKey {
+    key: Bytes,
+    ts: Reverse<Timestamp>,
+}
+
+impl MemKey {
+    fn new(key: Bytes, ts: Timestamp) -> Self {
+        MemKey { key, ts: Reverse(ts) }
+    }
+}
+
+/// A sorted, concurrent, in-memory table of versions.
+#[derive(Debug)]
+pub struct Memtable {
+    map: SkipMap<MemKey, Option<Bytes>>,
+    size: AtomicUsize,
+    min_ts: AtomicU64,
+    max_ts: AtomicU64,
+    wal_segment: u64,
+    /// Writers that have reserved this memtable but not yet applied.
+    writers: Mutex<usize>,
+    writers_done: Condvar,
+}
+
+impl Memtable {
+    /// An empty memtable whose writes live in WAL segment `wal_segment`.
+    pub fn new(wal_segment: u64) -> Self {
+        Memtable {
+            map: SkipMap::new(),
+            size: AtomicUsize::new(0),
+            min_ts: AtomicU64::new(u64::MAX),
+            max_ts: AtomicU64::new(0),
+            wal_segment,
+            writers: Mutex::new(0),
+            writers_done: Condvar::new(),
+        }
+    }
+
+    /// The WAL segment holding this memtable's writes.
+    pub fn wal_segment(&self) -> u64 {
+        self.wal_segment
+    }
+
+    /// Approximate bytes used.
+    pub fn size(&self) -> usize {
+        self.size.load(Ordering::Relaxed)
+    }
+
+    /// Number of versions held.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// True when no version is held.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The greatest timestamp written here (0 when empty).
+    pub fn max_ts(&self) -> Timestamp {
+        self.max_ts.load(Ordering::Acquire)
+    }
+
+    /// The smallest timestamp written here (`u64::MAX` when empty).
+    pub fn min_ts(&self) -> Timestamp {
+        self.min_ts.load(Ordering::Acquire)
+    }
+
+    /// Inserts one version. A second write of the same `(key, ts)` replaces
+    /// the first.
+    pub fn insert(&self, key: Bytes, ts: Timestamp, value: Option<Bytes>) {
+        let charge = key.len() + value.as_ref().map_or(0, Bytes::len) + ENTRY_OVERHEAD;
+        self.map.insert(MemKey::new(key, ts), value);
+        self.size.fetch_add(charge, Ordering::Relaxed);
+        self.min_ts.fetch_min(ts, Ordering::AcqRel);
+        self.max_ts.fetch_max(ts, Ordering::AcqRel);
+    }
+
+    /// Announces a writer that will insert later; the flusher waits for it.
+    pub fn reserve_writer(&self) {
+        *self.writers.lock() += 1;
+    }
+
+    /// Ends a reservation made by [`reserve_writer`](Self::reserve_writer).
+    pub fn release_writer(&self) {
+        let mut w = self.writers.lock();
+        *w = w.saturating_sub(1);
+        if *w == 0 {
+            self.writers_done.notify_all();
+        }
+    }
+
+    /// Blocks until every reserved writer has released.
+    pub fn wait_for_writers(&self) {
+        let mut w = self.writers.lock();
+        while *w > 0 {
+            self.writers_done.wait(&mut w);
+        }
+    }
+
+    /// The newest version of `key` with timestamp `<= read_ts`, tombstones
+    /// included (as `value: None`).
+    pub fn get(&self, key: &[u8], read_ts: Timestamp) -> Option<Entry> {
+        let probe = MemKey::new(Bytes::copy_from_slice(key), read_ts);
+        let entry = self.map.range(probe..).next()?;
+        (entry.key().key.as_ref() == key).then(|| Entry {
+            key: entry.key().key.clone(),
+            ts: entry.key().ts.0,
+            value: entry.value().clone(),
+        })
+    }
+
+    /// Iterates every version with a user key in `range`, in internal order
+    /// (or its exact reverse).
+    pub fn iter(self: &Arc<Self>, range: (Bound<Bytes>, Bound<Bytes>), reverse: bool) -> MemtableIter {
+        let lower = match range.0 {
+            Bound::Included(k) => Bound::Included(MemKey::new(k, Timestamp::MAX)),
+            Bound::Excluded(k) => Bound::Excluded(MemKey::new(k, 0)),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        let upper = match range.1 {
+            Bound::Included(k) => Bound::Included(MemKey::new(k, 0)),
+            Bound::Excluded(k) => Bound::Excluded(MemKey::new(k, Timestamp::MAX)),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        MemtableIter { mem: Arc::clone(self), lower, upper, reverse, buf: Vec::new(), done: false }
+    }
+}
+
+/// A `'static` iterator over a memtable range; see the module docs.
+#[derive(Debug)]
+pub struct MemtableIter {
+    mem: Arc<Memtable>,
+    lower: Bound<MemKey>,
+    upper: Bound<MemKey>,
+    reverse: bool,
+    /// Buffered entries, stored in reverse of yield order so `pop` yields.
+    buf: Vec<Entry>,
+    done: bool,
+}
+
+impl MemtableIter {
+    fn refill(&mut self) {
+        let range = (self.lower.clone(), self.upper.clone());
+        let to_entry = |e: crossbeam_skiplist::map::Entry<'_, MemKey, Option<Bytes>>| Entry {
+            key: e.key().key.clone(),
+            ts: e.key().ts.0,
+            value: e.value().clone(),
+        };
+        let mut chunk: Vec<Entry> = if self.reverse {
+            self.mem.map.range(range).rev().take(CHUNK).map(to_entry).collect()
+        } else {
+            self.mem.map.range(range).take(CHUNK).map(to_entry).collect()
+        };
+        if chunk.len() < CHUNK {
+            self.done = true;
+        }
+        if let Some(last) = chunk.last() {
+            let resume = Bound::Excluded(MemKey::new(last.key.clone(), last.ts));
+            if self.reverse {
+                self.upper = resume;
+            } else {
+                self.lower = resume;
+            }
+        }
+        chunk.reverse();
+        self.buf = chunk;
+    }
+}
+
+impl Iterator for MemtableIter {
+    type Item = Result<Entry>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.buf.is_empty() && !self.done {
+            self.refill();
+        }
+        self.buf.pop().map(Ok)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    #[test]
+    fn get_sees_newest_visible_version() {
+        let m = Memtable::new(1);
+        m.insert(b("k"), 5, Some(b("v5")));
+        m.insert(b("k"), 9, None);
+        m.insert(b("ka"), 1, Some(b("x")));
+        assert_eq!(m.get(b"k", 4), None);
+        assert_eq!(m.get(b"k", 5).and_then(|e| e.value), Some(b("v5")));
+        assert_eq!(m.get(b"k", 8).map(|e| e.ts), Some(5));
+        assert_eq!(m.get(b"k", 9).map(|e| e.value), Some(None));
+        assert_eq!(m.get(b"j", 100), None);
+    }
+
+    #[test]
+    fn iter_chunks_forward_and_reverse() {
+        let m = Arc::new(Memtable::new(1));
+        for i in 0..1000u32 {
+            for ts in [1u64, 2] {
+                m.insert(Bytes::from(format!("{i:05}")), ts, Some(b("v")));
+            }
+        }
+        let range = (Bound::Included(b("00100")), Bound::Excluded(b("00900")));
+        let fwd: Vec<Entry> = m.iter(range.clone(), false).collect::<Result<_>>().expect("no io");
+        assert_eq!(fwd.len(), 1600);
+        assert!(fwd.windows(2).all(|w| w[0].cmp_internal(&w[1]).is_lt()));
+        let mut rev: Vec<Entry> = m.iter(range, true).collect::<Result<_>>().expect("no io");
+        rev.reverse();
+        assert_eq!(fwd, rev);
+        let incl = (Bound::Excluded(b("00100")), Bound::Included(b("00900")));
+        let v: Vec<Entry> = m.iter(incl, false).collect::<Result<_>>().expect("no io");
+        assert_eq!(v.first().map(|e| e.key.clone()), Some(b("00101")));
+        assert_eq!(v.last().map(|e| (e.key.clone(), e.ts)), Some((b("00900"), 1)));
+    }
+}

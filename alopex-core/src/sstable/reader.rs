@@ -1,0 +1,350 @@
+//! Reading a table: everything but the data blocks is loaded at open.
+//!
+//! [`Table::open`] reads the footer, then the index, metaindex, bloom filter
+//! and properties blocks, verifying every checksum and cross-checking the
+//! pieces (handles inside the file, index keys ascending, index and
+//! properties agreeing on the largest key). A table that opens is therefore
+//! structurally sound apart from its data blocks, whose checksums are
+//! verified each time one is read from disk, before it enters the
+//! [`BlockCache`]. Reading a bad block is an [`Error::Corruption`] naming the
+//! file and the block offset; nothing is skipped.
+//!
+//! The index is small (one entry per ~4 KiB block) and is decoded into a
+//! `Vec` at open, so finding the block for a key is a binary search in
+//! memory. Blocks are read with positional reads (`read_at`) on one shared
+//! file handle, so a `Table` is `Send + Sync` and many threads read it at once
+//! without a lock.
+//!
+//! A point read ([`Table::get`]) asks the bloom filter first, then seeks to
+//! the internal key `(user_key, read_ts)`: because timestamps sort
+//! descending, the first entry at or after it is the newest version visible
+//! at `read_ts`, if it has the same user key.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::ops::Bound;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::block::{Block, BlockIter};
+use super::bloom::BloomFilter;
+use super::cache::BlockCache;
+use super::footer::{FOOTER_LEN, Footer};
+use super::frame::{BlockHandle, Malformed, TRAILER_LEN, unseal};
+use super::iter::TableIter;
+use super::metaindex;
+use super::properties::TableProperties;
+use crate::key::{Entry, Timestamp, ValueKind, compare_internal, decode_internal_key, encode_internal_key};
+use crate::{Error, Result};
+
+/// One index entry: the last internal key of a data block and its handle.
+#[derive(Debug, Clone)]
+pub(crate) struct IndexEntry {
+    pub(crate) last_key: Bytes,
+    pub(crate) handle: BlockHandle,
+}
+
+/// An open, immutable table file. See the module docs.
+#[derive(Debug)]
+pub struct Table {
+    id: u64,
+    path: PathBuf,
+    file: File,
+    cache: Arc<BlockCache>,
+    index: Vec<IndexEntry>,
+    bloom: BloomFilter,
+    properties: TableProperties,
+    /// Every metaindex entry, built-in blocks included.
+    sections: BTreeMap<String, BlockHandle>,
+    footer: Footer,
+}
+
+impl Table {
+    /// Opens and validates the table at `path`. `id` must be unique among the
+    /// tables sharing `cache`.
+    pub fn open(path: &Path, id: u64, cache: Arc<BlockCache>) -> Result<Arc<Table>> {
+        let file = File::open(path)?;
+        let file_size = file.metadata()?.len();
+        let corrupt = |detail: String| Error::corruption(path, detail);
+        let body_end = file_size
+            .checked_sub(FOOTER_LEN as u64)
+            .ok_or_else(|| corrupt(format!("file is {file_size} bytes, shorter than the {FOOTER_LEN}-byte footer")))?;
+        let mut footer_bytes = [0u8; FOOTER_LEN];
+        read_exact(&file, path, &mut footer_bytes, body_end)?;
+        let footer = Footer::decode(&footer_bytes)
+            .map_err(|m| corrupt(format!("footer at offset {body_end}: {} (footer byte {})", m.detail, m.at)))?;
+
+        let in_body = |what: &str, h: BlockHandle| {
+            if h.end().is_some_and(|end| end <= body_end) {
+                Ok(())
+            } else {
+                Err(corrupt(format!(
+                    "{what} handle (offset {}, size {}) lies outside the {body_end} bytes before the footer",
+                    h.offset, h.size
+                )))
+            }
+        };
+        in_body("index block", footer.index)?;
+        in_body("metaindex block", footer.metaindex)?;
+
+        let mut table = Table {
+            id,
+            path: path.to_path_buf(),
+            file,
+            cache,
+            index: Vec::new(),
+            bloom: BloomFilter::disabled(),
+            properties: TableProperties::default(),
+            sections: BTreeMap::new(),
+            footer,
+        };
+
+        let meta_payload = table.read_verified("metaindex block", footer.metaindex)?;
+        table.sections =
+            metaindex::decode(&meta_payload).map_err(|m| table.malformed("metaindex block", footer.metaindex, m))?;
+        for (name, &h) in &table.sections {
+            in_body(&format!("section {name:?}"), h)?;
+        }
+        let builtin = |name: &str| {
+            table.sections.get(name).copied().ok_or_else(|| corrupt(format!("metaindex has no {name:?} entry")))
+        };
+        let (bloom_h, props_h) = (builtin(metaindex::BLOOM)?, builtin(metaindex::PROPERTIES)?);
+
+        let bloom = table.read_verified("bloom block", bloom_h)?;
+        table.bloom = BloomFilter::decode(bloom).map_err(|m| table.malformed("bloom block", bloom_h, m))?;
+        let props = table.read_verified("properties block", props_h)?;
+        table.properties =
+            TableProperties::decode(&props).map_err(|m| table.malformed("properties block", props_h, m))?;
+        table.properties.file_size = file_size;
+
+        table.index = table.load_index(body_end)?;
+        tracing::debug!(path = %path.display(), id, blocks = table.index.len(), "sstable opened");
+        Ok(Arc::new(table))
+    }
+
+    /// The id this table was opened with (its cache namespace).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The file this table reads.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The properties recorded by the builder (`file_size` from the file).
+    pub fn properties(&self) -> &TableProperties {
+        &self.properties
+    }
+
+    /// False only if no version of `user_key` is in this table (bloom filter).
+    pub fn may_contain(&self, user_key: &[u8]) -> bool {
+        self.bloom.may_contain(user_key)
+    }
+
+    /// The newest version of `user_key` with ts <= read_ts (a tombstone is
+    /// returned as `Entry { value: None }`); `None` if no such version. Uses
+    /// the bloom filter first.
+    pub fn get(&self, user_key: &[u8], read_ts: Timestamp) -> Result<Option<Entry>> {
+        if !self.may_contain(user_key) {
+            return Ok(None);
+        }
+        let mut target = Vec::new();
+        encode_internal_key(&mut target, user_key, read_ts, ValueKind::Value);
+        let i = self.index.partition_point(|e| compare_internal(&e.last_key, &target) == Ordering::Less);
+        if i == self.index.len() {
+            return Ok(None);
+        }
+        let block = self.data_block(i)?;
+        let mut it = block.iter();
+        it.seek(&target).map_err(|m| self.data_malformed(i, m))?;
+        if !it.valid() {
+            return Err(self.data_malformed(i, Malformed::new(0, "block ends before the key its index entry promises")));
+        }
+        let entry = self.decode_entry(i, &it)?;
+        Ok((entry.key.as_ref() == user_key).then_some(entry))
+    }
+
+    /// Iterates every version whose user key is in `range`, in internal order
+    /// (key asc, ts desc); with `reverse`, exactly the reverse order. Blocks
+    /// are loaded lazily as the iterator advances.
+    pub fn iter(self: &Arc<Self>, range: (Bound<Bytes>, Bound<Bytes>), reverse: bool) -> TableIter {
+        TableIter::new(Arc::clone(self), range, reverse)
+    }
+
+    /// Reads the named extra section, verified; `None` if the table has none.
+    pub fn section(&self, name: &str) -> Result<Option<Bytes>> {
+        if metaindex::is_reserved(name) {
+            return Ok(None);
+        }
+        match self.sections.get(name) {
+            None => Ok(None),
+            Some(&h) => self.read_verified(&format!("section {name:?}"), h).map(Some),
+        }
+    }
+
+    /// Reads every block from disk (bypassing the cache), verifies every
+    /// checksum, and checks that entries are well-formed, strictly ordered,
+    /// agree with the index, and add up to the recorded properties.
+    pub fn verify(&self) -> Result<()> {
+        self.read_verified("index block", self.footer.index)?;
+        self.read_verified("metaindex block", self.footer.metaindex)?;
+        for (name, &h) in &self.sections {
+            self.read_verified(&format!("section {name:?}"), h)?;
+        }
+        let (mut entries, mut tombstones) = (0u64, 0u64);
+        let mut prev: Option<Vec<u8>> = None;
+        for (i, ie) in self.index.iter().enumerate() {
+            let block = self.load_data_block(i)?;
+            let mut it = block.iter();
+            it.seek_to_first().map_err(|m| self.data_malformed(i, m))?;
+            while it.valid() {
+                let e = self.decode_entry(i, &it)?;
+                if prev.as_deref().is_some_and(|p| compare_internal(p, it.key()) != Ordering::Less) {
+                    return Err(self.data_malformed(i, Malformed::new(0, "keys are not strictly ascending")));
+                }
+                if !self.bloom.may_contain(&e.key) {
+                    return Err(self.corrupt(format!("bloom filter misses key {:?}", e.key.escape_ascii().to_string())));
+                }
+                entries += 1;
+                tombstones += u64::from(e.value.is_none());
+                prev = Some(it.key().to_vec());
+                it.advance().map_err(|m| self.data_malformed(i, m))?;
+            }
+            if prev.as_deref() != Some(ie.last_key.as_ref()) {
+                return Err(self.data_malformed(i, Malformed::new(0, "last key differs from its index entry")));
+            }
+        }
+        let p = &self.properties;
+        if (entries, tombstones) != (p.entries, p.tombstones) {
+            return Err(self.corrupt(format!(
+                "blocks hold {entries} entries / {tombstones} tombstones, properties say {} / {}",
+                p.entries, p.tombstones
+            )));
+        }
+        Ok(())
+    }
+
+    /// The decoded index.
+    pub(crate) fn index(&self) -> &[IndexEntry] {
+        &self.index
+    }
+
+    /// Data block `i` of the index, through the cache.
+    pub(crate) fn data_block(&self, i: usize) -> Result<Block> {
+        let offset = self.index[i].handle.offset;
+        self.cache.get_or_load(self.id, offset, || self.load_data_block(i))
+    }
+
+    /// Turns an encoded entry of data block `i` into an [`Entry`].
+    pub(crate) fn decode_entry(&self, i: usize, it: &BlockIter) -> Result<Entry> {
+        let (key, value, at) = (it.key(), it.value(), it.entry_offset());
+        let Some((user_key, ts, kind)) = decode_internal_key(key) else {
+            let detail = format!("invalid internal key {:?}", key.escape_ascii().to_string());
+            return Err(self.data_malformed(i, Malformed::new(at, detail)));
+        };
+        let value = match kind {
+            ValueKind::Value => Some(value),
+            ValueKind::Tombstone if value.is_empty() => None,
+            ValueKind::Tombstone => {
+                return Err(self.data_malformed(i, Malformed::new(at, "tombstone carries a value")));
+            }
+        };
+        Ok(Entry { key: Bytes::copy_from_slice(user_key), ts, value })
+    }
+
+    /// A corruption error for data block `i`.
+    pub(crate) fn data_malformed(&self, i: usize, m: Malformed) -> Error {
+        self.malformed("data block", self.index[i].handle, m)
+    }
+
+    fn load_data_block(&self, i: usize) -> Result<Block> {
+        let handle = self.index[i].handle;
+        let payload = self.read_verified("data block", handle)?;
+        Block::parse(payload).map_err(|m| self.malformed("data block", handle, m))
+    }
+
+    /// Decodes and validates the index block.
+    fn load_index(&self, body_end: u64) -> Result<Vec<IndexEntry>> {
+        let h = self.footer.index;
+        let bad = |m: Malformed| self.malformed("index block", h, m);
+        let block = Block::parse(self.read_verified("index block", h)?).map_err(bad)?;
+        let mut it = block.iter();
+        it.seek_to_first().map_err(bad)?;
+        let mut index: Vec<IndexEntry> = Vec::new();
+        while it.valid() {
+            let n = index.len();
+            let key = it.key();
+            let mut value = &it.value()[..];
+            let handle = BlockHandle::decode_from(&mut value)
+                .filter(|_| value.is_empty())
+                .ok_or_else(|| bad(Malformed::new(0, format!("entry {n}: malformed block handle"))))?;
+            let prev = index.last();
+            let ordered = prev.is_none_or(|p| compare_internal(&p.last_key, key) == Ordering::Less);
+            let after_prev = prev.and_then(|p| p.handle.end()).unwrap_or(0) <= handle.offset;
+            let inside = handle.end().is_some_and(|end| end <= body_end);
+            if decode_internal_key(key).is_none() || !ordered || !after_prev || !inside {
+                return Err(bad(Malformed::new(
+                    0,
+                    format!(
+                        "entry {n} (block offset {}, size {}) is out of order or out of bounds",
+                        handle.offset, handle.size
+                    ),
+                )));
+            }
+            index.push(IndexEntry { last_key: Bytes::copy_from_slice(key), handle });
+            it.advance().map_err(bad)?;
+        }
+
+        let p = &self.properties;
+        let last = index.last().and_then(|e| decode_internal_key(&e.last_key));
+        let consistent = match last {
+            None => p.entries == 0,
+            Some((k, ts, _)) => p.entries > 0 && k == p.largest_key.as_ref() && ts == p.largest_ts,
+        };
+        if !consistent {
+            return Err(self.corrupt(format!(
+                "index ({} blocks) disagrees with properties ({} entries, largest key {:?}@{})",
+                index.len(),
+                p.entries,
+                p.largest_key.escape_ascii().to_string(),
+                p.largest_ts
+            )));
+        }
+        Ok(index)
+    }
+
+    /// Reads a framed block from disk and verifies its trailer.
+    fn read_verified(&self, what: &str, h: BlockHandle) -> Result<Bytes> {
+        let len = usize::try_from(h.size)
+            .ok()
+            .and_then(|s| s.checked_add(TRAILER_LEN))
+            .ok_or_else(|| self.corrupt(format!("{what} at offset {}: size {} too large", h.offset, h.size)))?;
+        let mut buf = vec![0u8; len];
+        read_exact(&self.file, &self.path, &mut buf, h.offset)?;
+        unseal(Bytes::from(buf)).map_err(|m| self.malformed(what, h, m))
+    }
+
+    fn malformed(&self, what: &str, h: BlockHandle, m: Malformed) -> Error {
+        self.corrupt(format!("{what} at offset {} (size {}): {} (block byte {})", h.offset, h.size, m.detail, m.at))
+    }
+
+    fn corrupt(&self, detail: String) -> Error {
+        Error::corruption(&self.path, detail)
+    }
+}
+
+/// `read_exact_at` that reports a short file as corruption.
+fn read_exact(file: &File, path: &Path, buf: &mut [u8], offset: u64) -> Result<()> {
+    file.read_exact_at(buf, offset).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            Error::corruption(path, format!("file ends inside the {} bytes at offset {offset}", buf.len()))
+        } else {
+            Error::Io(e)
+        }
+    })
+}
