@@ -127,3 +127,20 @@ fn write_at_uses_caller_timestamps_and_older_versions_stay_readable() {
     assert_eq!(snap.get(b"k").expect("get"), Some(b("at base")));
     assert!(engine.put(b("k"), b("fresh")).expect("put") > base + 10, "the clock moved past caller timestamps");
 }
+
+#[test]
+fn close_releases_the_directory_even_with_live_transactions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = Engine::open(dir.path(), Options::small_for_tests()).expect("open");
+    assert!(
+        matches!(Engine::open(dir.path(), Options::small_for_tests()), Err(Error::InvalidArgument(_))),
+        "a second open of the same directory is refused"
+    );
+    engine.put(b("k"), b("v")).expect("put");
+    let mut txn = engine.begin(IsolationLevel::Snapshot);
+    txn.put(b("k"), b("late")).expect("buffer");
+    engine.close().expect("close");
+    assert!(matches!(txn.commit(), Err(Error::Closed)), "a commit after close is refused");
+    let engine = Engine::open(dir.path(), Options::small_for_tests()).expect("reopen while txn is alive");
+    assert_eq!(engine.get(b"k").expect("get"), Some(b("v")));
+}

@@ -40,7 +40,7 @@ mod write;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
 use parking_lot::{Condvar, Mutex, RwLock};
@@ -111,7 +111,11 @@ pub(crate) struct Shared {
     pub bg_cv: Condvar,
     pub poisoned: Mutex<Option<String>>,
     pub counters: Counters,
-    _lock_file: File,
+    /// Set by [`Engine::close`]: transactions and snapshots that outlive the
+    /// engine get [`Error::Closed`] on commit.
+    pub closed: AtomicBool,
+    /// Holds the directory lock until the engine closes.
+    pub lock_file: Mutex<Option<File>>,
 }
 
 impl Shared {
@@ -120,6 +124,9 @@ impl Shared {
     }
 
     pub fn check_poisoned(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
         match &*self.poisoned.lock() {
             Some(reason) => Err(Error::Poisoned(reason.clone())),
             None => Ok(()),
@@ -252,7 +259,15 @@ impl Engine {
         for t in self.threads.lock().drain(..) {
             let _ = t.join();
         }
-        self.shared.wal.close()
+        // Commits that are under way finish; later ones see `closed`.
+        let commit_guard = self.shared.commit_lock.lock();
+        self.shared.closed.store(true, Ordering::Release);
+        drop(commit_guard);
+        let result = self.shared.wal.close();
+        // Release the directory even if transactions or snapshots still hold
+        // the shared state.
+        self.shared.lock_file.lock().take();
+        result
     }
 }
 

@@ -115,7 +115,8 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Shared> {
         poisoned: Mutex::new(None),
         counters: Counters::default(),
         opts,
-        _lock_file: lock_file,
+        closed: std::sync::atomic::AtomicBool::new(false),
+        lock_file: Mutex::new(Some(lock_file)),
     };
 
     // Persist what the WAL replay recovered as an L0 table, so the replayed
