@@ -109,24 +109,30 @@ pub struct ResolvedBatch {
 impl ResolvedBatch {
     /// Encodes the batch as a WAL record at `ts`.
     pub fn encode(&self, ts: Timestamp) -> Vec<u8> {
+        let mut buf = Vec::new();
+        self.encode_into(ts, &mut buf);
+        buf
+    }
+
+    /// Appends the WAL record of the batch at `ts` to `buf`.
+    pub fn encode_into(&self, ts: Timestamp, buf: &mut Vec<u8>) {
         let size: usize = self.writes.iter().map(|(k, v)| k.len() + v.as_ref().map_or(0, |v| v.len()) + 12).sum();
-        let mut buf = Vec::with_capacity(16 + size);
+        buf.reserve(16 + size);
         buf.extend_from_slice(&ts.to_le_bytes());
-        put_varint(&mut buf, self.writes.len() as u64);
+        put_varint(buf, self.writes.len() as u64);
         for (key, value) in &self.writes {
             match value {
                 Some(value) => {
                     buf.push(ValueKind::Value as u8);
-                    put_bytes(&mut buf, key);
-                    put_bytes(&mut buf, value);
+                    put_bytes(buf, key);
+                    put_bytes(buf, value);
                 }
                 None => {
                     buf.push(ValueKind::Tombstone as u8);
-                    put_bytes(&mut buf, key);
+                    put_bytes(buf, key);
                 }
             }
         }
-        buf
     }
 
     /// Decodes a WAL record; `path` names the segment for error messages.

@@ -166,7 +166,7 @@ impl Oracle {
     /// Fails with [`Error::Conflict`] if a commit newer than `start_ts` wrote
     /// one of `writes` or, when given, touched `reads`. `writes` must be
     /// sorted. Call under the engine's commit lock.
-    pub fn check_conflicts(&self, start_ts: Timestamp, writes: &[Bytes], reads: Option<&ReadSet>) -> Result<()> {
+    pub fn check_conflicts(&self, start_ts: Timestamp, writes: &[&Bytes], reads: Option<&ReadSet>) -> Result<()> {
         let s = self.state.lock();
         for commit in s.recent.iter().rev() {
             if commit.ts <= start_ts {
@@ -176,7 +176,7 @@ impl Oracle {
             if let Some(k) = writes.iter().find(|k| committed.binary_search(k).is_ok()) {
                 return Err(Error::Conflict(format!(
                     "write-write conflict on key {:?} with a transaction committed at {}",
-                    Bytes::clone(k),
+                    Bytes::clone(*k),
                     commit.ts
                 )));
             }
@@ -199,9 +199,11 @@ impl Oracle {
         Ok(())
     }
 
-    /// Allocates a commit timestamp (or accepts the caller's) and marks it
-    /// pending. Call under the engine's commit lock.
-    pub fn allocate(&self, given: Option<Timestamp>) -> Timestamp {
+    /// Allocates a commit timestamp (or accepts the caller's), marks it
+    /// pending, and records the commit's write set for later conflict checks
+    /// if any reader is live (`keys` must return sorted keys; it is only
+    /// called when needed). Call under the engine's commit lock.
+    pub fn allocate(&self, given: Option<Timestamp>, keys: impl FnOnce() -> Vec<Bytes>) -> Timestamp {
         let mut s = self.state.lock();
         let ts = match given {
             Some(ts) => {
@@ -211,17 +213,12 @@ impl Oracle {
             None => self.clock.next(),
         };
         *s.pending.entry(ts).or_default() += 1;
-        ts
-    }
-
-    /// Records the keys written at `ts` for later conflict checks.
-    pub fn record_writes(&self, ts: Timestamp, keys: Arc<Vec<Bytes>>) {
-        let mut s = self.state.lock();
         if s.readers.is_empty() {
-            s.recent.clear();
-            return; // no transaction can conflict with it
+            s.recent.clear(); // no transaction can conflict with anything
+        } else {
+            s.recent.push_back(CommittedWrites { ts, keys: Arc::new(keys()) });
         }
-        s.recent.push_back(CommittedWrites { ts, keys });
+        ts
     }
 
     /// Marks the commit at `ts` applied (or abandoned) and advances
@@ -274,8 +271,8 @@ mod tests {
     fn visibility_waits_for_out_of_order_commits() {
         let o = oracle();
         let v0 = o.visible();
-        let a = o.allocate(None);
-        let b = o.allocate(None);
+        let a = o.allocate(None, Vec::new);
+        let b = o.allocate(None, Vec::new);
         o.finish(b);
         assert_eq!(o.visible(), a - 1, "b is applied but a is not");
         assert!(o.visible() >= v0);
@@ -288,11 +285,10 @@ mod tests {
         let o = oracle();
         let start = o.begin_read();
         let key = Bytes::from_static(b"k");
-        let ts = o.allocate(None);
-        o.record_writes(ts, Arc::new(vec![key.clone()]));
+        let ts = o.allocate(None, || vec![key.clone()]);
         o.finish(ts);
-        assert!(matches!(o.check_conflicts(start, std::slice::from_ref(&key), None), Err(Error::Conflict(_))));
-        assert!(o.check_conflicts(ts, std::slice::from_ref(&key), None).is_ok());
+        assert!(matches!(o.check_conflicts(start, &[&key], None), Err(Error::Conflict(_))));
+        assert!(o.check_conflicts(ts, &[&key], None).is_ok());
         let reads = ReadSet {
             keys: vec![],
             ranges: vec![(Bound::Included(Bytes::from_static(b"a")), Bound::Excluded(Bytes::from_static(b"z")))],

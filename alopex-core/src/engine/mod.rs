@@ -110,6 +110,8 @@ pub(crate) struct Shared {
     /// Wakes background threads (new work) and stalled writers (work done).
     pub bg_cv: Condvar,
     pub poisoned: Mutex<Option<String>>,
+    /// Mirrors `poisoned.is_some()`, so the commit path checks without a lock.
+    pub is_poisoned: AtomicBool,
     pub counters: Counters,
     /// Set by [`Engine::close`]: transactions and snapshots that outlive the
     /// engine get [`Error::Closed`] on commit.
@@ -127,6 +129,9 @@ impl Shared {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
+        if !self.is_poisoned.load(Ordering::Acquire) {
+            return Ok(());
+        }
         match &*self.poisoned.lock() {
             Some(reason) => Err(Error::Poisoned(reason.clone())),
             None => Ok(()),
@@ -136,6 +141,7 @@ impl Shared {
     pub fn poison(&self, reason: String) {
         tracing::error!(%reason, "engine poisoned: refusing further writes");
         self.poisoned.lock().get_or_insert(reason);
+        self.is_poisoned.store(true, Ordering::Release);
     }
 
     /// Wakes the background threads.

@@ -19,6 +19,7 @@ use bytes::Bytes;
 use crate::error::Result;
 use crate::iter::{BoxedIter, MergeIter, VisibleIter};
 use crate::key::{Entry, Timestamp};
+use crate::sstable::key_hash;
 use crate::version::KeyBounds;
 
 use super::{Engine, Shared, SuperVersion};
@@ -40,20 +41,21 @@ impl SuperVersion {
             }
         };
         for mem in std::iter::once(&self.mem).chain(self.imm.iter()) {
-            if newer(&best, mem.max_ts()) {
+            if !mem.is_empty() && newer(&best, mem.max_ts()) {
                 offer(mem.get(key, read_ts), &mut best);
             }
         }
+        let hash = key_hash(key);
         for table in &self.version.levels[0] {
             if newer(&best, table.properties().max_ts) {
-                offer(table.get(key, read_ts)?, &mut best);
+                offer(table.get_hashed(key, hash, read_ts)?, &mut best);
             }
         }
         for level in 1..self.version.levels.len() {
             if let Some(table) = self.version.table_for_key(level, key)
                 && newer(&best, table.properties().max_ts)
             {
-                offer(table.get(key, read_ts)?, &mut best);
+                offer(table.get_hashed(key, hash, read_ts)?, &mut best);
             }
         }
         Ok(best)

@@ -113,6 +113,7 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Shared> {
         bg: Mutex::new(BgState::default()),
         bg_cv: Condvar::new(),
         poisoned: Mutex::new(None),
+        is_poisoned: std::sync::atomic::AtomicBool::new(false),
         counters: Counters::default(),
         opts,
         closed: std::sync::atomic::AtomicBool::new(false),

@@ -12,7 +12,6 @@
 //!
 //! A WAL failure poisons the engine: nothing more is acknowledged.
 
-use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -32,8 +31,8 @@ use super::{Engine, Shared, SuperVersion, background};
 pub(crate) struct CommitRequest<'a> {
     /// `None`: allocate from the clock. `Some(ts)`: the caller's timestamp.
     pub ts: Option<Timestamp>,
-    /// Point writes, last write per key wins.
-    pub writes: BTreeMap<Bytes, Option<Bytes>>,
+    /// Point writes, sorted by key, one per key.
+    pub writes: Vec<(Bytes, Option<Bytes>)>,
     /// Range deletes to expand at commit time.
     pub ranges: Vec<(Bound<Bytes>, Bound<Bytes>)>,
     /// For transactions: the snapshot the writes were computed at, and the
@@ -50,19 +49,30 @@ impl Shared {
         if !req.ranges.is_empty() {
             self.expand_ranges(&mut req)?;
         }
-        let keys: Vec<Bytes> = req.writes.keys().cloned().collect();
-        if let Some((start_ts, reads)) = req.validate
-            && let Err(e) = self.oracle.check_conflicts(start_ts, &keys, reads)
-        {
-            self.counters.conflicts.fetch_add(1, Ordering::Relaxed);
-            return Err(e);
+        if let Some((start_ts, reads)) = req.validate {
+            let keys: Vec<&Bytes> = req.writes.iter().map(|(k, _)| k).collect();
+            if let Err(e) = self.oracle.check_conflicts(start_ts, &keys, reads) {
+                self.counters.conflicts.fetch_add(1, Ordering::Relaxed);
+                return Err(e);
+            }
         }
         if req.writes.is_empty() {
             return Ok(req.ts.unwrap_or_else(|| self.oracle.visible()));
         }
-        let batch = ResolvedBatch { writes: req.writes.into_iter().collect() };
-        let ts = self.oracle.allocate(req.ts);
-        let lsn = match self.wal.append(&batch.encode(ts)) {
+        let batch = ResolvedBatch { writes: req.writes };
+        // The write set is recorded for conflict checks only when some
+        // transaction could conflict with it (one is open).
+        let ts = self.oracle.allocate(req.ts, || batch.writes.iter().map(|(k, _)| k.clone()).collect());
+        let appended = ENCODE_BUF.with_borrow_mut(|buf| {
+            buf.clear();
+            batch.encode_into(ts, buf);
+            let result = self.wal.append(buf);
+            if buf.capacity() > ENCODE_BUF_KEEP {
+                *buf = Vec::new();
+            }
+            result
+        });
+        let lsn = match appended {
             Ok(lsn) => lsn,
             Err(e) => {
                 self.oracle.finish(ts);
@@ -70,7 +80,6 @@ impl Shared {
                 return Err(e);
             }
         };
-        self.oracle.record_writes(ts, Arc::new(keys));
         let mem = Arc::clone(&self.current.read().mem);
         mem.reserve_writer();
         drop(guard);
@@ -99,9 +108,11 @@ impl Shared {
         for range in std::mem::take(&mut req.ranges) {
             for item in self.scan_at(range, read_ts, false) {
                 let (key, _) = item?;
-                req.writes.entry(key).or_insert(None);
+                req.writes.push((key, None));
             }
         }
+        // Point writes of the batch win over its range deletes.
+        req.writes = sorted_last_wins(std::mem::take(&mut req.writes), true);
         Ok(())
     }
 
@@ -110,11 +121,16 @@ impl Shared {
     fn make_room(&self) -> Result<()> {
         let mut stalled_since: Option<Instant> = None;
         loop {
-            let sv = self.super_version();
-            let imm_full = sv.imm.len() >= self.opts.max_immutable_memtables.max(1);
-            let l0_full = sv.version.levels[0].len() >= self.opts.l0_stop_writes;
+            // Read what we need and let go of the lock at once: flushes
+            // install new super-versions under its write side.
+            let (imm_count, l0_count, mem_full) = {
+                let sv = self.current.read();
+                (sv.imm.len(), sv.version.levels[0].len(), sv.mem.size() >= self.opts.memtable_budget)
+            };
+            let imm_full = imm_count >= self.opts.max_immutable_memtables.max(1);
+            let l0_full = l0_count >= self.opts.l0_stop_writes;
             if !imm_full && !l0_full {
-                if sv.mem.size() >= self.opts.memtable_budget {
+                if mem_full {
                     self.switch_memtable()?;
                     if !self.opts.background_threads {
                         background::flush_all_immutable(self)?;
@@ -137,8 +153,8 @@ impl Shared {
                 stalled_since = Some(Instant::now());
                 self.counters.stalls.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(
-                    immutable_memtables = sv.imm.len(),
-                    l0_tables = sv.version.levels[0].len(),
+                    immutable_memtables = imm_count,
+                    l0_tables = l0_count,
                     "write stall: waiting for flush/compaction to catch up"
                 );
             }
@@ -192,16 +208,14 @@ impl Engine {
 
     /// Sets one key; returns the commit timestamp.
     pub fn put(&self, key: impl Into<Bytes>, value: impl Into<Bytes>) -> Result<Timestamp> {
-        let mut b = WriteBatch::new();
-        b.put(key, value);
-        self.write(b)
+        let writes = vec![(key.into(), Some(value.into()))];
+        self.shared.commit(CommitRequest { ts: None, writes, ranges: Vec::new(), validate: None })
     }
 
     /// Deletes one key; returns the commit timestamp.
     pub fn delete(&self, key: impl Into<Bytes>) -> Result<Timestamp> {
-        let mut b = WriteBatch::new();
-        b.delete(key);
-        self.write(b)
+        let writes = vec![(key.into(), None)];
+        self.shared.commit(CommitRequest { ts: None, writes, ranges: Vec::new(), validate: None })
     }
 
     /// Deletes every key in `[start, end)`; returns the commit timestamp.
@@ -214,17 +228,50 @@ impl Engine {
 
 fn request<'a>(batch: WriteBatch, ts: Option<Timestamp>) -> CommitRequest<'a> {
     let ranges = batch.ranges().collect();
-    let mut writes = BTreeMap::new();
-    for op in batch.ops {
-        match op {
-            BatchOp::Put { key, value } => {
-                writes.insert(key, Some(value));
-            }
-            BatchOp::Delete { key } => {
-                writes.insert(key, None);
-            }
-            BatchOp::DeleteRange { .. } => {}
-        }
+    let writes = batch
+        .ops
+        .into_iter()
+        .filter_map(|op| match op {
+            BatchOp::Put { key, value } => Some((key, Some(value))),
+            BatchOp::Delete { key } => Some((key, None)),
+            BatchOp::DeleteRange { .. } => None,
+        })
+        .collect();
+    CommitRequest { ts, writes: sorted_last_wins(writes, false), ranges, validate: None }
+}
+
+/// Sorts writes by key, keeping one write per key: the last one, or with
+/// `first_wins` the first one.
+fn sorted_last_wins(mut writes: Vec<(Bytes, Option<Bytes>)>, first_wins: bool) -> Vec<(Bytes, Option<Bytes>)> {
+    if writes.windows(2).all(|w| w[0].0 < w[1].0) {
+        return writes; // already sorted and unique: the common case
     }
-    CommitRequest { ts, writes, ranges, validate: None }
+    if !first_wins {
+        writes.reverse(); // the stable sort then keeps the last write first
+    }
+    writes.sort_by(|a, b| a.0.cmp(&b.0));
+    writes.dedup_by(|later, earlier| later.0 == earlier.0);
+    writes
+}
+
+/// Encoding scratch space for WAL records, one per committing thread.
+const ENCODE_BUF_KEEP: usize = 1 << 20;
+thread_local! {
+    static ENCODE_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(k: &str, v: Option<&str>) -> (Bytes, Option<Bytes>) {
+        (Bytes::copy_from_slice(k.as_bytes()), v.map(|v| Bytes::copy_from_slice(v.as_bytes())))
+    }
+
+    #[test]
+    fn one_write_per_key_in_key_order() {
+        let writes = vec![w("b", Some("1")), w("a", Some("2")), w("b", None), w("a", Some("3"))];
+        assert_eq!(sorted_last_wins(writes.clone(), false), vec![w("a", Some("3")), w("b", None)]);
+        assert_eq!(sorted_last_wins(writes, true), vec![w("a", Some("2")), w("b", Some("1"))]);
+    }
 }

@@ -51,6 +51,7 @@ mod reader;
 #[cfg(test)]
 mod tests;
 
+pub use bloom::key_hash;
 pub use builder::{TableBuilder, TableOptions};
 pub use cache::BlockCache;
 pub use iter::TableIter;

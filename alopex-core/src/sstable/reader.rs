@@ -31,7 +31,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::block::{Block, BlockIter};
-use super::bloom::BloomFilter;
+use super::bloom::{BloomFilter, key_hash};
 use super::cache::BlockCache;
 use super::footer::{FOOTER_LEN, Footer};
 use super::frame::{BlockHandle, Malformed, TRAILER_LEN, unseal};
@@ -143,17 +143,28 @@ impl Table {
 
     /// False only if no version of `user_key` is in this table (bloom filter).
     pub fn may_contain(&self, user_key: &[u8]) -> bool {
-        self.bloom.may_contain(user_key)
+        self.bloom.may_contain_hash(key_hash(user_key))
+    }
+
+    /// [`may_contain`](Self::may_contain) for a key already hashed with
+    /// [`key_hash`], so a read that asks many tables hashes once.
+    pub fn may_contain_hash(&self, hash: u64) -> bool {
+        self.bloom.may_contain_hash(hash)
     }
 
     /// The newest version of `user_key` with ts <= read_ts (a tombstone is
     /// returned as `Entry { value: None }`); `None` if no such version. Uses
     /// the bloom filter first.
     pub fn get(&self, user_key: &[u8], read_ts: Timestamp) -> Result<Option<Entry>> {
-        if !self.may_contain(user_key) {
+        self.get_hashed(user_key, key_hash(user_key), read_ts)
+    }
+
+    /// [`get`](Self::get) for a key already hashed with [`key_hash`].
+    pub fn get_hashed(&self, user_key: &[u8], hash: u64, read_ts: Timestamp) -> Result<Option<Entry>> {
+        if !self.bloom.may_contain_hash(hash) {
             return Ok(None);
         }
-        let mut target = Vec::new();
+        let mut target = Vec::with_capacity(user_key.len() + crate::key::SUFFIX_LEN);
         encode_internal_key(&mut target, user_key, read_ts, ValueKind::Value);
         let i = self.index.partition_point(|e| compare_internal(&e.last_key, &target) == Ordering::Less);
         if i == self.index.len() {
@@ -207,7 +218,7 @@ impl Table {
                 if prev.as_deref().is_some_and(|p| compare_internal(p, it.key()) != Ordering::Less) {
                     return Err(self.data_malformed(i, Malformed::new(0, "keys are not strictly ascending")));
                 }
-                if !self.bloom.may_contain(&e.key) {
+                if !self.bloom.may_contain_hash(key_hash(&e.key)) {
                     return Err(self.corrupt(format!("bloom filter misses key {:?}", e.key.escape_ascii().to_string())));
                 }
                 entries += 1;
@@ -298,6 +309,19 @@ impl Table {
             }
             index.push(IndexEntry { last_key: Bytes::copy_from_slice(key), handle });
             it.advance().map_err(bad)?;
+        }
+        // Re-home every key in one buffer, so that the binary search of a
+        // point read walks one contiguous allocation, not one per key.
+        let mut arena = Vec::with_capacity(index.iter().map(|e| e.last_key.len()).sum());
+        for e in &index {
+            arena.extend_from_slice(&e.last_key);
+        }
+        let arena = Bytes::from(arena);
+        let mut at = 0;
+        for e in &mut index {
+            let len = e.last_key.len();
+            e.last_key = arena.slice(at..at + len);
+            at += len;
         }
 
         let p = &self.properties;

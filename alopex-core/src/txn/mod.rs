@@ -215,7 +215,7 @@ impl Transaction {
         let reads = self.serializable().then_some(&self.reads);
         let req = crate::engine::CommitRequest {
             ts: None,
-            writes: std::mem::take(&mut self.writes),
+            writes: std::mem::take(&mut self.writes).into_iter().collect(),
             ranges: Vec::new(),
             validate: Some((self.read_ts(), reads)),
         };
