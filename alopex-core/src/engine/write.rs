@@ -5,10 +5,12 @@
 //!    transaction, allocate the commit timestamp, append the batch to the WAL
 //!    buffer, record the write set for conflict checks, and reserve the
 //!    memtable. Everything that fixes the order of commits happens here.
-//! 2. Outside the lock: wait for the WAL to make the batch durable. The first
-//!    waiter fsyncs for everyone queued behind it (group commit).
-//! 3. Insert into the reserved memtable, release it, and mark the timestamp
-//!    applied, which advances the visible timestamp.
+//! 2. Outside the lock: ask the WAL's syncer to start the fsync, and insert
+//!    the versions into the reserved memtable while it runs (they stay
+//!    invisible: snapshots read below pending timestamps).
+//! 3. Wait for the WAL to make the batch durable. The first waiter fsyncs for
+//!    everyone queued behind it (group commit). Then release the memtable and
+//!    mark the timestamp applied, which advances the visible timestamp.
 //!
 //! A WAL failure poisons the engine: nothing more is acknowledged.
 
@@ -84,17 +86,23 @@ impl Shared {
         mem.reserve_writer();
         drop(guard);
 
-        let synced = self.wal.sync_to(lsn);
-        if let Err(e) = synced {
-            mem.release_writer();
-            self.oracle.finish(ts);
-            self.poison(format!("WAL sync failed: {e}"));
-            return Err(e);
-        }
+        // Start the fsync, and insert into the memtable while it runs. The
+        // versions stay invisible until `finish` below: every snapshot reads
+        // below the pending timestamp. The reservation keeps the flusher
+        // from writing this memtable out before the record is durable.
+        self.wal.request_sync();
         for (key, value) in batch.writes {
             mem.insert(key, ts, value);
         }
+        let synced = self.wal.sync_to(lsn);
         mem.release_writer();
+        if let Err(e) = synced {
+            // Not durable, so never made visible: the timestamp stays
+            // pending, which freezes visibility below it; the engine is
+            // poisoned and must be reopened, which recovers from the WAL.
+            self.poison(format!("WAL sync failed: {e}"));
+            return Err(e);
+        }
         self.oracle.finish(ts);
         self.counters.commits.fetch_add(1, Ordering::Relaxed);
         Ok(ts)

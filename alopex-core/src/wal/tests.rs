@@ -252,3 +252,23 @@ fn bad_arguments_are_refused() -> Result<()> {
     assert!(matches!(wal.rotate(), Err(Error::Closed)));
     Ok(())
 }
+
+#[test]
+fn request_sync_makes_records_durable_in_the_background() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let wal = Wal::open(dir.path(), 1, SyncMode::Sync)?;
+    let lsn = wal.append(&payload(1))?;
+    wal.request_sync();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while wal.stats().fsyncs == 0 {
+        assert!(Instant::now() < deadline, "the syncer never synced");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // Already durable: sync_to returns without a new fsync.
+    wal.sync_to(lsn)?;
+    assert_eq!(wal.stats().fsyncs, 1);
+    drop(wal); // no close: only what was synced survives
+    let (records, _) = replay(dir.path(), 1)?;
+    assert_eq!(records, vec![(1, payload(1))]);
+    Ok(())
+}

@@ -156,6 +156,8 @@ struct State {
     /// Why the log refuses writes, after a failed write or fsync.
     poisoned: Option<String>,
     closed: bool,
+    /// [`Wal::request_sync`] asked the background syncer for an fsync.
+    sync_requested: bool,
     stats: WalStats,
 }
 
@@ -283,16 +285,34 @@ impl Shared {
         }
     }
 
-    /// The body of the background syncer in [`SyncMode::Relaxed`].
-    fn run_syncer(&self, interval: Duration) {
+    /// The body of the background syncer. In [`SyncMode::Relaxed`] it syncs
+    /// every `interval`; in [`SyncMode::Sync`] (`interval = None`) it syncs
+    /// whenever [`Wal::request_sync`] wakes it, so a committer can do other
+    /// work (its memtable insert) while the fsync runs.
+    fn run_syncer(&self, interval: Option<Duration>) {
         let mut st = self.state.lock();
         loop {
             if st.closed || st.poisoned.is_some() {
                 return;
             }
-            self.wake_syncer.wait_for(&mut st, interval);
+            // In Sync mode it acts only when asked (the flag is set under
+            // this lock, so no request is lost).
+            match interval {
+                Some(interval) => {
+                    self.wake_syncer.wait_for(&mut st, interval);
+                }
+                None => {
+                    while !st.sync_requested && !st.closed {
+                        self.wake_syncer.wait(&mut st);
+                    }
+                    st.sync_requested = false;
+                }
+            }
             if st.closed || st.poisoned.is_some() || st.durable_lsn >= st.last_lsn {
                 continue; // the checks above decide whether to stop
+            }
+            if interval.is_none() && st.leading {
+                continue; // a committer is already syncing; it will cover these
             }
             let synced = self.await_turn(&mut st).and_then(|()| self.lead(&mut st, true, || Ok(())));
             if let Err(e) = synced {
@@ -320,7 +340,8 @@ impl Wal {
     /// Opens the log for writing in a **new** segment numbered `segment`
     /// (after recovery: `last_segment + 1`), creating `dir` if needed. The
     /// segment file and the directory are fsynced. In
-    /// [`SyncMode::Relaxed`] this starts the background syncer.
+    /// Starts the background syncer: in [`SyncMode::Relaxed`] it syncs on an
+    /// interval, in [`SyncMode::Sync`] on [`Wal::request_sync`].
     ///
     /// Fails with [`Error::InvalidArgument`] if a segment numbered
     /// `segment` or higher already exists: appending below existing records
@@ -359,21 +380,23 @@ impl Wal {
                 leading: false,
                 poisoned: None,
                 closed: false,
+                sync_requested: false,
                 stats: WalStats::default(),
             }),
             turn: Condvar::new(),
             wake_syncer: Condvar::new(),
         });
-        let syncer = match mode {
+        let interval = match mode {
             SyncMode::Sync => None,
-            SyncMode::Relaxed { interval } => {
-                let shared = Arc::clone(&shared);
-                Some(
-                    std::thread::Builder::new()
-                        .name("alopex-wal-sync".to_string())
-                        .spawn(move || shared.run_syncer(interval))?,
-                )
-            }
+            SyncMode::Relaxed { interval } => Some(interval),
+        };
+        let syncer = {
+            let shared = Arc::clone(&shared);
+            Some(
+                std::thread::Builder::new()
+                    .name("alopex-wal-sync".to_string())
+                    .spawn(move || shared.run_syncer(interval))?,
+            )
         };
         Ok(Wal { shared, syncer: Mutex::new(syncer) })
     }
@@ -474,6 +497,17 @@ impl Wal {
     /// Lists the segment numbers present in `dir`, sorted ascending.
     pub fn list_segments(dir: &Path) -> Result<Vec<u64>> {
         segment::list_segments(dir)
+    }
+
+    /// In [`SyncMode::Sync`], asks the background syncer to start making
+    /// everything appended so far durable, without waiting. A committer calls
+    /// this, does other work, then calls [`sync_to`](Self::sync_to), which
+    /// by then often only has to wait for an fsync already under way.
+    pub fn request_sync(&self) {
+        if self.shared.mode == SyncMode::Sync {
+            self.shared.state.lock().sync_requested = true;
+            self.shared.wake_syncer.notify_one();
+        }
     }
 
     /// What the writer has done since it was opened.
