@@ -5,9 +5,10 @@
 //!    transaction, allocate the commit timestamp, append the batch to the WAL
 //!    buffer, record the write set for conflict checks, and reserve the
 //!    memtable. Everything that fixes the order of commits happens here.
-//! 2. Outside the lock: ask the WAL's syncer to start the fsync, and insert
-//!    the versions into the reserved memtable while it runs (they stay
-//!    invisible: snapshots read below pending timestamps).
+//! 2. Outside the lock: for a batch big enough to be worth it, ask the WAL's
+//!    syncer to start the fsync; insert the versions into the reserved
+//!    memtable (meanwhile the fsync runs; the versions stay invisible, since
+//!    snapshots read below pending timestamps).
 //! 3. Wait for the WAL to make the batch durable. The first waiter fsyncs for
 //!    everyone queued behind it (group commit). Then release the memtable and
 //!    mark the timestamp applied, which advances the visible timestamp.
@@ -90,7 +91,9 @@ impl Shared {
         // versions stay invisible until `finish` below: every snapshot reads
         // below the pending timestamp. The reservation keeps the flusher
         // from writing this memtable out before the record is durable.
-        self.wal.request_sync();
+        if batch.writes.len() >= HANDOFF_MIN_WRITES {
+            self.wal.request_sync();
+        }
         for (key, value) in batch.writes {
             mem.insert(key, ts, value);
         }
@@ -261,6 +264,10 @@ fn sorted_last_wins(mut writes: Vec<(Bytes, Option<Bytes>)>, first_wins: bool) -
     writes.dedup_by(|later, earlier| later.0 == earlier.0);
     writes
 }
+
+/// Below this many writes, the memtable insert is shorter than waking the
+/// WAL syncer, so the committer skips the handoff and leads its own fsync.
+const HANDOFF_MIN_WRITES: usize = 16;
 
 /// Encoding scratch space for WAL records, one per committing thread.
 const ENCODE_BUF_KEEP: usize = 1 << 20;
