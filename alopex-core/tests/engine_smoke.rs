@@ -144,3 +144,27 @@ fn close_releases_the_directory_even_with_live_transactions() {
     let engine = Engine::open(dir.path(), Options::small_for_tests()).expect("reopen while txn is alive");
     assert_eq!(engine.get(b"k").expect("get"), Some(b("v")));
 }
+
+#[test]
+fn compaction_reclaims_overwritten_versions_and_bottom_tombstones() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = Options { background_threads: false, ..Options::small_for_tests() };
+    let engine = Engine::open(dir.path(), opts).expect("open");
+    let value = vec![b'v'; 100];
+    for _ in 0..2000 {
+        engine.put(b("hot"), value.clone()).expect("put");
+    }
+    for i in 0..1000u32 {
+        engine.put(format!("gone/{i:04}"), value.clone()).expect("put");
+    }
+    engine.delete_range(b("gone/"), b("gone0")).expect("delete range");
+    engine.flush().expect("flush");
+    let before: u64 = engine.stats().level_bytes.iter().sum();
+    assert!(before > 250_000, "3000 versions of 100 bytes are on disk: {before}");
+    engine.compact_all().expect("compact");
+    let after: u64 = engine.stats().level_bytes.iter().sum();
+    // One version of "hot" survives; the deleted keys and their tombstones go.
+    assert!(after < 4_096, "only one live version should remain, found {after} bytes");
+    assert_eq!(engine.get(b"hot").expect("get").map(|v| v.len()), Some(100));
+    assert_eq!(engine.scan_prefix(b"gone/", false).count(), 0);
+}
