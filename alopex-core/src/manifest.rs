@@ -235,6 +235,19 @@ pub struct Manifest {
     number: u64,
     frames: u64,
     state: ManifestState,
+    /// Set after a failed write: what reached the file is unknown, so no
+    /// further edit may be appended (the engine is poisoned with it).
+    poisoned: Option<String>,
+}
+
+/// The first table file or WAL segment in `dir`, if any.
+fn existing_data(dir: &Path) -> Result<Option<PathBuf>> {
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    if let Ok(wal) = fs::read_dir(dir.join("wal")) {
+        entries.extend(wal.filter_map(|e| e.ok().map(|e| e.path())));
+    }
+    entries.sort();
+    Ok(entries.into_iter().find(|p| p.extension().is_some_and(|e| e == "sst" || e == "wal")))
 }
 
 impl Manifest {
@@ -243,6 +256,14 @@ impl Manifest {
     pub fn open(dir: &Path) -> Result<Manifest> {
         let current = dir.join("CURRENT");
         if !current.exists() {
+            // A new database, unless the directory already holds data: then
+            // CURRENT was lost, and starting empty would delete every table.
+            if let Some(existing) = existing_data(dir)? {
+                return Err(Error::corruption(
+                    &current,
+                    format!("missing, but the directory holds {}", existing.display()),
+                ));
+            }
             let state = ManifestState { next_file_id: 1, wal_min_segment: 1, ..Default::default() };
             return Self::write_new(dir, 1, state);
         }
@@ -309,7 +330,7 @@ impl Manifest {
             f.sync_all()?;
         }
         let file = OpenOptions::new().append(true).open(&path)?;
-        Ok(Manifest { dir: dir.to_path_buf(), file, number, frames, state })
+        Ok(Manifest { dir: dir.to_path_buf(), file, number, frames, state, poisoned: None })
     }
 
     /// Writes a fresh manifest numbered `number` holding `state`, and points
@@ -333,13 +354,17 @@ impl Manifest {
         fs::rename(&tmp, dir.join("CURRENT"))?;
         sync_dir(dir)?;
         if number > 1 {
+            // CURRENT already names the new file: failing to remove the old
+            // one must not fail the switch.
             let old = dir.join(format!("MANIFEST-{:06}", number - 1));
-            if old.exists() {
-                fs::remove_file(old)?;
+            if old.exists()
+                && let Err(e) = fs::remove_file(&old)
+            {
+                tracing::warn!(path = %old.display(), error = %e, "could not remove the previous manifest");
             }
         }
         let file = OpenOptions::new().append(true).open(&path)?;
-        Ok(Manifest { dir: dir.to_path_buf(), file, number, frames: 1, state })
+        Ok(Manifest { dir: dir.to_path_buf(), file, number, frames: 1, state, poisoned: None })
     }
 
     /// The state after every edit so far.
@@ -360,15 +385,26 @@ impl Manifest {
                 ))
             })?;
         }
-        if self.frames >= REWRITE_AFTER_FRAMES {
-            *self = Self::write_new(&self.dir, self.number + 1, next)?;
-            return Ok(());
+        if let Some(reason) = &self.poisoned {
+            return Err(Error::Poisoned(reason.clone()));
         }
-        let payload = encode_edits(edits);
-        let mut buf = Vec::with_capacity(payload.len() + FRAME_HEADER_LEN);
-        encode_frame(&mut buf, &payload);
-        self.file.write_all(&buf)?;
-        self.file.sync_all()?;
+        let written = if self.frames >= REWRITE_AFTER_FRAMES {
+            Self::write_new(&self.dir, self.number + 1, next.clone()).map(|m| *self = m)
+        } else {
+            let payload = encode_edits(edits);
+            let mut buf = Vec::with_capacity(payload.len() + FRAME_HEADER_LEN);
+            encode_frame(&mut buf, &payload);
+            self.file.write_all(&buf).and_then(|()| self.file.sync_all()).map_err(Error::Io)
+        };
+        if let Err(e) = written {
+            // The frame (or the new manifest) may or may not be on disk.
+            // Appending after a partial frame would make the log unreadable,
+            // so refuse every later edit; reopening replays what is there.
+            let reason = format!("manifest write failed: {e}");
+            tracing::error!(%reason, "manifest poisoned");
+            self.poisoned = Some(reason.clone());
+            return Err(Error::Poisoned(reason));
+        }
         self.frames += 1;
         self.state = next;
         Ok(())

@@ -43,6 +43,8 @@ struct OracleState {
     visible: Timestamp,
     readers: BTreeMap<Timestamp, usize>,
     recent: VecDeque<CommittedWrites>,
+    /// Set when the engine is poisoned: waits for visibility give up.
+    poisoned: bool,
 }
 
 impl OracleState {
@@ -54,15 +56,16 @@ impl OracleState {
         self.visible = self.visible.max(candidate);
     }
 
+    /// Drops write sets no transaction can conflict with. A transaction that
+    /// started at `r` checks commits with ts > r, and every future one starts
+    /// at the visible timestamp or later, so a write set is needed only while
+    /// its ts exceeds both the oldest reader and the visible timestamp.
+    /// Entries are not always in timestamp order (caller-supplied
+    /// timestamps), hence `retain`.
     fn prune(&mut self) {
-        let oldest_reader = self.readers.keys().next().copied();
-        while let Some(front) = self.recent.front() {
-            // A reader at `r` only checks commits with ts > r.
-            if oldest_reader.is_none_or(|r| front.ts <= r) {
-                self.recent.pop_front();
-            } else {
-                break;
-            }
+        let bound = self.readers.keys().next().copied().unwrap_or(Timestamp::MAX).min(self.visible);
+        if self.recent.front().is_some_and(|f| f.ts <= bound) || self.recent.back().is_some_and(|b| b.ts <= bound) {
+            self.recent.retain(|c| c.ts > bound);
         }
     }
 }
@@ -111,11 +114,6 @@ impl Oracle {
     pub fn new(clock: Arc<dyn TimestampSource>) -> Self {
         let visible = clock.current();
         Oracle { clock, state: Mutex::new(OracleState { visible, ..Default::default() }), applied: Condvar::new() }
-    }
-
-    /// The clock behind the oracle.
-    pub fn clock(&self) -> &Arc<dyn TimestampSource> {
-        &self.clock
     }
 
     /// Advances the clock past `ts` (recovery) and republishes visibility.
@@ -170,7 +168,7 @@ impl Oracle {
         let s = self.state.lock();
         for commit in s.recent.iter().rev() {
             if commit.ts <= start_ts {
-                break;
+                continue; // not ordered by ts when callers supply timestamps
             }
             let committed = commit.keys.as_slice();
             if let Some(k) = writes.iter().find(|k| committed.binary_search(k).is_ok()) {
@@ -200,9 +198,10 @@ impl Oracle {
     }
 
     /// Allocates a commit timestamp (or accepts the caller's), marks it
-    /// pending, and records the commit's write set for later conflict checks
-    /// if any reader is live (`keys` must return sorted keys; it is only
-    /// called when needed). Call under the engine's commit lock.
+    /// pending, and records the commit's write set (`keys` returns it
+    /// sorted) for conflict checks. The set is kept even when no transaction
+    /// is open: one that begins while this commit is still pending starts
+    /// below its timestamp and must see it. Call under the commit lock.
     pub fn allocate(&self, given: Option<Timestamp>, keys: impl FnOnce() -> Vec<Bytes>) -> Timestamp {
         let mut s = self.state.lock();
         let ts = match given {
@@ -213,11 +212,7 @@ impl Oracle {
             None => self.clock.next(),
         };
         *s.pending.entry(ts).or_default() += 1;
-        if s.readers.is_empty() {
-            s.recent.clear(); // no transaction can conflict with anything
-        } else {
-            s.recent.push_back(CommittedWrites { ts, keys: Arc::new(keys()) });
-        }
+        s.recent.push_back(CommittedWrites { ts, keys: Arc::new(keys()) });
         ts
     }
 
@@ -231,19 +226,45 @@ impl Oracle {
                 s.pending.remove(&ts);
             }
         }
+        let before = s.visible;
         s.recompute_visible(self.clock.as_ref());
-        if s.pending.is_empty() {
+        s.prune();
+        if s.visible != before || s.pending.is_empty() {
             self.applied.notify_all();
         }
     }
 
     /// Blocks until no commit is pending. Call under the commit lock, so that
-    /// no new commit can start meanwhile.
-    pub fn wait_all_applied(&self) {
+    /// no new commit can start meanwhile. Fails once the engine is poisoned
+    /// (a commit whose fsync failed stays pending forever).
+    pub fn wait_all_applied(&self) -> Result<()> {
         let mut s = self.state.lock();
         while !s.pending.is_empty() {
+            if s.poisoned {
+                return Err(Error::Poisoned("a commit never became durable".into()));
+            }
             self.applied.wait(&mut s);
         }
+        Ok(())
+    }
+
+    /// Blocks until `ts` is visible, so that a committer's next snapshot sees
+    /// its own commit even while an earlier commit is still finishing.
+    pub fn wait_visible(&self, ts: Timestamp) -> Result<()> {
+        let mut s = self.state.lock();
+        while s.visible < ts {
+            if s.poisoned {
+                return Err(Error::Poisoned("an earlier commit never became durable".into()));
+            }
+            self.applied.wait(&mut s);
+        }
+        Ok(())
+    }
+
+    /// Makes every wait give up: the engine is poisoned.
+    pub fn poison(&self) {
+        self.state.lock().poisoned = true;
+        self.applied.notify_all();
     }
 
     /// Number of committed write sets kept for conflict checks.
@@ -278,6 +299,54 @@ mod tests {
         assert!(o.visible() >= v0);
         o.finish(a);
         assert_eq!(o.visible(), b);
+    }
+
+    #[test]
+    fn a_transaction_sees_conflicts_with_writes_pending_when_it_began() {
+        let o = oracle();
+        let key = Bytes::from_static(b"k");
+        // A plain write is allocated while no transaction is open...
+        let ts = o.allocate(None, || vec![key.clone()]);
+        // ...a transaction begins below it, since it is not yet visible...
+        let start = o.begin_read();
+        assert!(start < ts);
+        o.finish(ts);
+        // ...and must still conflict with it.
+        assert!(matches!(o.check_conflicts(start, &[&key], None), Err(Error::Conflict(_))));
+        o.release_read(start);
+        assert_eq!(o.conflict_log_len(), 0);
+    }
+
+    #[test]
+    fn caller_timestamps_out_of_order_are_still_checked() {
+        let o = oracle();
+        let key = Bytes::from_static(b"k");
+        let start = o.begin_read();
+        let high = o.allocate(Some(start + 100), || vec![key.clone()]);
+        let low = o.allocate(Some(start + 50), Vec::new);
+        o.finish(high);
+        o.finish(low);
+        assert!(o.check_conflicts(start + 60, &[&key], None).is_err(), "ts {high} is newer than the start");
+    }
+
+    #[test]
+    fn wait_visible_returns_once_earlier_commits_finish() {
+        let o = Arc::new(oracle());
+        let a = o.allocate(None, Vec::new);
+        let b = o.allocate(None, Vec::new);
+        o.finish(b);
+        let waiter = {
+            let o = Arc::clone(&o);
+            std::thread::spawn(move || o.wait_visible(b))
+        };
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(!waiter.is_finished(), "b is not visible while a is pending");
+        o.finish(a);
+        waiter.join().expect("thread").expect("visible");
+        // A poisoned oracle releases waiters with an error.
+        let c = o.allocate(None, Vec::new);
+        o.poison();
+        assert!(matches!(o.wait_visible(c), Err(Error::Poisoned(_))));
     }
 
     #[test]

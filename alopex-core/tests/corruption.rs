@@ -516,3 +516,15 @@ fn current_naming_a_missing_manifest_is_corruption() {
     fs::remove_file(&manifest).expect("remove");
     expect_corruption(Engine::open(dir, quiet()), &manifest);
 }
+
+/// A lost `CURRENT` in a directory that holds tables is corruption, not a
+/// new empty database (which would delete every table as an orphan).
+#[test]
+fn missing_current_with_tables_present_is_corruption() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let table = one_table(dir);
+    fs::remove_file(dir.join("CURRENT")).expect("remove CURRENT");
+    expect_corruption(Engine::open(dir, quiet()), &dir.join("CURRENT"));
+    assert!(table.exists(), "the table must not be deleted");
+}

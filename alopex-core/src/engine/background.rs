@@ -19,7 +19,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::compaction::worker::{self, CompactionContext, table_file_name};
-use crate::compaction::{CompactionTask, choose};
+use crate::compaction::{CompactionTask, choose, picker};
 use crate::error::{Error, Result};
 use crate::manifest::{Edit, sync_dir};
 use crate::memtable::Memtable;
@@ -46,6 +46,10 @@ fn spawn_loop(shared: Arc<Shared>, name: &str, work: fn(&Shared) -> Result<bool>
                 let pause = match work(&shared) {
                     Ok(true) => continue, // did something; look again at once
                     Ok(false) => None,
+                    Err(e) if shared.is_poisoned.load(Ordering::Acquire) => {
+                        tracing::error!(thread = %thread_name, error = %e, "background work stops: engine poisoned");
+                        return;
+                    }
                     Err(e) => {
                         tracing::error!(thread = %thread_name, error = %e, "background work failed; retrying");
                         shared.bg.lock().last_error = Some(e.to_string());
@@ -114,7 +118,7 @@ pub(super) fn flush_oldest_immutable(shared: &Shared) -> Result<bool> {
         }
         edits.push(Edit::NextFileId(id + 1));
         edits.push(Edit::WalMinSegment(keep_segment));
-        manifest.apply(&edits)?;
+        shared.apply_edits(&mut manifest, &edits)?;
         let mut current = shared.current.write();
         let imm: Vec<Arc<Memtable>> = current.imm.iter().filter(|m| !Arc::ptr_eq(m, &mem)).cloned().collect();
         let version = match &table {
@@ -188,14 +192,9 @@ fn run_task(shared: &Shared, task: &CompactionTask) -> Result<()> {
         let mut manifest = shared.manifest.lock();
         let next_id = manifest.state().next_file_id.max(outputs.iter().map(|t| t.id() + 1).max().unwrap_or(0));
         edits.push(Edit::NextFileId(next_id));
-        if let Err(e) = manifest.apply(&edits) {
-            if !task.trivial_move {
-                for t in &outputs {
-                    let _ = fs::remove_file(t.path());
-                }
-            }
-            return Err(e);
-        }
+        // On failure the outputs stay: the frame naming them may be durable.
+        // Reopening deletes them if it is not.
+        shared.apply_edits(&mut manifest, &edits)?;
         let mut current = shared.current.write();
         let adds: Vec<(usize, Arc<Table>)> = outputs.iter().map(|t| (task.output_level, Arc::clone(t))).collect();
         let mut version = current.version.with_changes(&removed, &adds);
@@ -235,13 +234,7 @@ fn run_task(shared: &Shared, task: &CompactionTask) -> Result<()> {
 /// Deeper levels do not count: `bottommost` already says they hold nothing
 /// in the task's span.
 fn tombstone_floor(sv: &SuperVersion, task: &CompactionTask) -> u64 {
-    let Some(smallest) = task.all_inputs().map(|t| t.properties().smallest_key.clone()).min() else {
-        return 0;
-    };
-    let Some(largest) = task.all_inputs().map(|t| t.properties().largest_key.clone()).max() else {
-        return 0;
-    };
-    let span = (Bound::Included(smallest), Bound::Included(largest));
+    let Some(span) = picker::task_span(task) else { return 0 };
     let inputs: Vec<u64> = task.all_inputs().map(|t| t.id()).collect();
     let mems = std::iter::once(&sv.mem).chain(sv.imm.iter()).map(|m| m.min_ts());
     let tables = (0..task.output_level)
@@ -286,19 +279,7 @@ impl Engine {
             if inputs.is_empty() {
                 continue;
             }
-            let range = (Bound::Unbounded, Bound::Unbounded);
-            let output_level = level + 1;
-            let overlapping = version.overlapping(output_level, &range);
-            let bottommost = ((output_level + 1)..levels).all(|l| version.levels[l].is_empty());
-            let task = CompactionTask {
-                input_level: level,
-                output_level,
-                inputs,
-                overlapping,
-                bottommost,
-                trivial_move: false,
-            };
-            run_task(shared, &task)?;
+            run_task(shared, &picker::task(&version, level, inputs, false))?;
         }
         Ok(())
     }

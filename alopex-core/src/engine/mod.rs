@@ -142,6 +142,18 @@ impl Shared {
         tracing::error!(%reason, "engine poisoned: refusing further writes");
         self.poisoned.lock().get_or_insert(reason);
         self.is_poisoned.store(true, Ordering::Release);
+        self.oracle.poison();
+    }
+
+    /// Appends `edits` to the manifest (held locked by the caller). A failed
+    /// write poisons the manifest, and with it the engine: what reached the
+    /// disk is unknown, and reopening is the way to find out.
+    pub fn apply_edits(&self, manifest: &mut Manifest, edits: &[crate::manifest::Edit]) -> Result<()> {
+        manifest.apply(edits).inspect_err(|e| {
+            if matches!(e, Error::Poisoned(_) | Error::Io(_)) {
+                self.poison(e.to_string());
+            }
+        })
     }
 
     /// Wakes the background threads.

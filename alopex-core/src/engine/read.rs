@@ -204,9 +204,11 @@ impl Engine {
         Snapshot { guard: ReadGuard::at(&self.shared, ts) }
     }
 
-    /// The latest value of `key`.
+    /// The latest value of `key`. The read is registered with the oracle
+    /// while it runs, so a concurrent compaction keeps what it needs.
     pub fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
-        self.shared.get_at(key, self.shared.oracle.visible())
+        let guard = ReadGuard::begin(&self.shared);
+        self.shared.get_at(key, guard.ts())
     }
 
     /// The value of `key` at `ts`.

@@ -123,14 +123,16 @@ impl Engine {
                 Edit::NextFileId(id + 1),
                 Edit::LastTimestamp(max_ts),
             ];
-            if let Err(e) = manifest.apply(&edits) {
-                let _ = fs::remove_file(&dest);
-                return Err(e);
+            shared.apply_edits(&mut manifest, &edits)?;
+            {
+                let mut current = shared.current.write();
+                let version = Arc::new(current.version.with_changes(&[], &[(0, table)]));
+                *current = Arc::new(SuperVersion { mem: Arc::clone(&current.mem), imm: current.imm.clone(), version });
             }
+            // Only now move the clock (and visibility) past the ingested
+            // versions, so no snapshot reads at their timestamps before
+            // they are installed.
             shared.oracle.observe(max_ts);
-            let mut current = shared.current.write();
-            let version = Arc::new(current.version.with_changes(&[], &[(0, table)]));
-            *current = Arc::new(SuperVersion { mem: Arc::clone(&current.mem), imm: current.imm.clone(), version });
         }
         shared.signal_work();
         Ok(())

@@ -48,6 +48,7 @@ impl Shared {
     pub(crate) fn commit(&self, mut req: CommitRequest<'_>) -> Result<Timestamp> {
         self.check_poisoned()?;
         let guard = self.commit_lock.lock();
+        self.check_poisoned()?; // closed while this commit waited for the lock
         self.make_room()?;
         if !req.ranges.is_empty() {
             self.expand_ranges(&mut req)?;
@@ -78,8 +79,12 @@ impl Shared {
         let lsn = match appended {
             Ok(lsn) => lsn,
             Err(e) => {
+                // Nothing of this record reached the log: release the
+                // timestamp. Only an I/O failure says anything about the disk.
                 self.oracle.finish(ts);
-                self.poison(format!("WAL append failed: {e}"));
+                if matches!(e, Error::Io(_) | Error::Poisoned(_)) {
+                    self.poison(format!("WAL append failed: {e}"));
+                }
                 return Err(e);
             }
         };
@@ -108,13 +113,17 @@ impl Shared {
         }
         self.oracle.finish(ts);
         self.counters.commits.fetch_add(1, Ordering::Relaxed);
+        // Acknowledge only once the commit is visible, so the caller's next
+        // read sees it even if an earlier commit is still finishing (its
+        // record precedes ours in the log, so it is durable too).
+        self.oracle.wait_visible(ts)?;
         Ok(ts)
     }
 
     /// Expands range deletes into point tombstones over the keys visible at
     /// commit time. Waits for in-flight commits first, so that none escapes.
     fn expand_ranges(&self, req: &mut CommitRequest<'_>) -> Result<()> {
-        self.oracle.wait_all_applied();
+        self.oracle.wait_all_applied()?;
         let read_ts = req.ts.unwrap_or(Timestamp::MAX);
         for range in std::mem::take(&mut req.ranges) {
             for item in self.scan_at(range, read_ts, false) {
@@ -183,7 +192,11 @@ impl Shared {
     /// Freezes the active memtable and starts a new one on a new WAL segment.
     /// Call under the commit lock (which keeps the active memtable fixed).
     pub(crate) fn switch_memtable(&self) -> Result<()> {
-        let segment = self.wal.rotate().inspect_err(|e| self.poison(format!("WAL rotate failed: {e}")))?;
+        let segment = self.wal.rotate().inspect_err(|e| {
+            if matches!(e, Error::Io(_) | Error::Poisoned(_)) {
+                self.poison(format!("WAL rotate failed: {e}"));
+            }
+        })?;
         {
             // Build from the *current* super-version: a flush or compaction
             // may have installed a newer version since the caller looked.
