@@ -40,7 +40,9 @@ pub enum BatchOp {
     },
     /// Deletes every key in `[start, end)` that is visible when the batch is
     /// applied. The engine expands it into point tombstones under its commit
-    /// lock, so the deletion is atomic with the rest of the batch.
+    /// lock, so the deletion is atomic with the rest of the batch. Point
+    /// writes of the same batch win over its range deletes, whatever their
+    /// order in the batch.
     DeleteRange {
         /// Inclusive start.
         start: Bytes,
@@ -73,7 +75,8 @@ impl WriteBatch {
         self
     }
 
-    /// Adds a range delete of `[start, end)`.
+    /// Adds a range delete of `[start, end)`. Point writes of this batch win
+    /// over it, whatever their order (see [`BatchOp::DeleteRange`]).
     pub fn delete_range(&mut self, start: impl Into<Bytes>, end: impl Into<Bytes>) -> &mut Self {
         self.ops.push(BatchOp::DeleteRange { start: start.into(), end: end.into() });
         self
