@@ -20,6 +20,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use parking_lot::{Condvar, Mutex};
@@ -107,13 +108,20 @@ pub struct Oracle {
     clock: Arc<dyn TimestampSource>,
     state: Mutex<OracleState>,
     applied: Condvar,
+    /// A copy of `state.visible`, written under the lock, read without it.
+    visible: AtomicU64,
 }
 
 impl Oracle {
     /// An oracle over `clock`, with nothing pending.
     pub fn new(clock: Arc<dyn TimestampSource>) -> Self {
         let visible = clock.current();
-        Oracle { clock, state: Mutex::new(OracleState { visible, ..Default::default() }), applied: Condvar::new() }
+        Oracle {
+            clock,
+            state: Mutex::new(OracleState { visible, ..Default::default() }),
+            applied: Condvar::new(),
+            visible: AtomicU64::new(visible),
+        }
     }
 
     /// Advances the clock past `ts` (recovery) and republishes visibility.
@@ -121,11 +129,12 @@ impl Oracle {
         let mut s = self.state.lock();
         self.clock.observe(ts);
         s.recompute_visible(self.clock.as_ref());
+        self.visible.store(s.visible, Ordering::Release);
     }
 
     /// The current visible timestamp.
     pub fn visible(&self) -> Timestamp {
-        self.state.lock().visible
+        self.visible.load(Ordering::Acquire)
     }
 
     /// Registers a reader at the visible timestamp and returns it.
@@ -203,6 +212,7 @@ impl Oracle {
     /// is open: one that begins while this commit is still pending starts
     /// below its timestamp and must see it. Call under the commit lock.
     pub fn allocate(&self, given: Option<Timestamp>, keys: impl FnOnce() -> Vec<Bytes>) -> Timestamp {
+        let keys = Arc::new(keys()); // built before taking the lock
         let mut s = self.state.lock();
         let ts = match given {
             Some(ts) => {
@@ -212,7 +222,7 @@ impl Oracle {
             None => self.clock.next(),
         };
         *s.pending.entry(ts).or_default() += 1;
-        s.recent.push_back(CommittedWrites { ts, keys: Arc::new(keys()) });
+        s.recent.push_back(CommittedWrites { ts, keys });
         ts
     }
 
@@ -228,6 +238,7 @@ impl Oracle {
         }
         let before = s.visible;
         s.recompute_visible(self.clock.as_ref());
+        self.visible.store(s.visible, Ordering::Release);
         s.prune();
         if s.visible != before || s.pending.is_empty() {
             self.applied.notify_all();
@@ -251,6 +262,20 @@ impl Oracle {
     /// Blocks until `ts` is visible, so that a committer's next snapshot sees
     /// its own commit even while an earlier commit is still finishing.
     pub fn wait_visible(&self, ts: Timestamp) -> Result<()> {
+        // The earlier commits are usually just finishing their memtable
+        // insert: spin briefly before parking on the condition variable.
+        for _ in 0..64 {
+            if self.visible.load(Ordering::Acquire) >= ts {
+                return Ok(());
+            }
+            std::hint::spin_loop();
+        }
+        for _ in 0..8 {
+            std::thread::yield_now();
+            if self.visible.load(Ordering::Acquire) >= ts {
+                return Ok(());
+            }
+        }
         let mut s = self.state.lock();
         while s.visible < ts {
             if s.poisoned {

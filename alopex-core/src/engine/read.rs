@@ -204,11 +204,17 @@ impl Engine {
         Snapshot { guard: ReadGuard::at(&self.shared, ts) }
     }
 
-    /// The latest value of `key`. The read is registered with the oracle
-    /// while it runs, so a concurrent compaction keeps what it needs.
+    /// The latest value of `key`.
+    ///
+    /// The super-version is captured *before* the timestamp is read: any
+    /// compaction installed before the capture collected only below a
+    /// watermark at most the visible timestamp of its start, which is at
+    /// most ours, so the versions this read needs are in what it captured,
+    /// without registering as a reader.
     pub fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
-        let guard = ReadGuard::begin(&self.shared);
-        self.shared.get_at(key, guard.ts())
+        let sv = self.shared.super_version();
+        let ts = self.shared.oracle.visible();
+        Ok(sv.get_entry(key, ts)?.and_then(|e| e.value))
     }
 
     /// The value of `key` at `ts`.
