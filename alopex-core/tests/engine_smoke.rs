@@ -168,3 +168,24 @@ fn compaction_reclaims_overwritten_versions_and_bottom_tombstones() {
     assert_eq!(engine.get(b"hot").expect("get").map(|v| v.len()), Some(100));
     assert_eq!(engine.scan_prefix(b"gone/", false).count(), 0);
 }
+
+/// A thread's reads wait for its own commits to become visible; that memory
+/// must be per engine, or a commit on one engine (with large wall-clock
+/// timestamps) would make reads on another (with a manual clock) wait forever.
+#[test]
+fn own_commit_tracking_is_per_engine() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let dir_a = tempfile::tempdir().expect("tempdir");
+        let dir_b = tempfile::tempdir().expect("tempdir");
+        let a = Engine::open(dir_a.path(), Options::small_for_tests()).expect("open a");
+        a.put(b("k"), b("wall clock")).expect("put");
+        let clock = std::sync::Arc::new(alopex_core::HybridClock::new(alopex_core::ManualClock::new(1)));
+        let b_engine = Engine::open(dir_b.path(), Options { clock, ..Options::small_for_tests() }).expect("open b");
+        let mut txn = b_engine.begin(IsolationLevel::Snapshot);
+        let seen = txn.get(b"k").expect("get");
+        let _ = tx.send(seen);
+    });
+    let seen = rx.recv_timeout(std::time::Duration::from_secs(20)).expect("reads on engine b must not wait");
+    assert_eq!(seen, None);
+}

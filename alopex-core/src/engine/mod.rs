@@ -118,7 +118,12 @@ pub(crate) struct Shared {
     pub closed: AtomicBool,
     /// Holds the directory lock until the engine closes.
     pub lock_file: Mutex<Option<File>>,
+    /// Unique per opened engine in this process (see `write::OWN_COMMIT`).
+    pub instance: u64,
 }
+
+/// Hands out [`Shared::instance`] numbers.
+pub(crate) static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(1);
 
 impl Shared {
     pub fn super_version(&self) -> Arc<SuperVersion> {

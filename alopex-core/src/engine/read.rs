@@ -100,6 +100,9 @@ pub(crate) struct ReadGuard {
 
 impl ReadGuard {
     pub(crate) fn begin(shared: &Arc<Shared>) -> ReadGuard {
+        // Read-your-writes for this thread; if the engine is poisoned the
+        // wait gives up and the snapshot is simply older.
+        let _ = shared.wait_own_commits();
         let ts = shared.oracle.begin_read();
         ReadGuard { shared: Arc::clone(shared), ts }
     }
@@ -212,9 +215,17 @@ impl Engine {
     /// most ours, so the versions this read needs are in what it captured,
     /// without registering as a reader.
     pub fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
+        self.shared.wait_own_commits()?;
         let sv = self.shared.super_version();
         let ts = self.shared.oracle.visible();
         Ok(sv.get_entry(key, ts)?.and_then(|e| e.value))
+    }
+
+    /// Blocks until `ts` is visible: every snapshot, transaction or read
+    /// started afterwards sees the commit at `ts`. For sessions that move
+    /// between threads (a thread sees its own commits already).
+    pub fn wait_visible(&self, ts: Timestamp) -> Result<()> {
+        self.shared.oracle.wait_visible(ts)
     }
 
     /// The value of `key` at `ts`.

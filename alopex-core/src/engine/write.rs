@@ -113,10 +113,11 @@ impl Shared {
         }
         self.oracle.finish(ts);
         self.counters.commits.fetch_add(1, Ordering::Relaxed);
-        // Acknowledge only once the commit is visible, so the caller's next
-        // read sees it even if an earlier commit is still finishing (its
-        // record precedes ours in the log, so it is durable too).
-        self.oracle.wait_visible(ts)?;
+        // The commit may not be visible yet if an earlier one is still
+        // finishing. Rather than making every committer wait for that, the
+        // thread remembers its newest commit, and its next snapshot waits
+        // for it (usually not at all): reads on a thread see its own writes.
+        self.note_own_commit(ts);
         Ok(ts)
     }
 
@@ -276,6 +277,30 @@ fn sorted_last_wins(mut writes: Vec<(Bytes, Option<Bytes>)>, first_wins: bool) -
     writes.sort_by(|a, b| a.0.cmp(&b.0));
     writes.dedup_by(|later, earlier| later.0 == earlier.0);
     writes
+}
+
+thread_local! {
+    /// The newest commit timestamp acknowledged to this thread, and the
+    /// engine instance it belongs to (a thread may use several engines).
+    static OWN_COMMIT: std::cell::Cell<(u64, Timestamp)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+impl Shared {
+    fn note_own_commit(&self, ts: Timestamp) {
+        OWN_COMMIT.with(|c| {
+            let (instance, last) = c.get();
+            let last = if instance == self.instance { last } else { 0 };
+            c.set((self.instance, last.max(ts)));
+        });
+    }
+
+    /// Waits until this thread's own acknowledged commits on this engine are
+    /// visible, so a snapshot taken next includes them. Returns at once in
+    /// the common case.
+    pub(crate) fn wait_own_commits(&self) -> Result<()> {
+        let (instance, own) = OWN_COMMIT.with(std::cell::Cell::get);
+        if instance == self.instance && own > self.oracle.visible() { self.oracle.wait_visible(own) } else { Ok(()) }
+    }
 }
 
 /// Below this many writes, the memtable insert is shorter than waking the
