@@ -44,7 +44,10 @@ fn spawn_loop(shared: Arc<Shared>, name: &str, work: fn(&Shared) -> Result<bool>
                     bg.work_epoch
                 };
                 let pause = match work(&shared) {
-                    Ok(true) => continue, // did something; look again at once
+                    Ok(true) => {
+                        shared.bg.lock().last_error = None;
+                        continue; // did something; look again at once
+                    }
                     Ok(false) => None,
                     Err(e) if shared.is_poisoned.load(Ordering::Acquire) => {
                         tracing::error!(thread = %thread_name, error = %e, "background work stops: engine poisoned");

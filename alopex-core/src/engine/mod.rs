@@ -215,6 +215,9 @@ pub struct EngineStats {
     pub wal_segments: usize,
     /// The visible timestamp.
     pub visible_ts: u64,
+    /// The last error of a background flush or compaction, if the last
+    /// attempt failed (it is retried, or the engine is poisoned).
+    pub last_background_error: Option<String>,
 }
 
 impl Engine {
@@ -264,6 +267,7 @@ impl Engine {
             wal_fsyncs: self.shared.wal.stats().fsyncs,
             wal_segments: Wal::list_segments(&self.shared.dir.join("wal")).map(|s| s.len()).unwrap_or(0),
             visible_ts: self.shared.oracle.visible(),
+            last_background_error: self.shared.bg.lock().last_error.clone(),
         }
     }
 
