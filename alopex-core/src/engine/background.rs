@@ -112,24 +112,21 @@ pub(super) fn flush_oldest_immutable(shared: &Shared) -> Result<bool> {
         n if n >= 2 => sv.imm[n - 2].wal_segment(),
         _ => sv.mem.wal_segment(),
     };
-    {
-        let mut manifest = shared.manifest.lock();
-        let mut edits = Vec::new();
-        if let Some(t) = &table {
-            edits.push(Edit::AddTable { level: 0, id, size: t.properties().file_size });
-            edits.push(Edit::LastTimestamp(t.properties().max_ts));
-        }
-        edits.push(Edit::NextFileId(id + 1));
-        edits.push(Edit::WalMinSegment(keep_segment));
-        shared.apply_edits(&mut manifest, &edits)?;
-        let mut current = shared.current.write();
+    let mut edits = Vec::new();
+    if let Some(t) = &table {
+        edits.push(Edit::AddTable { level: 0, id, size: t.properties().file_size });
+        edits.push(Edit::LastTimestamp(t.properties().max_ts));
+    }
+    edits.push(Edit::NextFileId(id + 1));
+    edits.push(Edit::WalMinSegment(keep_segment));
+    shared.install(&edits, |current| {
         let imm: Vec<Arc<Memtable>> = current.imm.iter().filter(|m| !Arc::ptr_eq(m, &mem)).cloned().collect();
         let version = match &table {
             Some(t) => Arc::new(current.version.with_changes(&[], &[(0, Arc::clone(t))])),
             None => Arc::clone(&current.version),
         };
-        *current = Arc::new(SuperVersion { mem: Arc::clone(&current.mem), imm, version });
-    }
+        SuperVersion { mem: Arc::clone(&current.mem), imm, version }
+    })?;
     shared.wal.delete_segments_below(keep_segment)?;
     shared.counters.flushes.fetch_add(1, Ordering::Relaxed);
     tracing::debug!(table = id, entries = mem.len(), "flushed memtable");
@@ -191,24 +188,17 @@ fn run_task(shared: &Shared, task: &CompactionTask) -> Result<()> {
     for t in &outputs {
         edits.push(Edit::AddTable { level: task.output_level as u32, id: t.id(), size: t.properties().file_size });
     }
-    {
-        let mut manifest = shared.manifest.lock();
-        let next_id = manifest.state().next_file_id.max(outputs.iter().map(|t| t.id() + 1).max().unwrap_or(0));
-        edits.push(Edit::NextFileId(next_id));
-        // On failure the outputs stay: the frame naming them may be durable.
-        // Reopening deletes them if it is not.
-        shared.apply_edits(&mut manifest, &edits)?;
-        let mut current = shared.current.write();
-        let adds: Vec<(usize, Arc<Table>)> = outputs.iter().map(|t| (task.output_level, Arc::clone(t))).collect();
+    // The manifest keeps the greatest NextFileId it has seen.
+    edits.push(Edit::NextFileId(outputs.iter().map(|t| t.id() + 1).max().unwrap_or(0)));
+    let adds: Vec<(usize, Arc<Table>)> = outputs.iter().map(|t| (task.output_level, Arc::clone(t))).collect();
+    // On failure the outputs stay: the frame naming them may be durable.
+    // Reopening deletes them if it is not.
+    shared.install(&edits, |current| {
         let mut version = current.version.with_changes(&removed, &adds);
         version.compact_cursor[task.input_level] = cursor_key;
         debug_assert!(version.check_invariants().is_ok(), "{:?}", version.check_invariants());
-        *current = Arc::new(SuperVersion {
-            mem: Arc::clone(&current.mem),
-            imm: current.imm.clone(),
-            version: Arc::new(version),
-        });
-    }
+        current.with_version(version)
+    })?;
     if task.trivial_move {
         shared.counters.trivial_moves.fetch_add(1, Ordering::Relaxed);
     } else {

@@ -46,7 +46,7 @@ use std::thread::JoinHandle;
 use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::error::{Error, Result};
-use crate::manifest::Manifest;
+use crate::manifest::{Edit, Manifest};
 use crate::memtable::Memtable;
 use crate::options::Options;
 use crate::oracle::Oracle;
@@ -66,6 +66,13 @@ pub(crate) struct SuperVersion {
     /// Frozen memtables waiting for flush, newest first.
     pub imm: Vec<Arc<Memtable>>,
     pub version: Arc<Version>,
+}
+
+impl SuperVersion {
+    /// The same memtables over another version.
+    pub fn with_version(&self, version: Version) -> SuperVersion {
+        SuperVersion { mem: Arc::clone(&self.mem), imm: self.imm.clone(), version: Arc::new(version) }
+    }
 }
 
 /// Background thread coordination.
@@ -153,12 +160,25 @@ impl Shared {
     /// Appends `edits` to the manifest (held locked by the caller). A failed
     /// write poisons the manifest, and with it the engine: what reached the
     /// disk is unknown, and reopening is the way to find out.
-    pub fn apply_edits(&self, manifest: &mut Manifest, edits: &[crate::manifest::Edit]) -> Result<()> {
+    fn apply_edits(&self, manifest: &mut Manifest, edits: &[Edit]) -> Result<()> {
         manifest.apply(edits).inspect_err(|e| {
             if matches!(e, Error::Poisoned(_) | Error::Io(_)) {
                 self.poison(e.to_string());
             }
         })
+    }
+
+    /// Changes the set of tables: appends `edits` to the manifest (durably)
+    /// and then, still under the manifest lock so that disk and memory change
+    /// in the same order, installs the super-version `change` derives from
+    /// the current one. The only way flush, compaction, ingest and recovery
+    /// change the version.
+    pub fn install(&self, edits: &[Edit], change: impl FnOnce(&SuperVersion) -> SuperVersion) -> Result<()> {
+        let mut manifest = self.manifest.lock();
+        self.apply_edits(&mut manifest, edits)?;
+        let mut current = self.current.write();
+        *current = Arc::new(change(&current));
+        Ok(())
     }
 
     /// Wakes the background threads.

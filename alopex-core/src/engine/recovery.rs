@@ -125,19 +125,12 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Shared> {
     // segments can go.
     let id = shared.manifest.lock().next_file_id();
     let table = background::write_memtable(&shared, &recovered, id)?;
-    {
-        let mut manifest = shared.manifest.lock();
-        let mut edits = vec![Edit::NextFileId(id + 1), Edit::WalMinSegment(new_segment), Edit::LastTimestamp(max_ts)];
-        if let Some(t) = &table {
-            edits.push(Edit::AddTable { level: 0, id, size: t.properties().file_size });
-        }
-        manifest.apply(&edits)?;
-        if let Some(t) = table {
-            let mut current = shared.current.write();
-            let version = Arc::new(current.version.with_changes(&[], &[(0, t)]));
-            *current = Arc::new(SuperVersion { mem: Arc::clone(&current.mem), imm: vec![], version });
-        }
+    let mut edits = vec![Edit::NextFileId(id + 1), Edit::WalMinSegment(new_segment), Edit::LastTimestamp(max_ts)];
+    if let Some(t) = &table {
+        edits.push(Edit::AddTable { level: 0, id, size: t.properties().file_size });
     }
+    let adds: Vec<(usize, Arc<Table>)> = table.into_iter().map(|t| (0, t)).collect();
+    shared.install(&edits, |current| current.with_version(current.version.with_changes(&[], &adds)))?;
     shared.wal.delete_segments_below(new_segment)?;
     tracing::info!(
         dir = %dir.display(),

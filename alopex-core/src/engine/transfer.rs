@@ -32,8 +32,8 @@ use crate::manifest::{Edit, sync_dir};
 use crate::sstable::{BlockCache, Table, TableBuilder};
 use crate::version::KeyBounds;
 
+use super::Engine;
 use super::read::ReadGuard;
-use super::{Engine, SuperVersion};
 
 /// The section name of export metadata.
 pub const EXPORT_SECTION: &str = "alopex.export";
@@ -116,24 +116,16 @@ impl Engine {
         sync_dir(&shared.dir)?;
         let table = Table::open(&dest, id, Arc::clone(&shared.cache))?;
         let max_ts = table.properties().max_ts;
-        {
-            let mut manifest = shared.manifest.lock();
-            let edits = [
-                Edit::AddTable { level: 0, id, size: table.properties().file_size },
-                Edit::NextFileId(id + 1),
-                Edit::LastTimestamp(max_ts),
-            ];
-            shared.apply_edits(&mut manifest, &edits)?;
-            {
-                let mut current = shared.current.write();
-                let version = Arc::new(current.version.with_changes(&[], &[(0, table)]));
-                *current = Arc::new(SuperVersion { mem: Arc::clone(&current.mem), imm: current.imm.clone(), version });
-            }
-            // Only now move the clock (and visibility) past the ingested
-            // versions, so no snapshot reads at their timestamps before
-            // they are installed.
-            shared.oracle.observe(max_ts);
-        }
+        let edits = [
+            Edit::AddTable { level: 0, id, size: table.properties().file_size },
+            Edit::NextFileId(id + 1),
+            Edit::LastTimestamp(max_ts),
+        ];
+        shared.install(&edits, |current| current.with_version(current.version.with_changes(&[], &[(0, table)])))?;
+        // Only now move the clock (and visibility) past the ingested
+        // versions, so no snapshot reads at their timestamps before they
+        // are installed.
+        shared.oracle.observe(max_ts);
         shared.signal_work();
         Ok(())
     }
