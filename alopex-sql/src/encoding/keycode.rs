@@ -1,0 +1,3 @@
+//! Order-preserving key encoding.
+//!
+//! OWNER: storage-mapping helper. `## Format` goes here.

@@ -1,0 +1,3 @@
+//! The row codec.
+//!
+//! OWNER: storage-mapping helper. `## Format` goes here.

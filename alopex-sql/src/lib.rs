@@ -1,0 +1,31 @@
+//! # alopex-sql: the SQL engine and the embedded database
+//!
+//! The life of a statement:
+//!
+//! 1. [`Database::open`] opens the storage engine; a session (a
+//!    [`Database`] call or a [`Transaction`]) receives SQL text.
+//! 2. `sqlparser` parses it with the PostgreSQL dialect.
+//! 3. The binder ([`plan::bind`]) resolves names against a [`catalog::Catalog`]
+//!    snapshot read in the statement's transaction, types every expression,
+//!    and builds a plain [`plan::Node`] tree.
+//! 4. The optimizer ([`plan::optimizer`]) rewrites the tree with an ordered
+//!    list of pure rules.
+//! 5. The executor ([`exec`]) runs the tree as pull-based iterators, reading
+//!    and writing rows through [`table`], which maps rows and indexes to keys
+//!    ([`encoding`]) in the transactional KV seam of `alopex-core`.
+//! 6. Commit goes through the same seam; a serialization failure surfaces
+//!    as SQLSTATE 40001.
+
+#![warn(missing_docs)]
+
+pub mod catalog;
+pub mod encoding;
+pub mod error;
+pub mod exec;
+pub mod expr;
+pub mod plan;
+pub mod table;
+pub mod types;
+
+pub use error::{Error, Result, SqlState};
+pub use types::{DataType, Row, Value};

@@ -1,0 +1,3 @@
+//! Binding ddl statements.
+//!
+//! OWNER: statement-binder helper.

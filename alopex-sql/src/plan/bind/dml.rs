@@ -1,0 +1,3 @@
+//! Binding dml statements.
+//!
+//! OWNER: statement-binder helper.

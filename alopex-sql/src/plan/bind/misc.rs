@@ -1,0 +1,3 @@
+//! Binding misc statements.
+//!
+//! OWNER: statement-binder helper.

@@ -1,0 +1,121 @@
+//! The SQL type system.
+
+use std::fmt;
+
+/// A SQL data type.
+///
+/// The enum is open to extension: the vector issue adds `Vector(dim)`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum DataType {
+    /// The type of a bare `NULL` or an untyped parameter before inference.
+    Unknown,
+    /// BOOLEAN.
+    Bool,
+    /// SMALLINT (16-bit).
+    Int2,
+    /// INTEGER (32-bit).
+    Int4,
+    /// BIGINT (64-bit).
+    Int8,
+    /// REAL (32-bit float).
+    Float4,
+    /// DOUBLE PRECISION.
+    Float8,
+    /// NUMERIC(precision, scale); `None` means unconstrained.
+    Numeric(Option<(u32, u32)>),
+    /// TEXT.
+    Text,
+    /// VARCHAR(n) / CHARACTER VARYING(n); `None` means no limit.
+    Varchar(Option<u32>),
+    /// BYTEA.
+    Bytea,
+    /// DATE.
+    Date,
+    /// TIMESTAMP WITHOUT TIME ZONE.
+    Timestamp,
+    /// TIMESTAMP WITH TIME ZONE (stored as UTC).
+    TimestampTz,
+    /// INTERVAL.
+    Interval,
+    /// JSONB.
+    Jsonb,
+}
+
+impl DataType {
+    /// True for the integer types.
+    pub fn is_integer(&self) -> bool {
+        matches!(self, DataType::Int2 | DataType::Int4 | DataType::Int8)
+    }
+
+    /// True for every numeric type.
+    pub fn is_numeric(&self) -> bool {
+        matches!(
+            self,
+            DataType::Int2
+                | DataType::Int4
+                | DataType::Int8
+                | DataType::Float4
+                | DataType::Float8
+                | DataType::Numeric(_)
+        )
+    }
+
+    /// True for TEXT and VARCHAR.
+    pub fn is_string(&self) -> bool {
+        matches!(self, DataType::Text | DataType::Varchar(_))
+    }
+
+    /// The PostgreSQL type OID, for the wire protocol and `information_schema`.
+    pub fn pg_oid(&self) -> u32 {
+        match self {
+            DataType::Unknown => 705,
+            DataType::Bool => 16,
+            DataType::Int2 => 21,
+            DataType::Int4 => 23,
+            DataType::Int8 => 20,
+            DataType::Float4 => 700,
+            DataType::Float8 => 701,
+            DataType::Numeric(_) => 1700,
+            DataType::Text => 25,
+            DataType::Varchar(_) => 1043,
+            DataType::Bytea => 17,
+            DataType::Date => 1082,
+            DataType::Timestamp => 1114,
+            DataType::TimestampTz => 1184,
+            DataType::Interval => 1186,
+            DataType::Jsonb => 3802,
+        }
+    }
+
+    /// The name `information_schema.columns.data_type` reports.
+    pub fn sql_name(&self) -> &'static str {
+        match self {
+            DataType::Unknown => "unknown",
+            DataType::Bool => "boolean",
+            DataType::Int2 => "smallint",
+            DataType::Int4 => "integer",
+            DataType::Int8 => "bigint",
+            DataType::Float4 => "real",
+            DataType::Float8 => "double precision",
+            DataType::Numeric(_) => "numeric",
+            DataType::Text => "text",
+            DataType::Varchar(_) => "character varying",
+            DataType::Bytea => "bytea",
+            DataType::Date => "date",
+            DataType::Timestamp => "timestamp without time zone",
+            DataType::TimestampTz => "timestamp with time zone",
+            DataType::Interval => "interval",
+            DataType::Jsonb => "jsonb",
+        }
+    }
+}
+
+impl fmt::Display for DataType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DataType::Numeric(Some((p, s))) => write!(f, "numeric({p},{s})"),
+            DataType::Varchar(Some(n)) => write!(f, "character varying({n})"),
+            other => f.write_str(other.sql_name()),
+        }
+    }
+}
