@@ -19,13 +19,17 @@
 #![warn(missing_docs)]
 
 pub mod catalog;
+mod database;
 pub mod encoding;
 pub mod error;
 pub mod exec;
 pub mod expr;
 pub mod plan;
+pub mod session;
 pub mod table;
 pub mod types;
 
+pub use database::{Database, DatabaseOptions, StoreAdapter, TxnSource};
 pub use error::{Error, Result, SqlState};
+pub use session::{Column, FromValue, Prepared, ResultRow, Rows, Session, StatementResult, Transaction, TxnStatus};
 pub use types::{DataType, Row, Value};

@@ -23,6 +23,11 @@ use crate::types::{Row, Value};
 pub trait Executor: Send {
     /// The next row, or None when done.
     fn next(&mut self, cx: &mut ExecContext<'_>) -> Result<Option<Row>>;
+
+    /// Rows inserted, updated or deleted (DML operators; 0 otherwise).
+    fn affected_rows(&self) -> u64 {
+        0
+    }
 }
 
 /// What operators need while running.

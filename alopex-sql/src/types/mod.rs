@@ -14,7 +14,7 @@
 
 mod datatype;
 mod interval;
-mod value;
+pub mod value;
 
 pub use datatype::DataType;
 pub use interval::Interval;

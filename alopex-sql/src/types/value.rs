@@ -130,7 +130,7 @@ fn date_to_ts(d: &NaiveDate) -> NaiveDateTime {
 }
 
 /// A NUMERIC as the nearest `f64`.
-pub(crate) fn decimal_to_f64(d: &Decimal) -> f64 {
+pub fn decimal_to_f64(d: &Decimal) -> f64 {
     use rust_decimal::prelude::ToPrimitive;
     d.to_f64().unwrap_or(f64::NAN)
 }

@@ -1,0 +1,272 @@
+//! The embedded database: open a directory, run SQL in-process.
+//!
+//! A [`Database`] is a cheap, cloneable handle (`Send + Sync`) around the
+//! storage engine and the state every session shares: the cached catalog
+//! snapshot, the plan cache, the hidden row-id allocator and the table
+//! statistics the optimizer reads. Work happens in a [`Session`] (one per
+//! connection, or one per call of the convenience methods here).
+//!
+//! The database talks to storage only through the [`KvStore`]-shaped
+//! [`TxnSource`] seam, so the cluster can later hand it a distributed store.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use alopex_core::{Engine, KvStore, KvTxn, SyncMode, TxnOptions};
+use chrono::{DateTime, Utc};
+use parking_lot::{Mutex, RwLock};
+
+use crate::catalog::{Catalog, TableSchema};
+use crate::error::Result;
+use crate::plan::optimizer::Statistics;
+use crate::session::{Rows, Session, Transaction};
+use crate::table::{self, RowIdSource};
+use crate::types::Value;
+
+/// Starts transactions: the object-safe face of [`KvStore`].
+pub trait TxnSource: Send + Sync {
+    /// Begins a transaction.
+    fn begin_txn(&self, opts: TxnOptions) -> Result<Box<dyn KvTxn>>;
+}
+
+/// Adapts any [`KvStore`] to [`TxnSource`].
+pub struct StoreAdapter<S>(pub S);
+
+impl<S: KvStore> TxnSource for StoreAdapter<S>
+where
+    S::Txn: 'static,
+{
+    fn begin_txn(&self, opts: TxnOptions) -> Result<Box<dyn KvTxn>> {
+        Ok(Box::new(self.0.begin(opts)?))
+    }
+}
+
+impl TxnSource for Arc<Engine> {
+    fn begin_txn(&self, opts: TxnOptions) -> Result<Box<dyn KvTxn>> {
+        Ok(Box::new(self.as_ref().begin(opts.isolation)))
+    }
+}
+
+/// How a [`Database`] is opened.
+#[derive(Clone)]
+pub struct DatabaseOptions {
+    /// Storage engine options (durability, cache size, …).
+    pub engine: alopex_core::Options,
+    /// Plans kept in the plan cache (keyed by SQL text).
+    pub plan_cache_entries: usize,
+    /// The statement clock (`now()`); injectable for deterministic tests.
+    pub clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+}
+
+impl Default for DatabaseOptions {
+    fn default() -> Self {
+        DatabaseOptions {
+            engine: alopex_core::Options::default(),
+            plan_cache_entries: 1024,
+            clock: Arc::new(|| DateTime::<Utc>::from(std::time::SystemTime::now())),
+        }
+    }
+}
+
+impl DatabaseOptions {
+    /// Acknowledge commits once buffered and fsync every `interval`
+    /// (a crash may lose the last `interval` of commits, never corrupt).
+    pub fn relaxed(mut self, interval: std::time::Duration) -> Self {
+        self.engine.sync_mode = SyncMode::Relaxed { interval };
+        self
+    }
+
+    /// The block cache budget in bytes.
+    pub fn cache_bytes(mut self, bytes: u64) -> Self {
+        self.engine.block_cache_bytes = bytes;
+        self
+    }
+}
+
+/// An open database. Clone it freely; every clone is the same database.
+#[derive(Clone)]
+pub struct Database {
+    pub(crate) shared: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) store: Box<dyn TxnSource>,
+    engine: Option<Arc<Engine>>,
+    pub(crate) catalog: RwLock<Arc<Catalog>>,
+    pub(crate) plans: crate::session::PlanCache,
+    pub(crate) row_ids: RowIds,
+    pub(crate) stats: TableStats,
+    pub(crate) clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+}
+
+impl Database {
+    /// Opens (creating if needed) the database in directory `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Database> {
+        Database::open_with(path, DatabaseOptions::default())
+    }
+
+    /// Opens with options.
+    pub fn open_with(path: impl AsRef<Path>, opts: DatabaseOptions) -> Result<Database> {
+        let engine = Arc::new(Engine::open(path, opts.engine.clone())?);
+        Ok(Database::from_parts(Box::new(engine.clone()), Some(engine), &opts))
+    }
+
+    /// A database over any transactional store (the cluster's distributed
+    /// store, or a test store).
+    pub fn with_store(store: Box<dyn TxnSource>, opts: DatabaseOptions) -> Database {
+        Database::from_parts(store, None, &opts)
+    }
+
+    fn from_parts(store: Box<dyn TxnSource>, engine: Option<Arc<Engine>>, opts: &DatabaseOptions) -> Database {
+        Database {
+            shared: Arc::new(Shared {
+                store,
+                engine,
+                catalog: RwLock::new(Arc::new(Catalog::default())),
+                plans: crate::session::PlanCache::new(opts.plan_cache_entries),
+                row_ids: RowIds::default(),
+                stats: TableStats::default(),
+                clock: opts.clock.clone(),
+            }),
+        }
+    }
+
+    /// The storage engine, when this database runs on a local one.
+    pub fn engine(&self) -> Option<&Engine> {
+        self.shared.engine.as_deref()
+    }
+
+    /// A new session (a connection's state: transaction, settings).
+    pub fn session(&self) -> Session {
+        Session::new(self.clone())
+    }
+
+    /// Runs every statement in `sql` as its own transaction (or inside the
+    /// one it opens with BEGIN); returns the rows affected by the last.
+    pub fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
+        self.session().execute(sql, params)
+    }
+
+    /// Runs one query and returns its rows (streamed from storage as they
+    /// are read).
+    pub fn query(&self, sql: &str, params: &[Value]) -> Result<Rows<'static>> {
+        Session::new(self.clone()).into_query(sql, params)
+    }
+
+    /// Begins an explicit transaction with the default isolation (snapshot).
+    pub fn begin(&self) -> Result<Transaction> {
+        Transaction::begin(self.session(), None)
+    }
+
+    /// Begins a serializable transaction.
+    pub fn begin_serializable(&self) -> Result<Transaction> {
+        Transaction::begin(self.session(), Some(alopex_core::IsolationLevel::Serializable))
+    }
+
+    /// Closes the database, flushing the storage engine. Other clones of
+    /// this handle must be dropped first, or this returns an error.
+    pub fn close(self) -> Result<()> {
+        match Arc::try_unwrap(self.shared) {
+            Ok(shared) => {
+                let Shared { store, engine, .. } = shared;
+                drop(store);
+                match engine.map(Arc::try_unwrap) {
+                    Some(Ok(engine)) => Ok(engine.close()?),
+                    Some(Err(_)) => Err(crate::sql_err!(
+                        OBJECT_NOT_IN_PREREQUISITE_STATE,
+                        "the storage engine is still in use by open transactions"
+                    )),
+                    None => Ok(()),
+                }
+            }
+            Err(_) => {
+                Err(crate::sql_err!(OBJECT_NOT_IN_PREREQUISITE_STATE, "database is still in use by other handles"))
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// The catalog as `txn` sees it: the cached snapshot when its version
+    /// matches and the transaction has no DDL of its own in flight.
+    pub(crate) fn catalog_for(&self, txn: &mut dyn KvTxn, own_ddl: bool) -> Result<Arc<Catalog>> {
+        let version = crate::catalog::store::version(txn)?;
+        if !own_ddl {
+            let cached = self.catalog.read().clone();
+            if cached.version == version {
+                return Ok(cached);
+            }
+        }
+        let loaded = Arc::new(crate::catalog::store::load(txn)?);
+        if !own_ddl {
+            let mut slot = self.catalog.write();
+            if slot.version < loaded.version {
+                *slot = loaded.clone();
+            }
+        }
+        Ok(loaded)
+    }
+}
+
+/// Hidden row ids: one counter per table, seeded from the largest id in
+/// storage the first time the table needs one. Ids are unique within this
+/// process; the cluster will prefix them with a node id.
+#[derive(Default)]
+pub(crate) struct RowIds {
+    next: Mutex<HashMap<u64, Arc<AtomicI64>>>,
+}
+
+pub(crate) struct RowIdAllocator<'a> {
+    pub(crate) db: &'a Shared,
+}
+
+impl RowIdSource for RowIdAllocator<'_> {
+    fn next_row_id(&self, table: &TableSchema) -> Result<i64> {
+        let counter = {
+            let mut map = self.db.row_ids.next.lock();
+            match map.get(&table.id) {
+                Some(c) => c.clone(),
+                None => {
+                    let mut txn = self.db.store.begin_txn(TxnOptions::default())?;
+                    let max = table::max_row_id(&mut *txn, table)?;
+                    txn.rollback()?;
+                    let c = Arc::new(AtomicI64::new(max + 1));
+                    map.insert(table.id, c.clone());
+                    c
+                }
+            }
+        };
+        Ok(counter.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// Row-count estimates per table, kept up to date by committed DML in this
+/// process. Unknown tables report None and the optimizer assumes a default.
+#[derive(Default)]
+pub(crate) struct TableStats {
+    rows: RwLock<HashMap<u64, Arc<AtomicU64>>>,
+}
+
+impl TableStats {
+    pub(crate) fn adjust(&self, table_id: u64, delta: i64) {
+        let counter = { self.rows.read().get(&table_id).cloned() };
+        let counter = match counter {
+            Some(c) => c,
+            None => self.rows.write().entry(table_id).or_default().clone(),
+        };
+        if delta >= 0 {
+            counter.fetch_add(delta as u64, Ordering::Relaxed);
+        } else {
+            let d = delta.unsigned_abs();
+            let _ = counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| Some(v.saturating_sub(d)));
+        }
+    }
+}
+
+impl Statistics for TableStats {
+    fn row_count(&self, table_id: u64) -> Option<u64> {
+        self.rows.read().get(&table_id).map(|c| c.load(Ordering::Relaxed))
+    }
+}

@@ -1,0 +1,110 @@
+//! Running DDL: catalog writes plus the data they imply.
+//!
+//! DDL runs inside the statement's transaction like any write, so it is
+//! atomic with the rest of the transaction and rolls back with it. Dropping
+//! a table deletes its key span; creating an index backfills it from the
+//! rows the transaction sees.
+
+use alopex_core::KvTxn;
+
+use crate::catalog::{Catalog, store};
+use crate::error::Result;
+use crate::plan::BoundStatement;
+use crate::sql_err;
+use crate::table::{self, KeyRange, RowScan};
+
+/// Executes one DDL statement; returns its command tag.
+pub(crate) fn execute(txn: &mut dyn KvTxn, catalog: &Catalog, stmt: &BoundStatement) -> Result<&'static str> {
+    match stmt {
+        BoundStatement::CreateTable { table, if_not_exists } => {
+            if catalog.table(&table.name).is_some() {
+                if *if_not_exists {
+                    return Ok("CREATE TABLE");
+                }
+                return Err(sql_err!(DUPLICATE_TABLE, "relation \"{}\" already exists", table.name));
+            }
+            for index in &table.indexes {
+                if catalog.index(&index.name).is_some() {
+                    return Err(sql_err!(DUPLICATE_TABLE, "relation \"{}\" already exists", index.name));
+                }
+            }
+            let mut table = table.clone();
+            table.id = store::allocate_table_id(txn)?;
+            store::put_table(txn, &table)?;
+            Ok("CREATE TABLE")
+        }
+        BoundStatement::DropTable { names } => {
+            for name in names {
+                let Some(table) = catalog.table(name) else {
+                    return Err(sql_err!(UNDEFINED_TABLE, "table \"{name}\" does not exist"));
+                };
+                txn.delete_range(table::table_span(table.id))?;
+                store::delete_table(txn, table)?;
+            }
+            Ok("DROP TABLE")
+        }
+        BoundStatement::CreateIndex { table, index, if_not_exists } => {
+            let Some(schema) = catalog.table(table) else {
+                return Err(sql_err!(UNDEFINED_TABLE, "relation \"{table}\" does not exist"));
+            };
+            if catalog.index(&index.name).is_some() || catalog.table(&index.name).is_some() {
+                if *if_not_exists {
+                    return Ok("CREATE INDEX");
+                }
+                return Err(sql_err!(DUPLICATE_TABLE, "relation \"{}\" already exists", index.name));
+            }
+            let mut schema = (**schema).clone();
+            let mut index = index.clone();
+            index.id = schema.next_index_id;
+            schema.next_index_id += 1;
+            schema.indexes.push(index);
+            table::backfill_index(txn, &schema, schema.indexes.len() - 1)?;
+            store::put_table(txn, &schema)?;
+            Ok("CREATE INDEX")
+        }
+        BoundStatement::DropIndex { names } => {
+            for name in names {
+                let Some((schema, pos)) = catalog.index(name) else {
+                    return Err(sql_err!(UNDEFINED_OBJECT, "index \"{name}\" does not exist"));
+                };
+                let mut schema = (**schema).clone();
+                let index = schema.indexes.remove(pos);
+                txn.delete_range(table::index_span(schema.id, index.id))?;
+                store::put_table(txn, &schema)?;
+            }
+            Ok("DROP INDEX")
+        }
+        BoundStatement::AlterTable { old, new, added_column } => {
+            if old.name != new.name {
+                if catalog.table(&new.name).is_some() || catalog.index(&new.name).is_some() {
+                    return Err(sql_err!(DUPLICATE_TABLE, "relation \"{}\" already exists", new.name));
+                }
+                store::delete_table(txn, old)?;
+            }
+            if let Some(pos) = added_column {
+                let column = &new.columns[*pos];
+                if !column.nullable && column.missing.is_null() {
+                    let mut scan = RowScan::primary(std::sync::Arc::new(old.clone()), KeyRange::Full, false);
+                    if scan.next(txn)?.is_some() {
+                        return Err(sql_err!(
+                            NOT_NULL_VIOLATION,
+                            "column \"{}\" of relation \"{}\" contains null values",
+                            column.name,
+                            new.name
+                        ));
+                    }
+                }
+            }
+            // Indexes that the change removed (DROP COLUMN drops the indexes
+            // over it) lose their entries.
+            for index in &old.indexes {
+                if !new.indexes.iter().any(|i| i.id == index.id) {
+                    txn.delete_range(table::index_span(old.id, index.id))?;
+                }
+            }
+            store::put_table(txn, new)?;
+            Ok("ALTER TABLE")
+        }
+        _ => Err(crate::error::Error::internal("not a DDL statement")),
+    }
+}
