@@ -14,6 +14,9 @@ pub mod explain;
 pub mod node;
 pub mod optimizer;
 
+#[cfg(test)]
+mod golden_tests;
+
 pub use bind::{BoundStatement, bind};
 pub use node::{
     AggCall, JoinKind, Node, OnConflict, OnConflictAction, OutputColumn, Plan, ScanRange, SetOpKind, SortKey,

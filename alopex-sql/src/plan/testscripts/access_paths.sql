@@ -1,0 +1,31 @@
+-- Primary-key points and ranges, secondary indexes, and full scans.
+
+CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b TEXT, c INTEGER)
+
+CREATE INDEX t_a ON t (a)
+
+CREATE UNIQUE INDEX t_b_c ON t (b, c)
+
+INSERT INTO t VALUES (1, 10, 'x', 1), (2, 20, 'y', 2), (3, 30, 'z', 3)
+
+EXPLAIN SELECT * FROM t WHERE id = 2
+
+EXPLAIN SELECT * FROM t WHERE id IN (1, 3)
+
+EXPLAIN SELECT b FROM t WHERE id >= 2 AND id < 10
+
+EXPLAIN SELECT id FROM t WHERE a = 20
+
+EXPLAIN SELECT id FROM t WHERE b = 'x' AND c > 0
+
+EXPLAIN SELECT id FROM t WHERE c = 1
+
+EXPLAIN SELECT id FROM t WHERE id = $1
+
+EXPLAIN SELECT * FROM t WHERE a + 1 = 21
+
+EXPLAIN SELECT * FROM t ORDER BY a DESC LIMIT 2
+
+EXPLAIN UPDATE t SET c = c + 1 WHERE id = 1
+
+EXPLAIN DELETE FROM t WHERE a < 15

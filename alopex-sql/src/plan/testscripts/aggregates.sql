@@ -1,0 +1,17 @@
+-- Aggregation, sorting, limits, set operations.
+
+CREATE TABLE s (g TEXT, v INTEGER)
+
+INSERT INTO s VALUES ('a', 1), ('b', 2)
+
+EXPLAIN SELECT g, count(*), sum(v) FROM s GROUP BY g HAVING sum(v) > 1 ORDER BY g
+
+EXPLAIN SELECT DISTINCT g FROM s
+
+EXPLAIN SELECT v FROM s ORDER BY v DESC LIMIT 1 OFFSET 1
+
+EXPLAIN SELECT g FROM s UNION SELECT 'c'
+
+EXPLAIN SELECT 1 + 2 * 3, upper('x')
+
+EXPLAIN SELECT * FROM s WHERE 1 = 0
