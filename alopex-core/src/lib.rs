@@ -30,6 +30,7 @@ pub mod iter;
 pub mod key;
 pub mod kv;
 pub mod manifest;
+pub mod memstore;
 pub mod memtable;
 pub mod options;
 pub mod oracle;
@@ -44,6 +45,7 @@ pub use engine::{Engine, EngineStats, ExportStats, ScanIter, Snapshot, prefix_ra
 pub use error::{Error, Result};
 pub use key::{Entry, Timestamp, ValueKind};
 pub use kv::{KvStore, KvTxn, TxnOptions};
+pub use memstore::{MemStore, MemTxn};
 pub use options::Options;
 pub use txn::{IsolationLevel, Transaction};
 pub use version::KeyBounds;

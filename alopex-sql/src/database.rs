@@ -113,6 +113,12 @@ impl Database {
         Ok(Database::from_parts(Box::new(engine.clone()), Some(engine), &opts))
     }
 
+    /// A database held entirely in memory (nothing survives the process),
+    /// over [`alopex_core::MemStore`].
+    pub fn open_in_memory() -> Database {
+        Database::with_store(Box::new(StoreAdapter(alopex_core::MemStore::new())), DatabaseOptions::default())
+    }
+
     /// A database over any transactional store (the cluster's distributed
     /// store, or a test store).
     pub fn with_store(store: Box<dyn TxnSource>, opts: DatabaseOptions) -> Database {
