@@ -1,0 +1,78 @@
+//! Helpers for the executor's unit tests: a real storage engine in a
+//! temporary directory for the transaction, hand-built plans, and a
+//! runner that drains a plan into rows.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use alopex_core::{Engine, IsolationLevel, Options};
+
+use super::{ExecContext, build, drain};
+use crate::catalog::TableSchema;
+use crate::error::Result;
+use crate::expr::Expr;
+use crate::plan::Node;
+use crate::table::RowIdSource;
+use crate::types::{DataType, Row, Value};
+
+/// Row ids from a counter.
+pub(crate) struct CountingRowIds(AtomicI64);
+
+impl RowIdSource for CountingRowIds {
+    fn next_row_id(&self, _table: &TableSchema) -> Result<i64> {
+        Ok(self.0.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+}
+
+/// Runs `f` with a context over a fresh engine's transaction.
+pub(crate) fn with_cx<T>(params: &[Value], f: impl FnOnce(&mut ExecContext<'_>) -> T) -> T {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = Options { background_threads: false, ..Options::small_for_tests() };
+    let engine = Engine::open(dir.path(), opts).expect("open engine");
+    let mut txn = engine.begin(IsolationLevel::default());
+    let row_ids = CountingRowIds(AtomicI64::new(0));
+    let mut cx = ExecContext::new(&mut txn, params, chrono::DateTime::UNIX_EPOCH, &row_ids);
+    f(&mut cx)
+}
+
+/// Builds and drains `node`.
+pub(crate) fn run(node: &Node) -> Result<Vec<Row>> {
+    with_cx(&[], |cx| run_in(node, cx))
+}
+
+/// Builds and drains `node` in `cx`.
+pub(crate) fn run_in(node: &Node, cx: &mut ExecContext<'_>) -> Result<Vec<Row>> {
+    let mut exec = build(node, None)?;
+    drain(exec.as_mut(), cx)
+}
+
+/// An integer value.
+pub(crate) fn int(i: i64) -> Value {
+    Value::Int(i)
+}
+
+/// A literal expression.
+pub(crate) fn lit(v: Value) -> Expr {
+    Expr::literal(v)
+}
+
+/// A BIGINT column reference.
+pub(crate) fn col(i: usize) -> Expr {
+    Expr::Column(i, DataType::Int8)
+}
+
+/// A Values node of literal rows (width from the first row).
+pub(crate) fn values(rows: Vec<Vec<Expr>>) -> Node {
+    let width = rows.first().map_or(0, |r| r.len());
+    Node::Values { rows, width }
+}
+
+/// A Values node of integer rows (None = NULL), `width` values each.
+pub(crate) fn ints(width: usize, rows: &[&[Option<i64>]]) -> Node {
+    let rows = rows.iter().map(|r| r.iter().map(|v| lit(v.map_or(Value::Null, Value::Int))).collect()).collect();
+    Node::Values { rows, width }
+}
+
+/// Rows of optional integers, for comparing results.
+pub(crate) fn rows(rows: &[&[Option<i64>]]) -> Vec<Row> {
+    rows.iter().map(|r| r.iter().map(|v| v.map_or(Value::Null, Value::Int)).collect()).collect()
+}
