@@ -68,7 +68,6 @@ mod tests {
 
     #[test]
     fn counts_rows_and_loops_in_pre_order() {
-        // 0 Limit, 1 Filter, 2 NestedLoopJoin, 3 Values(3 rows), 4 Values(2 rows), 5? no: Empty is never pulled.
         let join = Node::NestedLoopJoin {
             left: Box::new(ints(1, &[&[Some(1)], &[Some(2)], &[Some(3)]])),
             right: Box::new(ints(1, &[&[Some(10)], &[Some(20)]])),

@@ -35,3 +35,31 @@ impl DmlWrite for DeleteWriter {
         Ok(Some(row))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::exec::test_support::{col, ints, rows, run_dml, run_in, scan_all, table, with_cx};
+    use crate::plan::Node;
+
+    #[test]
+    #[ignore = "needs table storage"]
+    fn deletes_and_returns() {
+        let t = table("t", 2, &[0]);
+        with_cx(&[], |cx| {
+            let insert = Node::Insert {
+                table: t.clone(),
+                input: Box::new(ints(2, &[&[Some(1), Some(10)], &[Some(2), Some(20)]])),
+                on_conflict: None,
+                checks: vec![],
+                returning: None,
+            };
+            run_dml(&insert, cx).unwrap();
+            let delete =
+                Node::Delete { table: t.clone(), input: Box::new(scan_all(&t)), returning: Some(vec![col(1)]) };
+            assert_eq!(run_dml(&delete, cx).unwrap(), (rows(&[&[Some(10)], &[Some(20)]]), 2));
+            assert!(run_in(&scan_all(&t), cx).unwrap().is_empty());
+            let delete = Node::Delete { table: t.clone(), input: Box::new(scan_all(&t)), returning: None };
+            assert_eq!(run_dml(&delete, cx).unwrap(), (vec![], 0));
+        });
+    }
+}

@@ -17,7 +17,7 @@
 use std::sync::Arc;
 use std::vec::IntoIter;
 
-use super::{ExecContext, Executor, drain, eval_expr, eval_row};
+use super::{ExecContext, Executor, drain, eval_expr, eval_row, has_exact_type};
 use crate::catalog::TableSchema;
 use crate::error::{Error, Result};
 use crate::expr::Expr;
@@ -30,7 +30,7 @@ pub(super) fn coerce(table: &TableSchema, column: usize, value: Value) -> Result
     let Some(col) = table.columns.get(column) else {
         return Err(Error::internal(format!("column {column} out of range in table \"{}\"", table.name)));
     };
-    if value.is_null() { Ok(value) } else { assign(&value, &col.ty) }
+    if value.is_null() || has_exact_type(&value, &col.ty) { Ok(value) } else { assign(&value, &col.ty) }
 }
 
 /// Checks that `row` has the table's width.

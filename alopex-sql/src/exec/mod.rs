@@ -68,7 +68,7 @@ use crate::error::{Error, Result};
 use crate::expr::{EvalEnv, Expr};
 use crate::plan::Node;
 use crate::table::RowIdSource;
-use crate::types::{Row, Value};
+use crate::types::{DataType, Row, Value};
 
 /// One operator.
 pub trait Executor: Send {
@@ -248,6 +248,26 @@ pub(crate) fn eval_pred(expr: &Expr, row: &[Value], cx: &mut ExecContext<'_>) ->
 /// Evaluates every expression of `exprs` over `row`.
 pub(crate) fn eval_row(exprs: &[Expr], row: &[Value], cx: &mut ExecContext<'_>) -> Result<Row> {
     exprs.iter().map(|e| eval_expr(e, row, cx)).collect()
+}
+
+/// True when `value` already is a value of `ty` that any cast or assignment
+/// to `ty` would return unchanged (its tag matches and the type has no
+/// width, length or precision to enforce), so the cast can be skipped.
+pub(crate) fn has_exact_type(value: &Value, ty: &DataType) -> bool {
+    matches!(
+        (value, ty),
+        (Value::Bool(_), DataType::Bool)
+            | (Value::Int(_), DataType::Int8)
+            | (Value::Float(_), DataType::Float8)
+            | (Value::Numeric(_), DataType::Numeric(None))
+            | (Value::Text(_), DataType::Text | DataType::Varchar(None))
+            | (Value::Bytes(_), DataType::Bytea)
+            | (Value::Date(_), DataType::Date)
+            | (Value::Timestamp(_), DataType::Timestamp)
+            | (Value::TimestampTz(_), DataType::TimestampTz)
+            | (Value::Interval(_), DataType::Interval)
+            | (Value::Json(_), DataType::Jsonb)
+    )
 }
 
 /// Pulls every remaining row of `input`.

@@ -141,3 +141,91 @@ impl Executor for ScanExec {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ops::Bound;
+    use std::sync::Arc;
+
+    use crate::catalog::{IndexKind, IndexSchema, TableSchema};
+    use crate::exec::test_support::{int, ints, lit, rows, run_dml, run_in, table, with_cx};
+    use crate::expr::Expr;
+    use crate::plan::{Node, ScanRange};
+    use crate::types::{DataType, Value};
+
+    /// t(a, b) with primary key a and an index on b, holding
+    /// (1,30) (2,10) (3,20) (4,NULL) (5,10).
+    fn filled(cx: &mut crate::exec::ExecContext<'_>) -> Arc<TableSchema> {
+        let mut t = (*table("t", 2, &[0])).clone();
+        t.indexes.push(IndexSchema {
+            id: 2,
+            name: "t_b_idx".into(),
+            columns: vec![1],
+            unique: false,
+            kind: IndexKind::BTree,
+        });
+        let t = Arc::new(t);
+        let input = ints(
+            2,
+            &[&[Some(1), Some(30)], &[Some(2), Some(10)], &[Some(3), Some(20)], &[Some(4), None], &[Some(5), Some(10)]],
+        );
+        let insert = Node::Insert {
+            table: t.clone(),
+            input: Box::new(input),
+            on_conflict: None,
+            checks: vec![],
+            returning: None,
+        };
+        run_dml(&insert, cx).unwrap();
+        t
+    }
+
+    fn scan(t: &Arc<TableSchema>, index: Option<usize>, range: ScanRange, reverse: bool, filter: Option<Expr>) -> Node {
+        let (table, alias) = (t.clone(), t.name.clone());
+        match index {
+            Some(index) => Node::IndexScan { table, alias, index, range, reverse, filter },
+            None => Node::Scan { table, alias, range, reverse, filter },
+        }
+    }
+
+    fn points(p: &[i64]) -> ScanRange {
+        ScanRange::Points(p.iter().map(|v| vec![lit(int(*v))]).collect())
+    }
+
+    #[test]
+    #[ignore = "needs table storage"]
+    fn primary_key_points_ranges_and_reverse() {
+        with_cx(&[Value::Int(3)], |cx| {
+            let t = filled(cx);
+            let got = run_in(&scan(&t, None, points(&[5, 1, 9, 1]), false, None), cx).unwrap();
+            assert_eq!(got, rows(&[&[Some(1), Some(30)], &[Some(5), Some(10)]]));
+            let got = run_in(&scan(&t, None, points(&[5, 1]), true, None), cx).unwrap();
+            assert_eq!(got, rows(&[&[Some(5), Some(10)], &[Some(1), Some(30)]]));
+            let range = ScanRange::Range {
+                lower: Bound::Excluded(vec![lit(int(1))]),
+                upper: Bound::Included(vec![Expr::Param(0, DataType::Int8)]),
+            };
+            let got = run_in(&scan(&t, None, range.clone(), false, None), cx).unwrap();
+            assert_eq!(got, rows(&[&[Some(2), Some(10)], &[Some(3), Some(20)]]));
+            let got = run_in(&scan(&t, None, range, true, None), cx).unwrap();
+            assert_eq!(got, rows(&[&[Some(3), Some(20)], &[Some(2), Some(10)]]));
+        });
+    }
+
+    #[test]
+    #[ignore = "needs table storage"]
+    fn index_points_and_filter() {
+        with_cx(&[], |cx| {
+            let t = filled(cx);
+            let got = run_in(&scan(&t, Some(0), points(&[10]), false, None), cx).unwrap();
+            assert_eq!(got, rows(&[&[Some(2), Some(10)], &[Some(5), Some(10)]]));
+            let got = run_in(&scan(&t, Some(0), ScanRange::Full, false, None), cx).unwrap();
+            assert_eq!(got.len(), 5);
+            // Constant filters (a filter over columns needs the evaluator).
+            let got = run_in(&scan(&t, Some(0), points(&[10, 30]), false, Some(lit(Value::Bool(false)))), cx).unwrap();
+            assert!(got.is_empty());
+            let got = run_in(&scan(&t, None, ScanRange::Full, false, Some(lit(Value::Bool(true)))), cx).unwrap();
+            assert_eq!(got.len(), 5);
+        });
+    }
+}

@@ -34,7 +34,7 @@
 use std::cmp::Ordering;
 use std::ops::Bound;
 
-use super::{ExecContext, eval_expr};
+use super::{ExecContext, eval_expr, has_exact_type};
 use crate::error::{Error, Result, SqlState};
 use crate::expr::Expr;
 use crate::expr::cast::cast;
@@ -43,6 +43,7 @@ use crate::table::KeyRange;
 use crate::types::{DataType, Value};
 
 /// What a scan reads.
+#[derive(Debug, PartialEq)]
 pub(super) enum Resolved {
     /// Nothing can match.
     Nothing,
@@ -70,6 +71,9 @@ fn key_value(expr: &Expr, ty: &DataType, cx: &mut ExecContext<'_>) -> Result<Key
     let original = eval_expr(expr, &[], cx)?;
     if original.is_null() {
         return Ok(KeyValue::Null);
+    }
+    if has_exact_type(&original, ty) {
+        return Ok(KeyValue::Exact(original));
     }
     let cast_value = match cast(&original, ty) {
         Ok(v) => v,
@@ -219,5 +223,118 @@ pub(super) fn resolve(
             };
             Ok(Resolved::Ranges(vec![range]))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::test_support::{int, lit, with_cx};
+    use rust_decimal::Decimal;
+
+    fn points(points: &[&[Value]]) -> ScanRange {
+        ScanRange::Points(points.iter().map(|p| p.iter().cloned().map(lit).collect()).collect())
+    }
+
+    fn resolve_with(range: &ScanRange, key: &[DataType], reverse: bool, batch: bool) -> Resolved {
+        with_cx(&[], |cx| resolve(range, key, reverse, batch, cx)).unwrap()
+    }
+
+    fn range(lower: Bound<Vec<Value>>, upper: Bound<Vec<Value>>) -> ScanRange {
+        let exprs = |b: Bound<Vec<Value>>| match b {
+            Bound::Included(v) => Bound::Included(v.into_iter().map(lit).collect()),
+            Bound::Excluded(v) => Bound::Excluded(v.into_iter().map(lit).collect()),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        ScanRange::Range { lower: exprs(lower), upper: exprs(upper) }
+    }
+
+    #[test]
+    fn full_key_points_are_sorted_deduplicated_batches() {
+        let key = [DataType::Int8];
+        let p = points(&[&[int(3)], &[int(1)], &[int(3)], &[Value::Null]]);
+        assert_eq!(resolve_with(&p, &key, false, true), Resolved::Keys(vec![vec![int(1)], vec![int(3)]]));
+        assert_eq!(resolve_with(&p, &key, true, true), Resolved::Keys(vec![vec![int(3)], vec![int(1)]]));
+        // Through an index: prefixes, not batched.
+        let want = Resolved::Ranges(vec![KeyRange::Prefix(vec![int(1)]), KeyRange::Prefix(vec![int(3)])]);
+        assert_eq!(resolve_with(&p, &key, false, false), want);
+    }
+
+    #[test]
+    fn prefix_points_cover_longer_points() {
+        let key = [DataType::Int8, DataType::Text];
+        let p = points(&[&[int(1), Value::text("b")], &[int(1)], &[int(2), Value::text("a")]]);
+        let want =
+            Resolved::Ranges(vec![KeyRange::Prefix(vec![int(1)]), KeyRange::Prefix(vec![int(2), Value::text("a")])]);
+        assert_eq!(resolve_with(&p, &key, false, true), want);
+    }
+
+    #[test]
+    fn null_points_and_bounds_match_nothing() {
+        let key = [DataType::Int8];
+        assert_eq!(resolve_with(&points(&[&[Value::Null]]), &key, false, true), Resolved::Nothing);
+        assert_eq!(resolve_with(&points(&[]), &key, false, true), Resolved::Nothing);
+        let r = range(Bound::Included(vec![Value::Null]), Bound::Unbounded);
+        assert_eq!(resolve_with(&r, &key, false, true), Resolved::Nothing);
+    }
+
+    #[test]
+    fn exact_ranges_pass_through() {
+        let key = [DataType::Int8];
+        let r = range(Bound::Excluded(vec![int(1)]), Bound::Included(vec![int(5)]));
+        let want = KeyRange::Between { lower: Bound::Excluded(vec![int(1)]), upper: Bound::Included(vec![int(5)]) };
+        assert_eq!(resolve_with(&r, &key, false, true), Resolved::Ranges(vec![want]));
+        let r = range(Bound::Unbounded, Bound::Unbounded);
+        assert_eq!(resolve_with(&r, &key, false, true), Resolved::Ranges(vec![KeyRange::Full]));
+        assert_eq!(resolve_with(&ScanRange::Full, &key, false, true), Resolved::Ranges(vec![KeyRange::Full]));
+    }
+
+    #[test]
+    fn too_wide_bounds_are_internal_errors() {
+        let r = points(&[&[int(1), int(2)]]);
+        let err = with_cx(&[], |cx| resolve(&r, &[DataType::Int8], false, true, cx)).unwrap_err();
+        assert_eq!(err.state.code(), "XX000");
+    }
+
+    #[test]
+    #[ignore = "needs expr::cast::cast"]
+    fn inexact_values_tighten_the_bounds() {
+        let key = [DataType::Int8];
+        let dec = |tenths: i64| vec![Value::Numeric(Decimal::new(tenths, 1))];
+        let between = |lower, upper| Resolved::Ranges(vec![KeyRange::Between { lower, upper }]);
+        // a > 1.4 → a > 1; a <= 3.4 → a <= 3.
+        let r = range(Bound::Excluded(dec(14)), Bound::Included(dec(34)));
+        assert_eq!(
+            resolve_with(&r, &key, false, true),
+            between(Bound::Excluded(vec![int(1)]), Bound::Included(vec![int(3)]))
+        );
+        // a >= 1.6 → a >= 2; a < 3.6 → a < 4.
+        let r = range(Bound::Included(dec(16)), Bound::Excluded(dec(36)));
+        assert_eq!(
+            resolve_with(&r, &key, false, true),
+            between(Bound::Included(vec![int(2)]), Bound::Excluded(vec![int(4)]))
+        );
+        // An inexact first column of a two-column bound decides it alone:
+        // (a, b) >= (1.6, 7) → a >= 2.
+        let r = range(Bound::Included(vec![Value::Numeric(Decimal::new(16, 1)), int(7)]), Bound::Unbounded);
+        let two = [DataType::Int8, DataType::Int8];
+        assert_eq!(resolve_with(&r, &two, false, true), between(Bound::Included(vec![int(2)]), Bound::Unbounded));
+        // a = 1.5 matches nothing.
+        assert_eq!(resolve_with(&points(&[&dec(15)]), &key, false, true), Resolved::Nothing);
+    }
+
+    #[test]
+    #[ignore = "needs expr::cast::cast"]
+    fn out_of_range_values_open_or_close_the_bounds() {
+        let key = [DataType::Int2];
+        let big = int(100_000);
+        let r = range(Bound::Excluded(vec![big.clone()]), Bound::Unbounded);
+        assert_eq!(resolve_with(&r, &key, false, true), Resolved::Nothing);
+        let r = range(Bound::Unbounded, Bound::Excluded(vec![big.clone()]));
+        assert_eq!(resolve_with(&r, &key, false, true), Resolved::Ranges(vec![KeyRange::Full]));
+        let r = range(Bound::Included(vec![int(-100_000)]), Bound::Included(vec![int(5)]));
+        let want = KeyRange::Between { lower: Bound::Unbounded, upper: Bound::Included(vec![int(5)]) };
+        assert_eq!(resolve_with(&r, &key, false, true), Resolved::Ranges(vec![want]));
+        assert_eq!(resolve_with(&points(&[&[big], &[int(5)]]), &key, false, true), Resolved::Keys(vec![vec![int(5)]]));
     }
 }

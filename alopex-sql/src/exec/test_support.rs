@@ -76,3 +76,56 @@ pub(crate) fn ints(width: usize, rows: &[&[Option<i64>]]) -> Node {
 pub(crate) fn rows(rows: &[&[Option<i64>]]) -> Vec<Row> {
     rows.iter().map(|r| r.iter().map(|v| v.map_or(Value::Null, Value::Int)).collect()).collect()
 }
+
+/// A table `name(a BIGINT, b BIGINT, …)`: `columns` BIGINT columns named
+/// a, b, c…, the first NOT NULL; primary key on `pk`, or a hidden row id
+/// when `pk` is empty.
+pub(crate) fn table(name: &str, columns: usize, pk: &[usize]) -> std::sync::Arc<TableSchema> {
+    use crate::catalog::{ColumnSchema, ROW_ID_COLUMN};
+    let column = |id: usize, name: String, nullable: bool, hidden: bool| ColumnSchema {
+        id: id as u32 + 1,
+        name,
+        ty: DataType::Int8,
+        nullable,
+        default: None,
+        missing: Value::Null,
+        hidden,
+    };
+    let mut cols: Vec<ColumnSchema> =
+        (0..columns).map(|i| column(i, ((b'a' + i as u8) as char).to_string(), i != 0, false)).collect();
+    let primary_key = if pk.is_empty() {
+        cols.push(column(columns, ROW_ID_COLUMN.to_string(), false, true));
+        vec![columns]
+    } else {
+        pk.to_vec()
+    };
+    let next_column_id = cols.len() as u32 + 1;
+    std::sync::Arc::new(TableSchema {
+        id: 1000,
+        name: name.to_string(),
+        columns: cols,
+        primary_key,
+        indexes: vec![],
+        checks: vec![],
+        next_column_id,
+        next_index_id: 2,
+    })
+}
+
+/// Builds `node`, drains it, and returns its rows and affected-row count.
+pub(crate) fn run_dml(node: &Node, cx: &mut ExecContext<'_>) -> Result<(Vec<Row>, u64)> {
+    let mut exec = build(node, None)?;
+    let rows = drain(exec.as_mut(), cx)?;
+    Ok((rows, exec.affected_rows()))
+}
+
+/// A full scan of `table`.
+pub(crate) fn scan_all(table: &std::sync::Arc<TableSchema>) -> Node {
+    Node::Scan {
+        table: table.clone(),
+        alias: table.name.clone(),
+        range: crate::plan::ScanRange::Full,
+        reverse: false,
+        filter: None,
+    }
+}

@@ -53,3 +53,62 @@ impl DmlWrite for UpdateWriter {
         Ok(Some(new))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::exec::test_support::{col, int, ints, lit, rows, run_dml, run_in, scan_all, table, with_cx};
+    use crate::plan::Node;
+    use crate::types::Value;
+
+    #[test]
+    #[ignore = "needs table storage"]
+    fn updates_every_input_row_once() {
+        let t = table("t", 2, &[0]);
+        with_cx(&[], |cx| {
+            let insert = Node::Insert {
+                table: t.clone(),
+                input: Box::new(ints(2, &[&[Some(1), Some(10)], &[Some(2), Some(20)]])),
+                on_conflict: None,
+                checks: vec![],
+                returning: None,
+            };
+            run_dml(&insert, cx).unwrap();
+            // SET b = a, a = b: both read the old row, so the columns swap
+            // (and the primary key moves); the input yields every row twice,
+            // as a join could.
+            let input = Node::SetOp {
+                op: crate::plan::SetOpKind::Union,
+                all: true,
+                left: Box::new(scan_all(&t)),
+                right: Box::new(scan_all(&t)),
+            };
+            let update = Node::Update {
+                table: t.clone(),
+                input: Box::new(input),
+                assignments: vec![(1, col(0)), (0, col(1))],
+                checks: vec![],
+                returning: Some(vec![col(0), col(1)]),
+            };
+            let (out, n) = run_dml(&update, cx).unwrap();
+            assert_eq!((out, n), (rows(&[&[Some(10), Some(1)], &[Some(20), Some(2)]]), 2));
+            assert_eq!(run_in(&scan_all(&t), cx).unwrap(), rows(&[&[Some(10), Some(1)], &[Some(20), Some(2)]]));
+            // A NOT NULL column set to NULL.
+            let bad = Node::Update {
+                table: t.clone(),
+                input: Box::new(scan_all(&t)),
+                assignments: vec![(0, lit(Value::Null))],
+                checks: vec![],
+                returning: None,
+            };
+            assert_eq!(run_dml(&bad, cx).unwrap_err().state.code(), "23502");
+            let checked = Node::Update {
+                table: t.clone(),
+                input: Box::new(scan_all(&t)),
+                assignments: vec![(1, lit(int(5)))],
+                checks: vec![("t_check".into(), lit(Value::Bool(false)))],
+                returning: None,
+            };
+            assert_eq!(run_dml(&checked, cx).unwrap_err().state.code(), "23514");
+        });
+    }
+}
