@@ -4,12 +4,12 @@
 //! `ADD COLUMN`, `DROP COLUMN` and `RENAME COLUMN` must be instant, not a
 //! rewrite of every row. So a stored row does not depend on column
 //! *positions* or *names*: each value is tagged with the column's stable id
-//! (see [`ColumnSchema::id`]), and decoding maps ids to the current
+//! (see [`crate::catalog::ColumnSchema::id`]), and decoding maps ids to the current
 //! positions through the [`TableSchema`]:
 //!
 //! * an id the schema does not know (a dropped column) is skipped;
 //! * a column the row does not mention (added after the row was written)
-//!   reads as its [`ColumnSchema::missing`] value, PostgreSQL's "missing
+//!   reads as its [`crate::catalog::ColumnSchema::missing`] value, PostgreSQL's "missing
 //!   value" (the `DEFAULT` evaluated when the column was added);
 //! * NULL is stored explicitly, so a NULL written after `ADD COLUMN ...
 //!   DEFAULT 5` stays NULL instead of reading as 5.
