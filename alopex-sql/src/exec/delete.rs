@@ -42,7 +42,6 @@ mod tests {
     use crate::plan::Node;
 
     #[test]
-    #[ignore = "needs table storage"]
     fn deletes_and_returns() {
         let t = table("t", 2, &[0]);
         with_cx(&[], |cx| {

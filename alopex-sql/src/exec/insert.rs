@@ -135,7 +135,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs table storage"]
     fn inserts_count_and_return() {
         let t = table("t", 2, &[0]);
         with_cx(&[], |cx| {
@@ -155,7 +154,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs table storage"]
     fn not_null_then_check_constraints() {
         let t = table("t", 2, &[0]);
         with_cx(&[], |cx| {
@@ -177,7 +175,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs table storage"]
     fn hidden_row_ids_and_the_halloween_problem() {
         // INSERT INTO t SELECT * FROM t must read t before writing.
         let t = table("t", 1, &[]);
@@ -207,7 +204,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs table storage"]
     fn on_conflict_do_nothing_and_do_update() {
         let t = table("t", 2, &[0]);
         with_cx(&[], |cx| {

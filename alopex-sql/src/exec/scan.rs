@@ -193,7 +193,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs table storage"]
     fn primary_key_points_ranges_and_reverse() {
         with_cx(&[Value::Int(3)], |cx| {
             let t = filled(cx);
@@ -213,7 +212,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs table storage"]
     fn index_points_and_filter() {
         with_cx(&[], |cx| {
             let t = filled(cx);

@@ -61,7 +61,6 @@ mod tests {
     use crate::types::Value;
 
     #[test]
-    #[ignore = "needs table storage"]
     fn updates_every_input_row_once() {
         let t = table("t", 2, &[0]);
         with_cx(&[], |cx| {
