@@ -188,3 +188,145 @@ pub fn exists(plan: Node, correlated: bool) -> Expr {
         ty: DataType::Bool,
     }))
 }
+
+/// Literal rows as a `Values` node of INT columns.
+pub fn values(rows: &[&[i64]]) -> Node {
+    let width = rows.first().map_or(0, |r| r.len());
+    Node::Values { rows: rows.iter().map(|r| r.iter().map(|v| int(*v)).collect()).collect(), width }
+}
+
+/// A tiny reference interpreter for the node and expression kinds the
+/// rewrite tests use (literal rows only, no tables): lets a test check that
+/// a rewritten plan returns the same rows as the original.
+pub fn run_plan(node: &Node) -> Vec<Vec<Value>> {
+    match node {
+        Node::Values { rows, .. } => rows.iter().map(|r| r.iter().map(|e| eval_test(e, &[])).collect()).collect(),
+        Node::Empty { .. } => vec![],
+        Node::Filter { input, predicate } => {
+            run_plan(input).into_iter().filter(|r| matches!(eval_test(predicate, r), Value::Bool(true))).collect()
+        }
+        Node::Project { input, exprs } => {
+            run_plan(input).into_iter().map(|r| exprs.iter().map(|e| eval_test(e, &r)).collect()).collect()
+        }
+        Node::NestedLoopJoin { left, right, kind, predicate } => {
+            let (l, r) = (run_plan(left), run_plan(right));
+            let rw = right.width();
+            join_rows(l, r, rw, *kind, |row| predicate.as_ref().is_none_or(|p| matches!(eval_test(p, row), Value::Bool(true))))
+        }
+        Node::HashJoin { left, right, kind, left_keys, right_keys, residual } => {
+            let (l, r) = (run_plan(left), run_plan(right));
+            let lw = left.width();
+            let rw = right.width();
+            join_rows(l, r, rw, *kind, |row| {
+                let keys_match = left_keys.iter().zip(right_keys).all(|(lk, rk)| {
+                    let a = eval_test(lk, &row[..lw]);
+                    let b = eval_test(rk, &row[lw..]);
+                    !a.is_null() && !b.is_null() && a == b
+                });
+                keys_match && residual.as_ref().is_none_or(|p| matches!(eval_test(p, row), Value::Bool(true)))
+            })
+        }
+        other => panic!("run_plan: unsupported node {other:?}"),
+    }
+}
+
+fn join_rows(
+    l: Vec<Vec<Value>>,
+    r: Vec<Vec<Value>>,
+    rw: usize,
+    kind: JoinKind,
+    matches: impl Fn(&[Value]) -> bool,
+) -> Vec<Vec<Value>> {
+    let mut out = Vec::new();
+    for lr in &l {
+        let mut any = false;
+        for rr in &r {
+            let row: Vec<Value> = lr.iter().chain(rr).cloned().collect();
+            if matches(&row) {
+                any = true;
+                if matches!(kind, JoinKind::Inner | JoinKind::Left) {
+                    out.push(row);
+                }
+            }
+        }
+        match kind {
+            JoinKind::Left if !any => out.push(lr.iter().cloned().chain(std::iter::repeat_n(Value::Null, rw)).collect()),
+            JoinKind::Semi if any => out.push(lr.clone()),
+            JoinKind::Anti if !any => out.push(lr.clone()),
+            JoinKind::Inner | JoinKind::Left | JoinKind::Semi | JoinKind::Anti => {}
+            k => panic!("run_plan: unsupported join kind {k:?}"),
+        }
+    }
+    out
+}
+
+/// Evaluates the few expression kinds the tests use, with SQL NULL rules.
+pub fn eval_test(e: &Expr, row: &[Value]) -> Value {
+    let truth = |v: &Value| match v {
+        Value::Bool(b) => Some(*b),
+        _ => None,
+    };
+    let of = |b: Option<bool>| b.map_or(Value::Null, Value::Bool);
+    match e {
+        Expr::Literal(v, _) => v.clone(),
+        Expr::Column(i, _) => row[*i].clone(),
+        Expr::Binary { op, left, right, .. } => {
+            let (a, b) = (eval_test(left, row), eval_test(right, row));
+            match op {
+                BinaryOp::And => of(match (truth(&a), truth(&b)) {
+                    (Some(false), _) | (_, Some(false)) => Some(false),
+                    (Some(true), Some(true)) => Some(true),
+                    _ => None,
+                }),
+                BinaryOp::Or => of(match (truth(&a), truth(&b)) {
+                    (Some(true), _) | (_, Some(true)) => Some(true),
+                    (Some(false), Some(false)) => Some(false),
+                    _ => None,
+                }),
+                BinaryOp::Add => match (a, b) {
+                    (Value::Int(x), Value::Int(y)) => Value::Int(x + y),
+                    _ => Value::Null,
+                },
+                op => match crate::expr::ops::compare(&a, &b) {
+                    None => Value::Null,
+                    Some(o) => Value::Bool(match op {
+                        BinaryOp::Eq => o.is_eq(),
+                        BinaryOp::NotEq => o.is_ne(),
+                        BinaryOp::Lt => o.is_lt(),
+                        BinaryOp::LtEq => o.is_le(),
+                        BinaryOp::Gt => o.is_gt(),
+                        BinaryOp::GtEq => o.is_ge(),
+                        op => panic!("eval_test: unsupported operator {op:?}"),
+                    }),
+                },
+            }
+        }
+        Expr::IsNull { expr, negated } => Value::Bool(eval_test(expr, row).is_null() != *negated),
+        Expr::InList { expr, list, negated } => {
+            let v = eval_test(expr, row);
+            if v.is_null() {
+                return Value::Null;
+            }
+            let mut saw_null = false;
+            for item in list {
+                let x = eval_test(item, row);
+                if x.is_null() {
+                    saw_null = true;
+                } else if x == v {
+                    return Value::Bool(!negated);
+                }
+            }
+            if saw_null { Value::Null } else { Value::Bool(*negated) }
+        }
+        other => panic!("eval_test: unsupported expression {other:?}"),
+    }
+}
+
+/// The rows of a plan as a sorted multiset, for order-insensitive equality.
+pub fn sorted_rows(node: &Node) -> Vec<Vec<Value>> {
+    let mut rows = run_plan(node);
+    rows.sort_by(|a, b| {
+        a.iter().zip(b).map(|(x, y)| x.total_cmp(y)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)
+    });
+    rows
+}
