@@ -132,7 +132,8 @@ fn is_false(e: &Expr) -> bool {
 /// Drops searched-CASE branches that can never be taken and resolves the
 /// CASE when its first remaining condition is TRUE.
 fn simplify_case(branches: Vec<(Expr, Expr)>, else_result: Option<Box<Expr>>, ty: crate::types::DataType) -> Expr {
-    let original = Expr::Case { operand: None, branches: branches.clone(), else_result: else_result.clone(), ty: ty.clone() };
+    let original =
+        Expr::Case { operand: None, branches: branches.clone(), else_result: else_result.clone(), ty: ty.clone() };
     let kept: Vec<(Expr, Expr)> = branches.into_iter().filter(|(w, _)| !is_false_or_null(w)).collect();
     let result = match kept.first() {
         Some((w, t)) if is_true(w) => Some(t.clone()),
@@ -294,7 +295,8 @@ mod tests {
     fn constant_arithmetic_folds_and_errors_stay_for_run_time() {
         let e = add(int(1), int(2));
         assert_eq!(fold_expr(eq(col(0), e)), eq(col(0), int(3)));
-        let div = Expr::Binary { op: BinaryOp::Div, left: Box::new(int(1)), right: Box::new(int(0)), ty: DataType::Int4 };
+        let div =
+            Expr::Binary { op: BinaryOp::Div, left: Box::new(int(1)), right: Box::new(int(0)), ty: DataType::Int4 };
         let pred = eq(col(0), div.clone());
         assert_eq!(fold_expr(pred.clone()), pred);
         // ... and a filter over it is not turned into anything at plan time.

@@ -125,7 +125,11 @@ fn choose_range(table: Arc<TableSchema>, alias: String, reverse: bool, filter: E
     let mut best: Option<Choice> = None;
     if !constraints.is_empty() {
         let pk = Key { columns: &table.primary_key, unique: true, index: None };
-        let indexes = table.indexes.iter().enumerate().map(|(i, ix)| Key { columns: &ix.columns, unique: ix.unique, index: Some(i) });
+        let indexes = table.indexes.iter().enumerate().map(|(i, ix)| Key {
+            columns: &ix.columns,
+            unique: ix.unique,
+            index: Some(i),
+        });
         for key in std::iter::once(pk).chain(indexes) {
             if let Some(choice) = range_for(&key, &constraints, &table)
                 && best.as_ref().is_none_or(|b| choice.score > b.score)
@@ -343,7 +347,8 @@ fn usable_bound(bound: &Expr, col: &DataType) -> bool {
         }
         _ => {}
     }
-    &ty == col || (ty.is_integer() && col.is_integer() && int_bits(&ty) <= int_bits(col))
+    &ty == col
+        || (ty.is_integer() && col.is_integer() && int_bits(&ty) <= int_bits(col))
         || (ty.is_string() && matches!(col, DataType::Text | DataType::Varchar(None)))
 }
 
@@ -401,7 +406,9 @@ fn scan_order(input: &Node, keys: &[SortKey]) -> Option<bool> {
 /// given direction.
 fn set_scan_reverse(node: Node, reverse: bool) -> Node {
     match node {
-        Node::Filter { input, predicate } => Node::Filter { input: Box::new(set_scan_reverse(*input, reverse)), predicate },
+        Node::Filter { input, predicate } => {
+            Node::Filter { input: Box::new(set_scan_reverse(*input, reverse)), predicate }
+        }
         Node::Project { input, exprs } => Node::Project { input: Box::new(set_scan_reverse(*input, reverse)), exprs },
         Node::Scan { table, alias, range, filter, .. } => Node::Scan { table, alias, range, reverse, filter },
         n => n,

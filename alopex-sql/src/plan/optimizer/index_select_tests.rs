@@ -12,7 +12,13 @@ fn run(n: Node) -> Node {
 
 /// t(a INT PRIMARY KEY, b INT, c TEXT): index 0 on (b), unique index 1 on (c).
 fn t() -> Arc<TableSchema> {
-    table(1, "t", &[("a", DataType::Int4), ("b", DataType::Int4), ("c", DataType::Text)], &[0], &[(&[1], false), (&[2], true)])
+    table(
+        1,
+        "t",
+        &[("a", DataType::Int4), ("b", DataType::Int4), ("c", DataType::Text)],
+        &[0],
+        &[(&[1], false), (&[2], true)],
+    )
 }
 
 /// u(x INT, y INT, z INT, PRIMARY KEY (x, y)).
@@ -97,7 +103,10 @@ fn secondary_indexes_and_unique_ones() {
     assert_eq!(out, index_scan(&t, 0, ScanRange::Points(vec![vec![int(7)]]), None));
     // A one-sided range on a nullable index column keeps its conjunct.
     let out = run(scan_f(&t, gt(col(1), int(7))));
-    assert_eq!(out, index_scan(&t, 0, range(Bound::Excluded(vec![int(7)]), Bound::Unbounded), Some(gt(col(1), int(7)))));
+    assert_eq!(
+        out,
+        index_scan(&t, 0, range(Bound::Excluded(vec![int(7)]), Bound::Unbounded), Some(gt(col(1), int(7))))
+    );
     // A unique index fully fixed beats a primary-key range.
     let f = and(and(ge(col(0), int(2)), lt(col(0), int(10))), eq(col(2), text("x")));
     let out = run(scan_f(&t, f));
@@ -112,7 +121,13 @@ fn secondary_indexes_and_unique_ones() {
 
 #[test]
 fn bounds_must_fit_the_column_type() {
-    let s = table(3, "s", &[("a", DataType::Int2), ("v", DataType::Varchar(Some(3))), ("f", DataType::Float8)], &[0], &[(&[1], false), (&[2], false)]);
+    let s = table(
+        3,
+        "s",
+        &[("a", DataType::Int2), ("v", DataType::Varchar(Some(3))), ("f", DataType::Float8)],
+        &[0],
+        &[(&[1], false), (&[2], false)],
+    );
     let small = |v| Expr::Literal(Value::Int(v), DataType::Int8);
     // A literal out of SMALLINT range would fail the cast: no range.
     let f = eq(Expr::Cast { expr: Box::new(colt(0, DataType::Int2)), ty: DataType::Int8 }, small(100_000));
@@ -152,7 +167,8 @@ fn order_by_the_primary_key_reads_the_scan_in_order() {
     let plan = sort(project(scan(&t), vec![col(2), col(0)]), &[(col(1), false)]);
     assert_eq!(run(plan), project(scan(&t), vec![col(2), col(0)]));
     let plan = sort(project(scan(&t), vec![col(2), col(0)]), &[(col(1), true)]);
-    let reversed = Node::Scan { table: t.clone(), alias: "t".into(), range: ScanRange::Full, reverse: true, filter: None };
+    let reversed =
+        Node::Scan { table: t.clone(), alias: "t".into(), range: ScanRange::Full, reverse: true, filter: None };
     assert_eq!(run(plan), project(reversed, vec![col(2), col(0)]));
     // Not on the key: the sort stays.
     let plan = sort(scan(&t), &[(col(1), false)]);

@@ -132,7 +132,11 @@ fn flatten(
             flatten(*right, offset + lw, rels, conjs, top, cx)?;
             for (l, r) in left_keys.into_iter().zip(right_keys) {
                 let r = shift_columns(r, lw as isize);
-                add(Expr::Binary { op: BinaryOp::Eq, left: Box::new(l), right: Box::new(r), ty: crate::DataType::Bool }, conjs, top);
+                add(
+                    Expr::Binary { op: BinaryOp::Eq, left: Box::new(l), right: Box::new(r), ty: crate::DataType::Bool },
+                    conjs,
+                    top,
+                );
             }
             residual.into_iter().flat_map(conjuncts).for_each(|p| add(p, conjs, top));
         }
@@ -154,7 +158,8 @@ fn rebuild(mut rels: Vec<Relation>, exprs: Vec<Expr>, top: Vec<Expr>, cx: &Ctx<'
     let mut conjs: Vec<Conjunct> = exprs
         .into_iter()
         .map(|expr| {
-            let rels_of = |e: &Expr| columns(e).into_iter().filter_map(|c| relation_of(&rels, c)).collect::<BTreeSet<_>>();
+            let rels_of =
+                |e: &Expr| columns(e).into_iter().filter_map(|c| relation_of(&rels, c)).collect::<BTreeSet<_>>();
             let set = rels_of(&expr);
             let equi = match &expr {
                 Expr::Binary { op: BinaryOp::Eq, left, right, .. } => {
@@ -199,7 +204,8 @@ fn rebuild(mut rels: Vec<Relation>, exprs: Vec<Expr>, top: Vec<Expr>, cx: &Ctx<'
     }
     let remap = |e: Expr| remap_columns(e, &|c| new_pos.get(c).copied().unwrap_or(c));
 
-    let mut slots: Vec<Option<Node>> = rels.iter_mut().map(|r| Some(std::mem::replace(&mut r.node, Node::Empty { width: 0 }))).collect();
+    let mut slots: Vec<Option<Node>> =
+        rels.iter_mut().map(|r| Some(std::mem::replace(&mut r.node, Node::Empty { width: 0 }))).collect();
     let mut available = BTreeSet::new();
     let mut tree: Option<Node> = None;
     for &r in &order {
@@ -295,8 +301,7 @@ fn greedy_order(rels: &[Relation], conjs: &[Conjunct]) -> Vec<usize> {
                     result *= 0.3;
                 }
             }
-            if best.is_none_or(|(bc, bs, _)| (class, result).partial_cmp(&(bc, bs)) == Some(std::cmp::Ordering::Less))
-            {
+            if best.is_none_or(|(bc, bs, _)| (class, result).partial_cmp(&(bc, bs)) == Some(std::cmp::Ordering::Less)) {
                 best = Some((class, result, r));
             }
         }

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::plan::optimizer::layout::and;
 use crate::catalog::TableSchema;
 use crate::plan::optimizer::hash_join::hash_join;
+use crate::plan::optimizer::layout::and;
 use crate::plan::optimizer::pushdown::pushdown;
 use crate::plan::optimizer::testutil::*;
 use crate::plan::optimizer::walk::for_each_node;
@@ -84,10 +84,8 @@ fn reordering_preserves_rows_and_column_order() {
     let r3 = values(&[&[3, 7], &[5, 8], &[6, 9]]);
     // FROM r0, r1, r2, r3 WHERE r0.a = r2.b AND r2.a = r1.a AND r3.a = r0.a
     //   AND r0.b + r3.b > r1.b
-    let pred = and(
-        and(and(eq(col(0), col(5)), eq(col(4), col(2))), eq(col(6), col(0))),
-        gt(add(col(1), col(7)), col(3)),
-    );
+    let pred =
+        and(and(and(eq(col(0), col(5)), eq(col(4), col(2))), eq(col(6), col(0))), gt(add(col(1), col(7)), col(3)));
     let plan = filter(cross_all(vec![r0, r1, r2, r3]), pred);
     let out = reorder(plan.clone(), &MapStats::default());
     assert_every_join_connected(&out);

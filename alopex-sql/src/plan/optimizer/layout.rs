@@ -48,7 +48,7 @@ fn split_into(expr: Expr, out: &mut Vec<Expr>) {
 
 /// The conjunction of `exprs` (left-deep), None when empty.
 pub(crate) fn and_all(exprs: Vec<Expr>) -> Option<Expr> {
-    exprs.into_iter().reduce(|l, r| and(l, r))
+    exprs.into_iter().reduce(and)
 }
 
 /// `left AND right`.
@@ -165,7 +165,9 @@ pub(crate) fn output_types(node: &Node) -> Vec<DataType> {
             None => vec![DataType::Unknown; *width],
         },
         Node::Empty { width } => vec![DataType::Unknown; *width],
-        Node::Scan { table, .. } | Node::IndexScan { table, .. } => table.columns.iter().map(|c| c.ty.clone()).collect(),
+        Node::Scan { table, .. } | Node::IndexScan { table, .. } => {
+            table.columns.iter().map(|c| c.ty.clone()).collect()
+        }
         Node::Filter { input, .. }
         | Node::Sort { input, .. }
         | Node::TopN { input, .. }
@@ -187,12 +189,6 @@ pub(crate) fn output_types(node: &Node) -> Vec<DataType> {
             returning.iter().flatten().map(Expr::ty).collect()
         }
     }
-}
-
-/// Column references `0..types.len()` with these types: the identity
-/// projection of a layout.
-pub(crate) fn identity_columns(types: &[DataType]) -> Vec<Expr> {
-    types.iter().enumerate().map(|(i, t)| Expr::Column(i, t.clone())).collect()
 }
 
 /// True when the two types compare and hash alike as values: equal, or both

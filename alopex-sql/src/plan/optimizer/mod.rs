@@ -33,6 +33,7 @@
 
 mod fold;
 mod hash_join;
+mod index_select;
 mod join_order;
 mod layout;
 mod limit;
@@ -40,8 +41,8 @@ mod prune;
 mod pushdown;
 mod walk;
 
-mod index_select;
-
+#[cfg(test)]
+mod equivalence_tests;
 #[cfg(test)]
 mod testutil;
 

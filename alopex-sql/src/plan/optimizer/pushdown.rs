@@ -80,9 +80,9 @@ fn push(node: Node, preds: Vec<Expr>) -> Result<Node> {
             with_filter(Node::Project { input: Box::new(push(*input, down)?), exprs }, stay)
         }
         Node::Aggregate { input, group_by, aggregates } => {
-            let (down, stay): (Vec<_>, Vec<_>) = preds.into_iter().partition(|p| {
-                !group_by.is_empty() && !has_correlated_subquery(p) && reads_only_plain(p, &group_by)
-            });
+            let (down, stay): (Vec<_>, Vec<_>) = preds
+                .into_iter()
+                .partition(|p| !group_by.is_empty() && !has_correlated_subquery(p) && reads_only_plain(p, &group_by));
             let down = down.into_iter().map(|p| substitute(p, &group_by)).collect();
             with_filter(Node::Aggregate { input: Box::new(push(*input, down)?), group_by, aggregates }, stay)
         }
@@ -248,7 +248,9 @@ fn rejects_nulls(pred: &Expr, range: &std::ops::Range<usize>) -> bool {
         return true;
     }
     match pred {
-        Expr::Binary { op: BinaryOp::And, left, right, .. } => rejects_nulls(left, range) || rejects_nulls(right, range),
+        Expr::Binary { op: BinaryOp::And, left, right, .. } => {
+            rejects_nulls(left, range) || rejects_nulls(right, range)
+        }
         Expr::Binary { op: BinaryOp::Or, left, right, .. } => rejects_nulls(left, range) && rejects_nulls(right, range),
         Expr::IsNull { expr, negated: true } => null_when_null(expr, range),
         Expr::IsBool { expr, value: Some(true), negated: false } => rejects_nulls(expr, range),
@@ -306,10 +308,7 @@ mod tests {
     #[test]
     fn nested_joins_place_conjuncts_at_the_lowest_join() {
         let (t1, t2, t3) = (abc(1, "t1"), abc(2, "t2"), abc(3, "t3"));
-        let plan = filter(
-            cross(cross(scan(&t1), scan(&t2)), scan(&t3)),
-            and(eq(col(0), col(3)), eq(col(4), col(6))),
-        );
+        let plan = filter(cross(cross(scan(&t1), scan(&t2)), scan(&t3)), and(eq(col(0), col(3)), eq(col(4), col(6))));
         let expected = join(
             join(scan(&t1), scan(&t2), JoinKind::Inner, Some(eq(col(0), col(3)))),
             scan(&t3),
@@ -323,9 +322,12 @@ mod tests {
     fn filters_pass_projections_by_substitution() {
         let t = abc(1, "t");
         // SELECT * FROM (SELECT a + 1 AS x, c FROM t) WHERE x = 5 AND c < 3
-        let plan = filter(project(scan(&t), vec![add(col(0), int(1)), col(2)]), and(eq(col(0), int(5)), lt(col(1), int(3))));
-        let expected =
-            project(scan_f(&t, and(eq(add(col(0), int(1)), int(5)), lt(col(2), int(3)))), vec![add(col(0), int(1)), col(2)]);
+        let plan =
+            filter(project(scan(&t), vec![add(col(0), int(1)), col(2)]), and(eq(col(0), int(5)), lt(col(1), int(3))));
+        let expected = project(
+            scan_f(&t, and(eq(add(col(0), int(1)), int(5)), lt(col(2), int(3)))),
+            vec![add(col(0), int(1)), col(2)],
+        );
         assert_eq!(run(plan), expected);
         // A projected subquery is not duplicated below.
         let plan = filter(project(scan(&t), vec![exists(values_one(), false)]), colt(0, crate::types::DataType::Bool));
@@ -420,8 +422,12 @@ mod tests {
             join(scan(&t1), scan(&t2), JoinKind::Semi, Some(and(eq(col(0), col(3)), lt(col(5), int(4))))),
             eq(col(1), int(9)),
         );
-        let expected =
-            join(scan_f(&t1, eq(col(1), int(9))), scan_f(&t2, lt(col(2), int(4))), JoinKind::Semi, Some(eq(col(0), col(3))));
+        let expected = join(
+            scan_f(&t1, eq(col(1), int(9))),
+            scan_f(&t2, lt(col(2), int(4))),
+            JoinKind::Semi,
+            Some(eq(col(0), col(3))),
+        );
         assert_eq!(run(plan), expected);
     }
 }

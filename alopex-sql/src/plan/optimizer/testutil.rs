@@ -22,7 +22,13 @@ impl Statistics for MapStats {
 }
 
 /// A table with these columns; `pk` empty means a hidden row id.
-pub fn table(id: u64, name: &str, cols: &[(&str, DataType)], pk: &[usize], indexes: &[(&[usize], bool)]) -> Arc<TableSchema> {
+pub fn table(
+    id: u64,
+    name: &str,
+    cols: &[(&str, DataType)],
+    pk: &[usize],
+    indexes: &[(&[usize], bool)],
+) -> Arc<TableSchema> {
     let mut columns: Vec<ColumnSchema> = cols
         .iter()
         .enumerate()
@@ -210,14 +216,15 @@ pub fn run_plan(node: &Node) -> Vec<Vec<Value>> {
         }
         Node::NestedLoopJoin { left, right, kind, predicate } => {
             let (l, r) = (run_plan(left), run_plan(right));
-            let rw = right.width();
-            join_rows(l, r, rw, *kind, |row| predicate.as_ref().is_none_or(|p| matches!(eval_test(p, row), Value::Bool(true))))
+            let (lw, rw) = (left.width(), right.width());
+            join_rows(l, r, lw, rw, *kind, |row| {
+                predicate.as_ref().is_none_or(|p| matches!(eval_test(p, row), Value::Bool(true)))
+            })
         }
         Node::HashJoin { left, right, kind, left_keys, right_keys, residual } => {
             let (l, r) = (run_plan(left), run_plan(right));
-            let lw = left.width();
-            let rw = right.width();
-            join_rows(l, r, rw, *kind, |row| {
+            let (lw, rw) = (left.width(), right.width());
+            join_rows(l, r, lw, rw, *kind, |row| {
                 let keys_match = left_keys.iter().zip(right_keys).all(|(lk, rk)| {
                     let a = eval_test(lk, &row[..lw]);
                     let b = eval_test(rk, &row[lw..]);
@@ -233,28 +240,39 @@ pub fn run_plan(node: &Node) -> Vec<Vec<Value>> {
 fn join_rows(
     l: Vec<Vec<Value>>,
     r: Vec<Vec<Value>>,
+    lw: usize,
     rw: usize,
     kind: JoinKind,
     matches: impl Fn(&[Value]) -> bool,
 ) -> Vec<Vec<Value>> {
     let mut out = Vec::new();
+    let mut right_matched = vec![false; r.len()];
     for lr in &l {
         let mut any = false;
-        for rr in &r {
+        for (ri, rr) in r.iter().enumerate() {
             let row: Vec<Value> = lr.iter().chain(rr).cloned().collect();
             if matches(&row) {
                 any = true;
-                if matches!(kind, JoinKind::Inner | JoinKind::Left) {
+                right_matched[ri] = true;
+                if !matches!(kind, JoinKind::Semi | JoinKind::Anti) {
                     out.push(row);
                 }
             }
         }
         match kind {
-            JoinKind::Left if !any => out.push(lr.iter().cloned().chain(std::iter::repeat_n(Value::Null, rw)).collect()),
+            JoinKind::Left | JoinKind::Full if !any => {
+                out.push(lr.iter().cloned().chain(std::iter::repeat_n(Value::Null, rw)).collect())
+            }
             JoinKind::Semi if any => out.push(lr.clone()),
             JoinKind::Anti if !any => out.push(lr.clone()),
-            JoinKind::Inner | JoinKind::Left | JoinKind::Semi | JoinKind::Anti => {}
-            k => panic!("run_plan: unsupported join kind {k:?}"),
+            _ => {}
+        }
+    }
+    if matches!(kind, JoinKind::Right | JoinKind::Full) {
+        for (rr, matched) in r.iter().zip(right_matched) {
+            if !matched {
+                out.push(std::iter::repeat_n(Value::Null, lw).chain(rr.iter().cloned()).collect());
+            }
         }
     }
     out

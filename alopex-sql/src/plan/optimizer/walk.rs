@@ -90,7 +90,10 @@ pub(crate) fn map_exprs(node: Node, f: &mut dyn FnMut(Expr) -> Result<Expr>) -> 
     fn assigned(v: Vec<(usize, Expr)>, f: &mut dyn FnMut(Expr) -> Result<Expr>) -> Result<Vec<(usize, Expr)>> {
         v.into_iter().map(|(n, e)| Ok((n, f(e)?))).collect()
     }
-    fn keys(v: Vec<crate::plan::SortKey>, f: &mut dyn FnMut(Expr) -> Result<Expr>) -> Result<Vec<crate::plan::SortKey>> {
+    fn keys(
+        v: Vec<crate::plan::SortKey>,
+        f: &mut dyn FnMut(Expr) -> Result<Expr>,
+    ) -> Result<Vec<crate::plan::SortKey>> {
         v.into_iter().map(|k| Ok(crate::plan::SortKey { expr: f(k.expr)?, ..k })).collect()
     }
     Ok(match node {
@@ -122,9 +125,7 @@ pub(crate) fn map_exprs(node: Node, f: &mut dyn FnMut(Expr) -> Result<Expr>) -> 
             group_by: list(group_by, f)?,
             aggregates: aggregates
                 .into_iter()
-                .map(|a| {
-                    Ok(crate::plan::AggCall { args: list(a.args, f)?, filter: opt(a.filter, f)?, ..a })
-                })
+                .map(|a| Ok(crate::plan::AggCall { args: list(a.args, f)?, filter: opt(a.filter, f)?, ..a }))
                 .collect::<Result<_>>()?,
         },
         Node::Sort { input, keys: k } => Node::Sort { input, keys: keys(k, f)? },
