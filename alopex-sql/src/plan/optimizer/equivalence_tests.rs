@@ -86,6 +86,36 @@ fn tree(rng: &mut Rng, relations: usize) -> Node {
         let w = node.width();
         node = filter(node, predicate(rng, w));
     }
+    if rng.chance(10) {
+        // GROUP BY one column, count(*).
+        let group = col(rng.below(node.width()));
+        node = Node::Aggregate {
+            input: Box::new(node),
+            group_by: vec![group],
+            aggregates: vec![crate::plan::AggCall {
+                func: crate::expr::AggFunc::CountStar,
+                args: vec![],
+                distinct: false,
+                filter: None,
+                ty: DataType::Int8,
+            }],
+        };
+    } else if rng.chance(10) {
+        node = Node::Distinct { input: Box::new(node) };
+    } else if rng.chance(10) {
+        // ORDER BY every column (a total order, so LIMIT is deterministic).
+        let keys = (0..node.width())
+            .map(|i| crate::plan::SortKey { expr: col(i), desc: rng.chance(50), nulls_first: rng.chance(50) })
+            .collect();
+        let sorted = Node::Sort { input: Box::new(node), keys };
+        let w = sorted.width();
+        let shown = if rng.chance(50) { project(sorted, (0..w).rev().map(col).collect()) } else { sorted };
+        node = Node::Limit {
+            input: Box::new(shown),
+            limit: Some(int(rng.below(4) as i64)),
+            offset: rng.chance(50).then(|| int(rng.below(3) as i64)),
+        };
+    }
     if rng.chance(25) {
         // A projection that permutes and duplicates columns.
         let w = node.width();

@@ -132,4 +132,57 @@ mod tests {
         let Node::Scan { range: ScanRange::Points(p), .. } = &s.plan else { panic!("{:?}", s.plan) };
         assert_eq!(p, &vec![vec![param(0)]]);
     }
+
+    /// select5's `join-8-1`: eight tables in scrambled FROM order, a chain
+    /// of `a_i = b_j` and one `a57 = 7`.
+    #[test]
+    fn select5_shape_becomes_hash_joins_from_a_point_lookup() {
+        let names = [48u64, 57, 27, 2, 36, 30, 44, 22];
+        let tables: Vec<_> = names.iter().map(|&n| abc(n, &format!("t{n}"))).collect();
+        let pos = |n: u64| names.iter().position(|&m| m == n).unwrap() * 3;
+        let (a, b, x) = (|n| col(pos(n)), |n| col(pos(n) + 1), |n| col(pos(n) + 2));
+        let conjuncts = [
+            eq(b(30), a(48)),
+            eq(b(44), a(27)),
+            eq(a(22), b(27)),
+            eq(b(22), a(36)),
+            eq(b(48), a(57)),
+            eq(a(57), int(7)),
+            eq(a(30), b(36)),
+            eq(a(44), b(2)),
+        ];
+        let pred = conjuncts.into_iter().reduce(layout::and).unwrap();
+        let joined = tables.iter().map(scan).reduce(cross).unwrap();
+        let select = [22, 44, 30, 36, 48, 27, 2, 57].map(x).to_vec();
+        let plan = project(filter(joined, pred), select);
+        let out = optimize(plan, &MapStats::default()).unwrap();
+
+        let mut joins = 0;
+        let mut point_lookups = Vec::new();
+        walk::for_each_node(&out, &mut |n| match n {
+            Node::HashJoin { residual: None, .. } => joins += 1,
+            Node::Scan { table, range: ScanRange::Points(p), filter: None, .. } => {
+                point_lookups.push((table.name.clone(), p.clone()))
+            }
+            Node::Scan { range: ScanRange::Full, filter: None, .. } => {}
+            other => assert!(matches!(other, Node::Project { .. }), "unexpected {other:#?}"),
+        });
+        assert_eq!(joins, 7);
+        assert_eq!(point_lookups, vec![("t57".to_string(), vec![vec![int(7)]])]);
+        // One projection on top: the SELECT list merged with the reorder's.
+        let Node::Project { input, exprs } = out else { panic!() };
+        assert!(matches!(*input, Node::HashJoin { .. }));
+        // It reads each x column where the new join order put its table.
+        let mut leaves = Vec::new();
+        walk::for_each_node(&input, &mut |n| {
+            if let Node::Scan { table, .. } = n {
+                leaves.push(table.id)
+            }
+        });
+        let expected: Vec<Expr> = [22, 44, 30, 36, 48, 27, 2, 57]
+            .iter()
+            .map(|n| col(leaves.iter().position(|l| l == n).unwrap() * 3 + 2))
+            .collect();
+        assert_eq!(exprs, expected);
+    }
 }

@@ -233,8 +233,88 @@ pub fn run_plan(node: &Node) -> Vec<Vec<Value>> {
                 keys_match && residual.as_ref().is_none_or(|p| matches!(eval_test(p, row), Value::Bool(true)))
             })
         }
+        Node::Sort { input, keys } => sort_rows(run_plan(input), keys),
+        Node::TopN { input, keys, limit, offset } => {
+            limit_rows(sort_rows(run_plan(input), keys), Some(limit), offset.as_ref())
+        }
+        Node::Limit { input, limit, offset } => limit_rows(run_plan(input), limit.as_ref(), offset.as_ref()),
+        Node::Distinct { input } => {
+            let mut out: Vec<Vec<Value>> = Vec::new();
+            for r in run_plan(input) {
+                if !out.contains(&r) {
+                    out.push(r)
+                }
+            }
+            out
+        }
+        Node::Aggregate { input, group_by, aggregates } => {
+            assert!(aggregates.iter().all(|a| a.func == crate::expr::AggFunc::CountStar), "run_plan: count(*) only");
+            let mut groups: Vec<(Vec<Value>, i64)> = Vec::new();
+            if group_by.is_empty() {
+                groups.push((vec![], 0));
+            }
+            for r in run_plan(input) {
+                let key: Vec<Value> = group_by.iter().map(|e| eval_test(e, &r)).collect();
+                match groups.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, n)) => *n += 1,
+                    None => groups.push((key, 1)),
+                }
+            }
+            groups
+                .into_iter()
+                .map(|(mut k, n)| {
+                    k.extend(aggregates.iter().map(|_| Value::Int(n)));
+                    k
+                })
+                .collect()
+        }
         other => panic!("run_plan: unsupported node {other:?}"),
     }
+}
+
+fn sort_rows(mut rows: Vec<Vec<Value>>, keys: &[crate::plan::SortKey]) -> Vec<Vec<Value>> {
+    rows.sort_by(|a, b| {
+        keys.iter()
+            .map(|k| {
+                let (x, y) = (eval_test(&k.expr, a), eval_test(&k.expr, b));
+                let o = match (x.is_null(), y.is_null()) {
+                    (true, true) => std::cmp::Ordering::Equal,
+                    (true, false) => {
+                        if k.nulls_first {
+                            std::cmp::Ordering::Less
+                        } else {
+                            std::cmp::Ordering::Greater
+                        }
+                    }
+                    (false, true) => {
+                        if k.nulls_first {
+                            std::cmp::Ordering::Greater
+                        } else {
+                            std::cmp::Ordering::Less
+                        }
+                    }
+                    (false, false) => {
+                        if k.desc {
+                            y.total_cmp(&x)
+                        } else {
+                            x.total_cmp(&y)
+                        }
+                    }
+                };
+                o
+            })
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    rows
+}
+
+fn limit_rows(rows: Vec<Vec<Value>>, limit: Option<&Expr>, offset: Option<&Expr>) -> Vec<Vec<Value>> {
+    let count = |e: Option<&Expr>| match e.map(|e| eval_test(e, &[])) {
+        Some(Value::Int(n)) => Some(n as usize),
+        _ => None,
+    };
+    rows.into_iter().skip(count(offset).unwrap_or(0)).take(count(limit).unwrap_or(usize::MAX)).collect()
 }
 
 fn join_rows(
