@@ -273,38 +273,22 @@ pub fn run_plan(node: &Node) -> Vec<Vec<Value>> {
 }
 
 fn sort_rows(mut rows: Vec<Vec<Value>>, keys: &[crate::plan::SortKey]) -> Vec<Vec<Value>> {
+    use std::cmp::Ordering;
     rows.sort_by(|a, b| {
         keys.iter()
             .map(|k| {
                 let (x, y) = (eval_test(&k.expr, a), eval_test(&k.expr, b));
-                let o = match (x.is_null(), y.is_null()) {
-                    (true, true) => std::cmp::Ordering::Equal,
-                    (true, false) => {
-                        if k.nulls_first {
-                            std::cmp::Ordering::Less
-                        } else {
-                            std::cmp::Ordering::Greater
-                        }
-                    }
-                    (false, true) => {
-                        if k.nulls_first {
-                            std::cmp::Ordering::Greater
-                        } else {
-                            std::cmp::Ordering::Less
-                        }
-                    }
-                    (false, false) => {
-                        if k.desc {
-                            y.total_cmp(&x)
-                        } else {
-                            x.total_cmp(&y)
-                        }
-                    }
-                };
-                o
+                let null_first = if k.nulls_first { Ordering::Less } else { Ordering::Greater };
+                match (x.is_null(), y.is_null()) {
+                    (true, true) => Ordering::Equal,
+                    (true, false) => null_first,
+                    (false, true) => null_first.reverse(),
+                    (false, false) if k.desc => y.total_cmp(&x),
+                    (false, false) => x.total_cmp(&y),
+                }
             })
             .find(|o| o.is_ne())
-            .unwrap_or(std::cmp::Ordering::Equal)
+            .unwrap_or(Ordering::Equal)
     });
     rows
 }
