@@ -36,6 +36,7 @@ use super::names::{ident, quote_ident, relation_taken, target_column, user_relat
 use super::{Binder, BoundStatement, types};
 use crate::catalog::{ColumnSchema, ROW_ID_COLUMN, TableSchema};
 use crate::error::{Error, Result};
+use crate::expr::cast::assign;
 use crate::expr::{EvalEnv, Subquery, eval};
 use crate::sql_err;
 use crate::types::{DataType, Value};
@@ -213,7 +214,8 @@ fn add_column(
     if let Some(expr) = default {
         let bound = bind_default(b, expr, &column)?;
         if bound.is_constant() {
-            column.missing = eval(&bound, &[], &mut ConstantEnv)?;
+            // The value an INSERT would store: assignment-cast to the column.
+            column.missing = assign(&eval(&bound, &[], &mut ConstantEnv)?, &column.ty)?;
         } else {
             must_validate = true;
         }

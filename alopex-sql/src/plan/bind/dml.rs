@@ -63,12 +63,28 @@ pub(super) fn insert(b: &mut Binder<'_>, ins: &ast::Insert) -> Result<Plan> {
     }
 
     // The source, with DEFAULT in VALUES replaced by the column defaults.
+    // Without a column list the source may be narrower than the table (the
+    // rest get defaults), so the targets are cut to the source's width:
+    // counted for VALUES, which is typed against its targets; found by
+    // binding for a query, whose columns the Project below casts.
     let (source, source_cols) = match &ins.source {
         None => (Node::Values { rows: vec![vec![]], width: 0 }, vec![]),
         Some(query) => {
             let query = substitute_defaults(query, &table, &targets)?;
-            let target_types: Vec<DataType> = targets.iter().map(|&p| table.columns[p].ty.clone()).collect();
-            b.bind_insert_source(&query, &target_types)?
+            let values_width = match query.body.as_ref() {
+                ast::SetExpr::Values(v) => Some(v.rows.first().map_or(0, |r| r.len())),
+                _ => None,
+            };
+            match values_width {
+                None if !explicit => b.bind_query(&query)?,
+                _ => {
+                    if !explicit && let Some(w) = values_width {
+                        targets.truncate(w);
+                    }
+                    let target_types: Vec<DataType> = targets.iter().map(|&p| table.columns[p].ty.clone()).collect();
+                    b.bind_insert_source(&query, &target_types)?
+                }
+            }
         }
     };
     if source_cols.len() > targets.len() {
