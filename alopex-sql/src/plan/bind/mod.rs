@@ -1,17 +1,37 @@
 //! The binder: from `sqlparser`'s AST to a typed plan.
 //!
 //! OWNERS: `query.rs`, `expr.rs`, `scope.rs`, `types.rs` belong to the
-//! query-binder helper; `mod.rs` (statement dispatch), `ddl.rs`, `dml.rs`,
-//! `misc.rs` (transactions, SET/SHOW, SHOW TABLES, information_schema) and
-//! `../explain.rs` to the statement-binder helper.
+//! query-binder helper; `mod.rs` (statement dispatch), `ddl.rs`, `alter.rs`,
+//! `dml.rs`, `misc.rs` (transactions, SET/SHOW, SHOW TABLES), `views.rs`
+//! (information_schema, pg_catalog), `names.rs` and `../explain.rs` to the
+//! statement-binder helper.
+//!
+//! [`bind`] is a single `match` over `sqlparser`'s statement enum: every
+//! statement Alopex runs is sent to the function that binds it, and every
+//! other statement is a `0A000` error that names the statement, so a client
+//! learns what is missing instead of seeing a generic failure. Statements are
+//! bound against one immutable catalog snapshot; DDL produces the new
+//! definitions as values ([`BoundStatement::CreateTable`], …) and leaves the
+//! writing, and the final existence checks inside the transaction, to the
+//! session.
+//!
+//! Query and DML binding share the expression machinery of the query binder
+//! (`bind_expr`, `bind_predicate`, `coerce_to`); the statement binder only
+//! decides which scope each expression sees and how the pieces fit into
+//! plan nodes.
 
+mod alter;
 mod ddl;
 mod dml;
 mod expr;
 mod misc;
+mod names;
 mod query;
 mod scope;
+#[cfg(test)]
+mod test_util;
 mod types;
+mod views;
 
 pub use scope::{Scope, ScopeColumn};
 
@@ -19,7 +39,7 @@ use alopex_core::IsolationLevel;
 use sqlparser::ast::Statement;
 
 use crate::catalog::{Catalog, IndexSchema, TableSchema};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::types::DataType;
 
@@ -109,11 +129,14 @@ pub enum BoundStatement {
         session: bool,
     },
     /// SET name = value (session variables such as `hnsw.ef_search`,
-    /// `search_path`, `client_encoding`).
+    /// `search_path`, `client_encoding`). `SET TIME ZONE x` sets `timezone`,
+    /// `SET NAMES x` sets `client_encoding`; `SET name TO DEFAULT` and
+    /// `RESET name` (`RESET ALL`: name `all`) have the value `DEFAULT`.
     SetVariable {
         /// Lower-cased name.
         name: String,
-        /// Value as text.
+        /// Value as text: string literals unquoted, numbers as written,
+        /// unquoted words lower-cased, list elements joined by `, `.
         value: String,
     },
     /// SHOW name.
@@ -127,6 +150,61 @@ pub enum BoundStatement {
 /// gives types for `$n` parameters already known (from the client); the
 /// binder infers the rest and records them in [`Plan::param_types`].
 pub fn bind(stmt: &Statement, catalog: &Catalog, param_types: &[DataType]) -> Result<BoundStatement> {
-    let _ = (stmt, catalog, param_types);
-    todo!("binder helper")
+    let mut binder = Binder::new(catalog, param_types);
+    bind_statement(&mut binder, stmt)
+}
+
+/// Dispatches one statement (EXPLAIN recurses here).
+fn bind_statement(b: &mut Binder<'_>, stmt: &Statement) -> Result<BoundStatement> {
+    match stmt {
+        Statement::Query(query) => {
+            let (root, columns) = b.bind_query(query)?;
+            Ok(BoundStatement::Query(Plan { root, columns, param_types: b.params.clone() }))
+        }
+        Statement::Insert(insert) => dml::insert(b, insert).map(BoundStatement::Query),
+        Statement::Update(update) => dml::update(b, update).map(BoundStatement::Query),
+        Statement::Delete(delete) => dml::delete(b, delete).map(BoundStatement::Query),
+        Statement::Truncate(truncate) => dml::truncate(b, truncate).map(BoundStatement::Query),
+        Statement::CreateTable(create) => ddl::create_table(b, create),
+        Statement::CreateIndex(create) => ddl::create_index(b, create),
+        Statement::Drop { object_type, if_exists, names, table, .. } => {
+            ddl::drop(b, *object_type, *if_exists, names, table.as_ref())
+        }
+        Statement::AlterTable(alter) => alter::alter_table(b, alter),
+        Statement::StartTransaction { .. }
+        | Statement::Commit { .. }
+        | Statement::Rollback { .. }
+        | Statement::Savepoint { .. }
+        | Statement::ReleaseSavepoint { .. } => misc::transaction(stmt),
+        Statement::Set(set) => misc::set(set),
+        Statement::Reset(reset) => misc::reset(reset),
+        Statement::ShowVariable { variable } => misc::show(variable),
+        Statement::ShowTables { .. } => misc::show_tables(b, stmt),
+        Statement::Explain { analyze, statement, format, options, query_plan, estimate, .. } => {
+            if *query_plan || *estimate {
+                return Err(Error::unsupported("EXPLAIN QUERY PLAN / ESTIMATE"));
+            }
+            let analyze = misc::explain_options(*analyze, format.as_ref(), options.as_deref())?;
+            match bind_statement(b, statement)? {
+                BoundStatement::Query(plan) => Ok(BoundStatement::Explain { plan, analyze }),
+                _ => Err(Error::unsupported(format!("EXPLAIN of {}", statement_kind(statement)))),
+            }
+        }
+        other => Err(Error::unsupported(statement_kind(other))),
+    }
+}
+
+/// The statement's kind as SQL keywords (`CREATE VIEW`), for errors: the
+/// variant name of the AST node, split at capitals.
+pub(crate) fn statement_kind(stmt: &Statement) -> String {
+    let debug = format!("{stmt:?}");
+    let variant: String = debug.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+    let mut words = String::new();
+    for (i, c) in variant.chars().enumerate() {
+        if i > 0 && c.is_ascii_uppercase() {
+            words.push(' ');
+        }
+        words.push(c.to_ascii_uppercase());
+    }
+    if words.is_empty() { "this statement".into() } else { words }
 }
