@@ -28,6 +28,7 @@ pub(crate) fn execute(txn: &mut dyn KvTxn, catalog: &Catalog, stmt: &BoundStatem
                     return Err(sql_err!(DUPLICATE_TABLE, "relation \"{}\" already exists", index.name));
                 }
             }
+            check_key_columns(table)?;
             let mut table = table.clone();
             table.id = store::allocate_table_id(txn)?;
             store::put_table(txn, &table)?;
@@ -58,6 +59,7 @@ pub(crate) fn execute(txn: &mut dyn KvTxn, catalog: &Catalog, stmt: &BoundStatem
             index.id = schema.next_index_id;
             schema.next_index_id += 1;
             schema.indexes.push(index);
+            check_key_columns(&schema)?;
             table::backfill_index(txn, &schema, schema.indexes.len() - 1)?;
             store::put_table(txn, &schema)?;
             Ok("CREATE INDEX")
@@ -107,4 +109,16 @@ pub(crate) fn execute(txn: &mut dyn KvTxn, catalog: &Catalog, stmt: &BoundStatem
         }
         _ => Err(crate::error::Error::internal("not a DDL statement")),
     }
+}
+
+/// Every key column (primary key and indexes) must have a type the key
+/// encoding can order (not JSONB).
+fn check_key_columns(table: &crate::catalog::TableSchema) -> Result<()> {
+    let key_columns = table.primary_key.iter().chain(table.indexes.iter().flat_map(|i| i.columns.iter()));
+    for &pos in key_columns {
+        if let Some(column) = table.columns.get(pos) {
+            crate::encoding::keycode::check_key_type(&column.ty)?;
+        }
+    }
+    Ok(())
 }
