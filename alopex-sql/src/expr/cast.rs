@@ -33,7 +33,7 @@ pub(crate) mod output;
 
 use std::sync::Arc;
 
-use chrono::{NaiveDateTime, NaiveTime};
+use chrono::NaiveTime;
 use rust_decimal::Decimal;
 
 use crate::error::{Error, Result};
@@ -363,11 +363,6 @@ fn cannot_cast(value: &Value, ty: &DataType) -> Error {
 
 fn cannot_assign(value: &Value, ty: &DataType) -> Error {
     sql_err!(DATATYPE_MISMATCH, "value of type {} cannot be assigned to type {}", value_type_name(value), ty)
-}
-
-/// A timestamp's microseconds since the Unix epoch.
-pub(crate) fn epoch_micros(t: &NaiveDateTime) -> i64 {
-    t.and_utc().timestamp_micros()
 }
 
 #[cfg(test)]
