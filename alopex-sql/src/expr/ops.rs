@@ -29,6 +29,7 @@ use crate::expr::cast;
 use crate::types::{DataType, Value};
 
 pub use resolve::common_type;
+pub(crate) use resolve::{base as base_type, comparison as comparison_casts};
 
 /// Unary operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
