@@ -98,9 +98,7 @@ pub fn resolve(name: &str, args: &[DataType], star: bool) -> Result<Option<(AggF
         return Err(undefined());
     }
     let arg = &args[0];
-    let not_unique = || {
-        Error::new(crate::error::SqlState("42725"), format!("function {name}(unknown) is not unique"))
-    };
+    let not_unique = || Error::new(crate::error::SqlState("42725"), format!("function {name}(unknown) is not unique"));
     let result = match (func, arg) {
         (AggFunc::Count, _) => T::Int8,
         (AggFunc::Sum | AggFunc::Avg, T::Unknown) => return Err(not_unique()),
@@ -258,7 +256,8 @@ impl Accumulator for Sum {
                 let ints = Decimal::try_from_i128_with_scale(acc.ints, 0).map_err(|_| input::overflow())?;
                 let mut total = ints.checked_add(acc.decimals).ok_or_else(input::overflow)?;
                 if acc.floats != 0.0 {
-                    total = total.checked_add(numeric::f64_to_decimal(acc.floats, false)?).ok_or_else(input::overflow)?;
+                    total =
+                        total.checked_add(numeric::f64_to_decimal(acc.floats, false)?).ok_or_else(input::overflow)?;
                 }
                 Value::Numeric(if self.avg { arith::decimal_div(&total, &Decimal::from(acc.count))? } else { total })
             }

@@ -113,12 +113,15 @@ pub fn assign(value: &Value, ty: &DataType) -> Result<Value> {
             Value::Bool(b) => Ok(Value::Bool(*b)),
             _ => Err(cannot_assign(value, ty)),
         },
-        DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Float4 | DataType::Float8 | DataType::Numeric(_) => {
-            match value {
-                Value::Int(_) | Value::Float(_) | Value::Numeric(_) => numeric_value(value, ty),
-                _ => Err(cannot_assign(value, ty)),
-            }
-        }
+        DataType::Int2
+        | DataType::Int4
+        | DataType::Int8
+        | DataType::Float4
+        | DataType::Float8
+        | DataType::Numeric(_) => match value {
+            Value::Int(_) | Value::Float(_) | Value::Numeric(_) => numeric_value(value, ty),
+            _ => Err(cannot_assign(value, ty)),
+        },
         _ => temporal_or_same(value, ty).ok_or_else(|| cannot_assign(value, ty))?,
     }
 }
@@ -278,11 +281,15 @@ fn numeric_value(value: &Value, ty: &DataType) -> Result<Value> {
         _ => Ok(d),
     };
     Ok(match (value, ty) {
-        (Value::Int(i), DataType::Int2 | DataType::Int4 | DataType::Int8) => Value::Int(numeric::check_int(*i as i128, ty)?),
+        (Value::Int(i), DataType::Int2 | DataType::Int4 | DataType::Int8) => {
+            Value::Int(numeric::check_int(*i as i128, ty)?)
+        }
         (Value::Int(i), DataType::Float4) => Value::Float(numeric::to_float4(*i as f64)?),
         (Value::Int(i), DataType::Float8) => Value::Float(*i as f64),
         (Value::Int(i), DataType::Numeric(_)) => Value::Numeric(typmod(Decimal::from(*i))?),
-        (Value::Float(f), DataType::Int2 | DataType::Int4 | DataType::Int8) => Value::Int(numeric::float_to_int(*f, ty)?),
+        (Value::Float(f), DataType::Int2 | DataType::Int4 | DataType::Int8) => {
+            Value::Int(numeric::float_to_int(*f, ty)?)
+        }
         (Value::Float(f), DataType::Float4) => Value::Float(numeric::to_float4(*f)?),
         (Value::Float(f), DataType::Float8) => Value::Float(*f),
         (Value::Float(f), DataType::Numeric(_)) => {

@@ -221,11 +221,7 @@ pub fn binary(op: BinaryOp, left: &Value, right: &Value, ty: &DataType) -> Resul
                 match datetime::arith(op, left, right)? {
                     Some(v) => v,
                     None => {
-                        return Err(resolve::no_operator(
-                            op.symbol(),
-                            &left.data_type(),
-                            &right.data_type(),
-                        ));
+                        return Err(resolve::no_operator(op.symbol(), &left.data_type(), &right.data_type()));
                     }
                 }
             }

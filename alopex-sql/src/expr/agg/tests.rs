@@ -77,8 +77,7 @@ fn sums_and_averages() {
     assert_eq!(run(AggFunc::Sum, false, &T::Numeric(None), &big), "18446744073709551614");
     let e = agg(AggFunc::Sum, false, &T::Int8, &big).unwrap_err();
     assert_eq!((e.state.code(), e.message.as_str()), ("22003", "bigint out of range"));
-    let nums: Vec<Vec<Value>> =
-        ["1.50", "2.25"].iter().map(|s| vec![Value::Numeric(s.parse().unwrap())]).collect();
+    let nums: Vec<Vec<Value>> = ["1.50", "2.25"].iter().map(|s| vec![Value::Numeric(s.parse().unwrap())]).collect();
     assert_eq!(run(AggFunc::Sum, false, &T::Numeric(None), &nums), "3.75");
     assert_eq!(run(AggFunc::Avg, false, &T::Numeric(None), &nums), "1.8750000000000000");
     let huge = vec![vec![Value::Numeric(Decimal::MAX)], vec![Value::Numeric(Decimal::MAX)]];

@@ -122,7 +122,14 @@ fn special(lower: &str, text: &str) -> Result<Option<Parsed>> {
     };
     let midnight = |days: i64| {
         let d = today().map(|t| t.date());
-        at(if days >= 0 { d.and_then(|d| d.checked_add_days(Days::new(days as u64))) } else { d.and_then(|d| d.checked_sub_days(Days::new(1))) }, 0)
+        at(
+            if days >= 0 {
+                d.and_then(|d| d.checked_add_days(Days::new(days as u64)))
+            } else {
+                d.and_then(|d| d.checked_sub_days(Days::new(1)))
+            },
+            0,
+        )
     };
     Ok(Some(match lower {
         "epoch" => at(NaiveDate::from_ymd_opt(1970, 1, 1), 0)?,
@@ -187,8 +194,20 @@ impl Cursor<'_> {
 
 /// The number of a month name or its three-letter abbreviation.
 fn month_number(word: &str) -> Option<i64> {
-    const NAMES: [&str; 12] =
-        ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
+    const NAMES: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
     if word.len() < 3 {
         return None;
     }

@@ -345,9 +345,6 @@ mod tests {
             assert_eq!(e.state.code(), "22007", "{bad:?}");
         }
         assert_eq!(interval("3000000000 days").unwrap_err().state.code(), "22008");
-        assert_eq!(
-            interval("abc").unwrap_err().message,
-            "invalid input syntax for type interval: \"abc\""
-        );
+        assert_eq!(interval("abc").unwrap_err().message, "invalid input syntax for type interval: \"abc\"");
     }
 }

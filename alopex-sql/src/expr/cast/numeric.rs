@@ -47,7 +47,7 @@ pub(crate) fn decimal_to_int(d: &Decimal, ty: &DataType) -> Result<i64> {
 /// float → integer, rounding half to even like C's `rint`.
 pub(crate) fn float_to_int(f: f64, ty: &DataType) -> Result<i64> {
     let r = f.round_ties_even();
-    if r.is_nan() || r < -1.8e19 || r > 1.8e19 {
+    if r.is_nan() || !(-1.8e19..=1.8e19).contains(&r) {
         return Err(int_out_of_range(ty));
     }
     check_int(r as i128, ty)

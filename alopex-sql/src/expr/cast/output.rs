@@ -137,7 +137,8 @@ pub(crate) fn timestamptz(t: &NaiveDateTime) -> String {
 /// Writes `YYYY-MM-DD HH:MM:SS[.ffffff]`; returns true for a BC year.
 fn write_timestamp(out: &mut String, t: &NaiveDateTime) -> bool {
     let (year, bc) = year_and_era(t.year());
-    let _ = write!(out, "{year:04}-{:02}-{:02} {:02}:{:02}:{:02}", t.month(), t.day(), t.hour(), t.minute(), t.second());
+    let _ =
+        write!(out, "{year:04}-{:02}-{:02} {:02}:{:02}:{:02}", t.month(), t.day(), t.hour(), t.minute(), t.second());
     write_fraction(out, (t.nanosecond() / 1000) as i64);
     bc
 }
@@ -188,7 +189,13 @@ pub(crate) fn interval(iv: &Interval) -> String {
         } else {
             ""
         };
-        let _ = write!(out, "{sign}{:02}:{:02}:{:02}", hours.unsigned_abs(), minutes.unsigned_abs(), seconds.unsigned_abs());
+        let _ = write!(
+            out,
+            "{sign}{:02}:{:02}:{:02}",
+            hours.unsigned_abs(),
+            minutes.unsigned_abs(),
+            seconds.unsigned_abs()
+        );
         write_fraction(&mut out, fraction);
     }
     out

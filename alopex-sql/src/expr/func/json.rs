@@ -63,7 +63,7 @@ pub(super) fn call(func: ScalarFunc, args: &[Value]) -> Result<Value> {
         ToJsonb => input::json_value(to_json(arg(args, 0)?)),
         JsonbBuildArray => input::json_value(J::Array(args.iter().map(to_json).collect())),
         JsonbBuildObject => {
-            if args.len() % 2 != 0 {
+            if !args.len().is_multiple_of(2) {
                 return Err(sql_err!(INVALID_PARAMETER_VALUE, "argument list must have even number of elements"));
             }
             let mut map = serde_json::Map::new();

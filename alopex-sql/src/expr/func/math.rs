@@ -43,8 +43,24 @@ pub(super) fn call(func: ScalarFunc, args: &[Value], ty: &DataType) -> Result<Va
         }
         Sign => unary(
             x()?,
-            |f| if f > 0.0 { 1.0 } else if f < 0.0 { -1.0 } else { 0.0 },
-            |d| Ok(if d.is_zero() { Decimal::ZERO } else if d.is_sign_negative() { -Decimal::ONE } else { Decimal::ONE }),
+            |f| {
+                if f > 0.0 {
+                    1.0
+                } else if f < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                }
+            },
+            |d| {
+                Ok(if d.is_zero() {
+                    Decimal::ZERO
+                } else if d.is_sign_negative() {
+                    -Decimal::ONE
+                } else {
+                    Decimal::ONE
+                })
+            },
         )?,
         Sqrt => match x()? {
             Value::Numeric(d) => Value::Numeric(numeric_sqrt(d)?),

@@ -152,10 +152,9 @@ pub(super) fn resolve(name: &str, args: &[DataType]) -> Result<FuncSig> {
         ("length" | "char_length" | "character_length", 1) => {
             pick(&[Overload(F::Length, &[P::Text], T::Int4), Overload(F::OctetLength, &[P::Bytea], T::Int4)], args)
         }
-        ("octet_length", 1) => pick(
-            &[Overload(F::OctetLength, &[P::Text], T::Int4), Overload(F::OctetLength, &[P::Bytea], T::Int4)],
-            args,
-        ),
+        ("octet_length", 1) => {
+            pick(&[Overload(F::OctetLength, &[P::Text], T::Int4), Overload(F::OctetLength, &[P::Bytea], T::Int4)], args)
+        }
         ("lower", 1) => pick(&[Overload(F::Lower, &[P::Text], T::Text)], args),
         ("upper", 1) => pick(&[Overload(F::Upper, &[P::Text], T::Text)], args),
         ("initcap", 1) => pick(&[Overload(F::Initcap, &[P::Text], T::Text)], args),
@@ -217,7 +216,8 @@ pub(super) fn resolve(name: &str, args: &[DataType]) -> Result<FuncSig> {
             _ => pick(&[Overload(F::DateTrunc, &[P::Text, P::TimestampTz], T::TimestampTz)], args),
         },
         ("date_part" | "extract", 2) => {
-            let (func, result) = if name == "extract" { (F::Extract, T::Numeric(None)) } else { (F::DatePart, T::Float8) };
+            let (func, result) =
+                if name == "extract" { (F::Extract, T::Numeric(None)) } else { (F::DatePart, T::Float8) };
             let params: &'static [P] = match &args[1] {
                 T::Date if func == F::Extract => &[P::Text, P::Date],
                 T::TimestampTz => &[P::Text, P::TimestampTz],
@@ -242,7 +242,8 @@ pub(super) fn resolve(name: &str, args: &[DataType]) -> Result<FuncSig> {
             args,
         ),
         ("make_interval", 0..=7) => {
-            let mut s = all(F::MakeInterval, P::Int, &args[..n.min(6)], T::Interval).ok_or_else(|| undefined(name, args))?;
+            let mut s =
+                all(F::MakeInterval, P::Int, &args[..n.min(6)], T::Interval).ok_or_else(|| undefined(name, args))?;
             if n == 7 {
                 s.arg_casts.push(fit(P::Float8, &args[6]).ok_or_else(|| undefined(name, args))?);
             }

@@ -49,13 +49,13 @@ fn conditional_functions() {
 
 #[test]
 fn string_overloads() {
-    assert_eq!(sig("length", &[T::Varchar(Some(3))]), FuncSig { func: F::Length, result: T::Int4, arg_casts: vec![None] });
+    assert_eq!(
+        sig("length", &[T::Varchar(Some(3))]),
+        FuncSig { func: F::Length, result: T::Int4, arg_casts: vec![None] }
+    );
     assert_eq!(sig("char_length", &[T::Unknown]).arg_casts, vec![Some(T::Text)]);
     assert_eq!(sig("length", &[T::Bytea]).func, F::OctetLength);
-    assert_eq!(
-        err("length", &[T::Int4]),
-        ("42883".to_string(), "function length(integer) does not exist".to_string())
-    );
+    assert_eq!(err("length", &[T::Int4]), ("42883".to_string(), "function length(integer) does not exist".to_string()));
     assert_eq!(sig("substring", &[T::Text, T::Int4, T::Int4]).func, F::Substr);
     assert_eq!(sig("substr", &[T::Bytea, T::Int4]).result, T::Bytea);
     assert_eq!(sig("trim", &[T::Text, T::Unknown]).func, F::Btrim);

@@ -58,7 +58,9 @@ pub(super) fn call(func: ScalarFunc, args: &[Value], now: DateTime<Utc>) -> Resu
         }
         Age => match (arg(args, 0)?, arg(args, 1)?) {
             (Value::Timestamp(a), Value::Timestamp(b)) => Value::Interval(datetime::age(a, b)?),
-            (Value::TimestampTz(a), Value::TimestampTz(b)) => Value::Interval(datetime::age(&a.naive_utc(), &b.naive_utc())?),
+            (Value::TimestampTz(a), Value::TimestampTz(b)) => {
+                Value::Interval(datetime::age(&a.naive_utc(), &b.naive_utc())?)
+            }
             (other, _) => return Err(bad_arg(other)),
         },
         AgeFromToday => {
@@ -94,7 +96,9 @@ pub(super) fn call(func: ScalarFunc, args: &[Value], now: DateTime<Utc>) -> Resu
             if !micros.is_finite() || micros.abs() > 9.2e18 {
                 return Err(datetime::timestamp_out_of_range());
             }
-            Value::TimestampTz(DateTime::from_timestamp_micros(micros as i64).ok_or_else(datetime::timestamp_out_of_range)?)
+            Value::TimestampTz(
+                DateTime::from_timestamp_micros(micros as i64).ok_or_else(datetime::timestamp_out_of_range)?,
+            )
         }
         other => return Err(Error::internal(format!("{} is not a date/time function", other.name()))),
     })
@@ -327,7 +331,8 @@ fn trunc_timestamp(name: &str, t: &NaiveDateTime, type_name: &str) -> Result<Nai
 fn trunc_interval(name: &str, i: &Interval) -> Result<Interval> {
     use Unit::*;
     let u = unit(name, "interval")?;
-    let keep_time = |unit_micros: i64| Interval { months: i.months, days: i.days, micros: i.micros / unit_micros * unit_micros };
+    let keep_time =
+        |unit_micros: i64| Interval { months: i.months, days: i.days, micros: i.micros / unit_micros * unit_micros };
     let months = |m: i32| Interval { months: m, days: 0, micros: 0 };
     let years = i.months / 12;
     Ok(match u {

@@ -138,7 +138,11 @@ pub(crate) fn float(op: BinaryOp, a: f64, b: f64, ty: &DataType) -> Result<f64> 
         }
         BinaryOp::Pow => return float_pow(a, b).and_then(|r| finish_float(r, ty)),
         other => {
-            return Err(sql_err!(UNDEFINED_FUNCTION, "operator does not exist: double precision {} double precision", other.symbol()));
+            return Err(sql_err!(
+                UNDEFINED_FUNCTION,
+                "operator does not exist: double precision {} double precision",
+                other.symbol()
+            ));
         }
     };
     if r.is_infinite() && finite {
@@ -308,10 +312,7 @@ mod tests {
         assert_eq!(decimal_div(&d("6"), &d("3")).unwrap().to_string(), "2.0000000000000000");
         assert_eq!(decimal_div(&d("3"), &d("2")).unwrap().to_string(), "1.5000000000000000");
         assert_eq!(decimal_div(&d("7"), &d("2.0")).unwrap().to_string(), "3.5000000000000000");
-        assert_eq!(
-            decimal_div(&d("100000000000000000000"), &d("3")).unwrap().to_string(),
-            "33333333333333333333"
-        );
+        assert_eq!(decimal_div(&d("100000000000000000000"), &d("3")).unwrap().to_string(), "33333333333333333333");
         assert_eq!(decimal_div(&d("1.000000000000000000000"), &d("3")).unwrap().to_string(), "0.333333333333333333333");
         assert_eq!(decimal_div(&d("0"), &d("3")).unwrap().to_string(), "0.00000000000000000000");
         assert_eq!(decimal_div(&d("1"), &d("0")).unwrap_err().state.code(), "22012");
@@ -334,8 +335,14 @@ mod tests {
     #[test]
     fn float_rules() {
         assert_eq!(float(BinaryOp::Div, 1.0, 0.0, &DataType::Float8).unwrap_err().state.code(), "22012");
-        assert_eq!(float(BinaryOp::Mul, 1e200, 1e200, &DataType::Float8).unwrap_err().message, "value out of range: overflow");
-        assert_eq!(float(BinaryOp::Mul, 1e-200, 1e-200, &DataType::Float8).unwrap_err().message, "value out of range: underflow");
+        assert_eq!(
+            float(BinaryOp::Mul, 1e200, 1e200, &DataType::Float8).unwrap_err().message,
+            "value out of range: overflow"
+        );
+        assert_eq!(
+            float(BinaryOp::Mul, 1e-200, 1e-200, &DataType::Float8).unwrap_err().message,
+            "value out of range: underflow"
+        );
         assert_eq!(float(BinaryOp::Add, f64::INFINITY, 1.0, &DataType::Float8).unwrap(), f64::INFINITY);
         assert!(float(BinaryOp::Add, f64::NAN, 1.0, &DataType::Float8).unwrap().is_nan());
         assert_eq!(float(BinaryOp::Pow, 2.0, 10.0, &DataType::Float8).unwrap(), 1024.0);

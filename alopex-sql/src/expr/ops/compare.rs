@@ -32,15 +32,15 @@ pub(crate) fn sql_cmp(a: &Value, b: &Value) -> Result<Ordering> {
         | (V::Date(_) | V::Timestamp(_), V::Date(_) | V::Timestamp(_))
         | (V::TimestampTz(_), V::TimestampTz(_))
         | (V::Interval(_), V::Interval(_)) => a.total_cmp(b),
-        (V::TimestampTz(_), V::Date(_) | V::Timestamp(_)) => {
-            a.total_cmp(&cast::cast(b, &DataType::TimestampTz)?)
-        }
-        (V::Date(_) | V::Timestamp(_), V::TimestampTz(_)) => {
-            cast::cast(a, &DataType::TimestampTz)?.total_cmp(b)
-        }
+        (V::TimestampTz(_), V::Date(_) | V::Timestamp(_)) => a.total_cmp(&cast::cast(b, &DataType::TimestampTz)?),
+        (V::Date(_) | V::Timestamp(_), V::TimestampTz(_)) => cast::cast(a, &DataType::TimestampTz)?.total_cmp(b),
         (V::Json(x), V::Json(y)) => json_cmp(x, y),
-        (V::Text(s), other) if !matches!(other, V::Null) => sql_cmp(&cast::cast(&V::Text(s.clone()), &other.data_type())?, other)?,
-        (other, V::Text(s)) if !matches!(other, V::Null) => sql_cmp(other, &cast::cast(&V::Text(s.clone()), &other.data_type())?)?,
+        (V::Text(s), other) if !matches!(other, V::Null) => {
+            sql_cmp(&cast::cast(&V::Text(s.clone()), &other.data_type())?, other)?
+        }
+        (other, V::Text(s)) if !matches!(other, V::Null) => {
+            sql_cmp(other, &cast::cast(&V::Text(s.clone()), &other.data_type())?)?
+        }
         _ => {
             return Err(Error::internal(format!(
                 "cannot compare {} with {}",
@@ -72,16 +72,17 @@ pub(crate) fn json_cmp(a: &serde_json::Value, b: &serde_json::Value) -> Ordering
         (J::String(x), J::String(y)) => x.as_bytes().cmp(y.as_bytes()),
         (J::Number(x), J::Number(y)) => json_number_cmp(x, y),
         (J::Bool(x), J::Bool(y)) => x.cmp(y),
-        (J::Array(x), J::Array(y)) => {
-            x.len().cmp(&y.len()).then_with(|| {
-                x.iter().zip(y.iter()).map(|(p, q)| json_cmp(p, q)).find(|o| o.is_ne()).unwrap_or(Ordering::Equal)
-            })
-        }
+        (J::Array(x), J::Array(y)) => x.len().cmp(&y.len()).then_with(|| {
+            x.iter().zip(y.iter()).map(|(p, q)| json_cmp(p, q)).find(|o| o.is_ne()).unwrap_or(Ordering::Equal)
+        }),
         (J::Object(x), J::Object(y)) => x.len().cmp(&y.len()).then_with(|| {
             x.iter()
                 .zip(y.iter())
                 .map(|((k1, v1), (k2, v2))| {
-                    k1.len().cmp(&k2.len()).then_with(|| k1.as_bytes().cmp(k2.as_bytes())).then_with(|| json_cmp(v1, v2))
+                    k1.len()
+                        .cmp(&k2.len())
+                        .then_with(|| k1.as_bytes().cmp(k2.as_bytes()))
+                        .then_with(|| json_cmp(v1, v2))
                 })
                 .find(|o| o.is_ne())
                 .unwrap_or(Ordering::Equal)

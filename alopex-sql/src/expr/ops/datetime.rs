@@ -54,7 +54,9 @@ pub(crate) fn arith(op: BinaryOp, left: &Value, right: &Value) -> Result<Option<
         (Add, V::TimestampTz(t), V::Interval(i)) | (Add, V::Interval(i), V::TimestampTz(t)) => {
             V::TimestampTz(add_interval(&t.naive_utc(), i)?.and_utc())
         }
-        (Sub, V::TimestampTz(t), V::Interval(i)) => V::TimestampTz(add_interval(&t.naive_utc(), &negate(i)?)?.and_utc()),
+        (Sub, V::TimestampTz(t), V::Interval(i)) => {
+            V::TimestampTz(add_interval(&t.naive_utc(), &negate(i)?)?.and_utc())
+        }
         (Add | Sub, V::Date(d), V::Interval(i)) => {
             let i = if op == Sub { negate(i)? } else { *i };
             V::Timestamp(add_interval(&d.and_time(chrono::NaiveTime::MIN), &i)?)
@@ -71,7 +73,8 @@ pub(crate) fn arith(op: BinaryOp, left: &Value, right: &Value) -> Result<Option<
 
 /// `date + n` days.
 pub(crate) fn add_days(d: &NaiveDate, n: i64) -> Result<NaiveDate> {
-    let r = if n >= 0 { d.checked_add_days(Days::new(n as u64)) } else { d.checked_sub_days(Days::new(n.unsigned_abs())) };
+    let r =
+        if n >= 0 { d.checked_add_days(Days::new(n as u64)) } else { d.checked_sub_days(Days::new(n.unsigned_abs())) };
     r.ok_or_else(date_out_of_range)
 }
 
@@ -85,7 +88,8 @@ pub(crate) fn add_interval(t: &NaiveDateTime, i: &Interval) -> Result<NaiveDateT
     }
     if i.days != 0 {
         let d = Days::new(i.days.unsigned_abs() as u64);
-        r = if i.days > 0 { r.checked_add_days(d) } else { r.checked_sub_days(d) }.ok_or_else(timestamp_out_of_range)?;
+        r = if i.days > 0 { r.checked_add_days(d) } else { r.checked_sub_days(d) }
+            .ok_or_else(timestamp_out_of_range)?;
     }
     r.checked_add_signed(TimeDelta::microseconds(i.micros)).ok_or_else(timestamp_out_of_range)
 }
@@ -94,7 +98,11 @@ pub(crate) fn add_interval(t: &NaiveDateTime, i: &Interval) -> Result<NaiveDateT
 pub(crate) fn difference(a: &NaiveDateTime, b: &NaiveDateTime) -> Result<Interval> {
     let micros = a.signed_duration_since(*b).num_microseconds().ok_or_else(interval_out_of_range)?;
     let days = micros / USECS_PER_DAY;
-    Ok(Interval { months: 0, days: i32::try_from(days).map_err(|_| interval_out_of_range())?, micros: micros % USECS_PER_DAY })
+    Ok(Interval {
+        months: 0,
+        days: i32::try_from(days).map_err(|_| interval_out_of_range())?,
+        micros: micros % USECS_PER_DAY,
+    })
 }
 
 /// `-interval`.
@@ -178,7 +186,8 @@ pub(crate) fn age(a: &NaiveDateTime, b: &NaiveDateTime) -> Result<Interval> {
     if before {
         d.iter_mut().for_each(|x| *x = -*x);
     }
-    let [mut year, mut mon, mut mday, mut hour, mut min, mut sec, mut usec] = [d[0], d[1], d[2], d[3], d[4], d[5], d[6]];
+    let [mut year, mut mon, mut mday, mut hour, mut min, mut sec, mut usec] =
+        [d[0], d[1], d[2], d[3], d[4], d[5], d[6]];
     while usec < 0 {
         usec += 1_000_000;
         sec -= 1;

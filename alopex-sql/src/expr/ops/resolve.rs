@@ -132,7 +132,11 @@ pub(crate) fn comparison(
         (a, b) if a.is_string() => (Some(base(b)), None),
         (a, b) if b.is_string() => (None, Some(base(a))),
         (a, b) if datetime_rank(a).is_some() && datetime_rank(b).is_some() => {
-            if datetime_rank(a) >= datetime_rank(b) { (None, cast_to(b, a)) } else { (cast_to(a, b), None) }
+            if datetime_rank(a) >= datetime_rank(b) {
+                (None, cast_to(b, a))
+            } else {
+                (cast_to(a, b), None)
+            }
         }
         (a, b) if a == b && matches!(a, T::Bool | T::Bytea | T::Interval | T::Jsonb) => (None, None),
         (a, b) => return Err(no_operator(op.symbol(), a, b)),
@@ -279,7 +283,9 @@ pub(crate) fn unary(op: UnaryOp, operand: &DataType) -> Result<DataType> {
     match op {
         UnaryOp::Not => match operand {
             T::Bool | T::Unknown => Ok(T::Bool),
-            other => Err(sql_err!(DATATYPE_MISMATCH, "argument of NOT must be type boolean, not type {}", other.sql_name())),
+            other => {
+                Err(sql_err!(DATATYPE_MISMATCH, "argument of NOT must be type boolean, not type {}", other.sql_name()))
+            }
         },
         UnaryOp::Neg | UnaryOp::Plus => {
             let symbol = if op == UnaryOp::Neg { "-" } else { "+" };
@@ -290,9 +296,7 @@ pub(crate) fn unary(op: UnaryOp, operand: &DataType) -> Result<DataType> {
                 )),
                 t if numeric_rank(t).is_some() => Ok(base(t)),
                 T::Interval => Ok(T::Interval),
-                other => {
-                    Err(sql_err!(UNDEFINED_FUNCTION, "operator does not exist: {symbol} {}", other.sql_name()))
-                }
+                other => Err(sql_err!(UNDEFINED_FUNCTION, "operator does not exist: {symbol} {}", other.sql_name())),
             }
         }
     }
@@ -316,7 +320,11 @@ pub fn common_type(types: &[DataType], context: &str) -> Result<DataType> {
                 base(wider)
             }
             (a, b) if a.is_string() && b.is_string() => {
-                if *a == T::Text || *b == T::Text { T::Text } else { T::Varchar(None) }
+                if *a == T::Text || *b == T::Text {
+                    T::Text
+                } else {
+                    T::Varchar(None)
+                }
             }
             (a, b) if datetime_rank(a).is_some() && datetime_rank(b).is_some() => {
                 if datetime_rank(a) >= datetime_rank(b) { a.clone() } else { b.clone() }

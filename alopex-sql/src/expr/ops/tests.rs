@@ -97,11 +97,17 @@ fn other_operator_types() {
     assert_eq!(sig(Concat, T::Bytea, T::Bytea).result, T::Bytea);
     assert_eq!(sig(Concat, T::Jsonb, T::Unknown).right_cast, Some(T::Jsonb));
     assert_eq!(err(Concat, T::Int4, T::Int4).0, "42883");
-    assert_eq!(sig(JsonGet, T::Jsonb, T::Unknown), BinarySig { result: T::Jsonb, left_cast: None, right_cast: Some(T::Text) });
+    assert_eq!(
+        sig(JsonGet, T::Jsonb, T::Unknown),
+        BinarySig { result: T::Jsonb, left_cast: None, right_cast: Some(T::Text) }
+    );
     assert_eq!(sig(JsonGetText, T::Jsonb, T::Int4).result, T::Text);
     assert_eq!(err(JsonGet, T::Text, T::Text).0, "42883");
     assert_eq!(sig(BitAnd, T::Int2, T::Int8).result, T::Int8);
-    assert_eq!(sig(ShiftLeft, T::Int8, T::Int2), BinarySig { result: T::Int8, left_cast: None, right_cast: Some(T::Int4) });
+    assert_eq!(
+        sig(ShiftLeft, T::Int8, T::Int2),
+        BinarySig { result: T::Int8, left_cast: None, right_cast: Some(T::Int4) }
+    );
     assert_eq!(err(BitOr, T::Float8, T::Int4).0, "42883");
 }
 
@@ -135,7 +141,10 @@ fn integer_evaluation() {
     let e = binary(Add, &Value::Int(i32::MAX as i64), &Value::Int(1), &T::Int4).unwrap_err();
     assert_eq!((e.state.code(), e.message.as_str()), ("22003", "integer out of range"));
     assert_eq!(binary(Mul, &Value::Int(32767), &Value::Int(2), &T::Int2).unwrap_err().message, "smallint out of range");
-    assert_eq!(binary(Sub, &Value::Int(i64::MIN), &Value::Int(1), &T::Int8).unwrap_err().message, "bigint out of range");
+    assert_eq!(
+        binary(Sub, &Value::Int(i64::MIN), &Value::Int(1), &T::Int8).unwrap_err().message,
+        "bigint out of range"
+    );
     assert_eq!(binary(Div, &Value::Int(-7), &Value::Int(2), &T::Int4).unwrap(), Value::Int(-3));
     assert_eq!(binary(Div, &Value::Int(1), &Value::Int(0), &T::Int4).unwrap_err().state.code(), "22012");
     assert_eq!(binary(Mod, &Value::Int(1), &Value::Int(0), &T::Int4).unwrap_err().state.code(), "22012");

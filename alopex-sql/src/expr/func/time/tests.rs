@@ -126,7 +126,10 @@ fn ages_and_constructors() {
     assert_eq!(run(F::MakeTimestamp, &args), "2024-01-02 03:04:05.25");
     args[3] = Value::Int(24);
     assert_eq!(code(F::MakeTimestamp, &args), "22008");
-    assert_eq!(run(F::MakeInterval, &[Value::Int(1), Value::Int(2), Value::Int(1), Value::Int(3)]), "1 year 2 mons 10 days");
+    assert_eq!(
+        run(F::MakeInterval, &[Value::Int(1), Value::Int(2), Value::Int(1), Value::Int(3)]),
+        "1 year 2 mons 10 days"
+    );
     let all = [0, 0, 0, 0, 4, 5].map(Value::Int);
     let mut args = all.to_vec();
     args.push(Value::Float(6.5));
