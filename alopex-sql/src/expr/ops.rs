@@ -280,8 +280,8 @@ pub(crate) fn bool_value(b: Option<bool>) -> Value {
     b.map_or(Value::Null, Value::Bool)
 }
 
-/// `||`: bytea and jsonb concatenate as themselves, everything else as the
-/// text output of both sides.
+/// `||`: bytea and jsonb concatenate as themselves, everything else as text
+/// (each side cast to text, so a boolean reads `true`).
 fn concat(left: &Value, right: &Value, ty: &DataType) -> Result<Value> {
     Ok(match (left, right, ty) {
         (Value::Bytes(a), Value::Bytes(b), _) => Value::Bytes([a.as_ref(), b.as_ref()].concat().into()),
@@ -290,8 +290,8 @@ fn concat(left: &Value, right: &Value, ty: &DataType) -> Result<Value> {
             return concat(&cast::cast(left, ty)?, &cast::cast(right, ty)?, &DataType::Text);
         }
         _ => {
-            let mut s = cast::to_text(left).unwrap_or_default();
-            s.push_str(&cast::to_text(right).unwrap_or_default());
+            let mut s = cast::cast_text(left);
+            s.push_str(&cast::cast_text(right));
             Value::text(s)
         }
     })

@@ -235,7 +235,7 @@ pub(crate) fn bytea(text: &str) -> Result<Vec<u8>> {
 /// `jsonb_in`: parses and normalizes.
 pub(crate) fn json(text: &str) -> Result<serde_json::Value> {
     let v: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| sql_err!(INVALID_TEXT_REPRESENTATION, "invalid input syntax for type json ({e})"))?;
+        .map_err(|_| sql_err!(INVALID_TEXT_REPRESENTATION, "invalid input syntax for type json"))?;
     Ok(normalize_json(v))
 }
 
@@ -355,7 +355,8 @@ mod tests {
     fn json_is_normalized() {
         let v = json(r#"{"bb": 1, "a": 2, "a": 3, "c": {"zz": 1, "y": 2}}"#).unwrap();
         assert_eq!(super::super::output::json(&v), r#"{"a": 3, "c": {"y": 2, "zz": 1}, "bb": 1}"#);
-        assert_eq!(json("{").unwrap_err().state.code(), "22P02");
+        let e = json("{").unwrap_err();
+        assert_eq!((e.state.code(), e.message.as_str()), ("22P02", "invalid input syntax for type json"));
     }
 
     #[test]

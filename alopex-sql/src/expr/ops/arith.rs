@@ -10,7 +10,8 @@
 //!   PostgreSQL's `select_div_scale`: at least 16 significant digits and no
 //!   fewer fraction digits than either input, so `1/3` is
 //!   `0.33333333333333333333` and `6/3` is `2.0000000000000000`. `^` picks
-//!   its scale the same way (`power_var`).
+//!   its scale as PostgreSQL 15's `power_var` does (16 fraction digits for
+//!   an integral exponent, else 16 significant digits).
 //! * Floats follow `float.h` of PostgreSQL: a finite operation that
 //!   overflows to infinity is 22003 `value out of range: overflow`, one that
 //!   underflows to zero is `value out of range: underflow`, division by zero
@@ -267,7 +268,10 @@ pub(crate) fn decimal_pow(a: &Decimal, b: &Decimal) -> Result<Decimal> {
         a.checked_powd(*b)
     };
     let r = r.ok_or_else(input::overflow)?;
-    Ok(with_scale(r, significant_scale(&r, &[a.scale(), b.scale()])))
+    // PostgreSQL 15's `power_var` gives integral exponents a fixed scale of
+    // 16 (or the base's), other exponents 16 significant digits.
+    let rscale = if integral { (a.scale() as i64).max(16) } else { significant_scale(&r, &[a.scale(), b.scale()]) };
+    Ok(with_scale(r, rscale))
 }
 
 #[cfg(test)]
@@ -327,6 +331,8 @@ mod tests {
         assert_eq!(decimal(BinaryOp::Mul, &big, &d("2")).unwrap_err().message, "value overflows numeric format");
         assert_eq!(decimal_pow(&d("2"), &d("3")).unwrap().to_string(), "8.0000000000000000");
         assert_eq!(decimal_pow(&d("2"), &d("0.5")).unwrap().to_string(), "1.4142135623730950");
+        assert_eq!(decimal_pow(&d("2.0"), &d("10")).unwrap().to_string(), "1024.0000000000000000");
+        assert_eq!(decimal_pow(&d("2"), &d("-2")).unwrap().to_string(), "0.2500000000000000");
         assert_eq!(decimal_pow(&d("0"), &d("-1")).unwrap_err().state.code(), "2201F");
         assert_eq!(decimal_pow(&d("-8"), &d("0.5")).unwrap_err().state.code(), "2201F");
         assert_eq!(decimal_pow(&d("2"), &d("200")).unwrap_err().state.code(), "22003");

@@ -19,8 +19,8 @@
 //!   keeps an indexed column bare); text compared with a non-text type is
 //!   read as that type (the way PostgreSQL reads a quoted literal);
 //!   date < timestamp < timestamptz are widened to the larger;
-//! * `||` concatenates text with anything (the other side in its output
-//!   format, PostgreSQL's `anynonarray || text`), bytea with bytea, jsonb
+//! * `||` concatenates text with anything (the other side cast to text,
+//!   as PostgreSQL's `anynonarray || text` does), bytea with bytea, jsonb
 //!   with jsonb;
 //! * date and time arithmetic follows the PostgreSQL operator table
 //!   (`date + int4`, `date - date`, `timestamp ± interval`, `date + interval`
@@ -153,8 +153,10 @@ fn concat(left: &DataType, right: &DataType) -> Result<BinarySig> {
         (T::Unknown, T::Jsonb) => sig(T::Jsonb, Some(T::Jsonb), None),
         (T::Unknown, T::Unknown) => sig(T::Text, Some(T::Text), Some(T::Text)),
         (a, b) if a.is_string() || b.is_string() || *a == T::Unknown || *b == T::Unknown => {
-            let unknown_to_text = |t: &DataType| (*t == T::Unknown).then_some(T::Text);
-            sig(T::Text, unknown_to_text(a), unknown_to_text(b))
+            // `anytextcat`/`textanycat` are `$1::text || $2`: a real cast,
+            // so a boolean becomes `true`, not its output form `t`.
+            let to_text = |t: &DataType| (!t.is_string()).then_some(T::Text);
+            sig(T::Text, to_text(a), to_text(b))
         }
         (a, b) => return Err(no_operator("||", a, b)),
     })

@@ -92,7 +92,11 @@ fn comparison_types() {
 #[test]
 fn other_operator_types() {
     use BinaryOp::*;
-    assert_eq!(sig(Concat, T::Text, T::Int4), BinarySig { result: T::Text, left_cast: None, right_cast: None });
+    assert_eq!(
+        sig(Concat, T::Text, T::Int4),
+        BinarySig { result: T::Text, left_cast: None, right_cast: Some(T::Text) }
+    );
+    assert_eq!(sig(Concat, T::Varchar(Some(2)), T::Text).right_cast, None);
     assert_eq!(sig(Concat, T::Unknown, T::Text).left_cast, Some(T::Text));
     assert_eq!(sig(Concat, T::Bytea, T::Bytea).result, T::Bytea);
     assert_eq!(sig(Concat, T::Jsonb, T::Unknown).right_cast, Some(T::Jsonb));
@@ -199,7 +203,7 @@ fn comparisons_and_three_valued_logic() {
 fn concat_json_bits_and_dates() {
     use BinaryOp::*;
     assert_eq!(binary(Concat, &Value::text("a"), &Value::Int(1), &T::Text).unwrap(), Value::text("a1"));
-    assert_eq!(binary(Concat, &Value::text("a"), &Value::Bool(true), &T::Text).unwrap(), Value::text("at"));
+    assert_eq!(binary(Concat, &Value::text("a"), &Value::Bool(true), &T::Text).unwrap(), Value::text("atrue"));
     assert_eq!(binary(Concat, &Value::text("a"), &Value::Null, &T::Text).unwrap(), Value::Null);
     let bytes = |b: &[u8]| Value::Bytes(b.into());
     assert_eq!(binary(Concat, &bytes(&[1]), &bytes(&[2]), &T::Bytea).unwrap(), bytes(&[1, 2]));
