@@ -11,8 +11,9 @@
 //! * a time after a space or `T`: `HH:MM[:SS[.fraction]]`, fractions rounded
 //!   to microseconds, `24:00:00` meaning the next midnight, `:60` seconds
 //!   rolling over;
+//! * `AM`/`PM` after the time;
 //! * a zone after the time: `Z`, `UTC`, `GMT`, `+HH`, `+HH:MM`, `+HHMM`
-//!   (and `-`). TIMESTAMP ignores it, as PostgreSQL does; TIMESTAMPTZ
+//!   (and `-`), or a common abbreviation (`PST`, `CET`, `JST`, …). TIMESTAMP ignores it, as PostgreSQL does; TIMESTAMPTZ
 //!   converts to UTC, and a missing zone means the session zone, UTC;
 //! * the special words `epoch`, `now`, `today`, `tomorrow`, `yesterday`.
 //!   `infinity` has no representation here and is 0A000.
@@ -100,6 +101,21 @@ fn parse(text: &str, type_name: &str) -> Result<Parsed> {
         return Err(syntax());
     }
     cur.skip_spaces();
+    // `3:04 PM`.
+    let rest = &cur.s[cur.pos..];
+    let meridiem = ["am", "pm"]
+        .into_iter()
+        .find(|m| rest.strip_prefix(m).is_some_and(|after| !after.starts_with(|c: char| c.is_ascii_alphabetic())));
+    if let Some(m) = meridiem {
+        let hour = time_micros / 3_600_000_000;
+        if !(1..=12).contains(&hour) {
+            return Err(range());
+        }
+        let base = if hour == 12 { time_micros - 12 * 3_600_000_000 } else { time_micros };
+        time_micros = if m == "pm" { base + 12 * 3_600_000_000 } else { base };
+        cur.pos += 2;
+        cur.skip_spaces();
+    }
     if !cur.done() {
         offset_secs = Some(zone(&mut cur, text)?.ok_or_else(syntax)?);
         cur.skip_spaces();
@@ -295,6 +311,30 @@ fn time_of_day(cur: &mut Cursor<'_>, range: &dyn Fn() -> Error) -> Result<Option
     Ok(Some(((hour * 60 + minute) * 60 + second) * 1_000_000 + micros))
 }
 
+/// The fixed offsets of the common zone abbreviations PostgreSQL's
+/// `Default` abbreviation set knows, in seconds east of UTC.
+fn zone_abbreviation(name: &str) -> Option<i64> {
+    let hours = match name {
+        "pst" => -8.0,
+        "pdt" | "mst" => -7.0,
+        "mdt" | "cst" => -6.0,
+        "cdt" | "est" => -5.0,
+        "edt" => -4.0,
+        "akst" => -9.0,
+        "hst" => -10.0,
+        "wet" => 0.0,
+        "bst" | "cet" | "met" | "west" => 1.0,
+        "cest" | "eet" | "mest" => 2.0,
+        "eest" | "msk" => 3.0,
+        "ist" => 5.5,
+        "jst" | "kst" => 9.0,
+        "aest" => 10.0,
+        "nzst" => 12.0,
+        _ => return None,
+    };
+    Some((hours * 3600.0) as i64)
+}
+
 /// A zone suffix as seconds east of UTC; Ok(None) when it is not one.
 fn zone(cur: &mut Cursor<'_>, text: &str) -> Result<Option<i64>> {
     let sign = match cur.peek() {
@@ -310,6 +350,7 @@ fn zone(cur: &mut Cursor<'_>, text: &str) -> Result<Option<i64>> {
                     }
                     Ok(Some(0))
                 }
+                abbrev if zone_abbreviation(abbrev).is_some() => Ok(zone_abbreviation(abbrev)),
                 // `Area/City` names: PostgreSQL knows them, this engine does not.
                 _ if cur.peek() == Some('/') => {
                     Err(sql_err!(INVALID_PARAMETER_VALUE, "time zone \"{name}\" not recognized (in \"{text}\")"))
@@ -398,5 +439,10 @@ mod tests {
         assert_eq!(tz("2024-01-02 03:04:05"), "2024-01-02 03:04:05+00");
         assert_eq!(tz("2024-01-01 01:00:00+02"), "2023-12-31 23:00:00+00");
         assert_eq!(timestamptz("2024-01-02 03:04:05 Mars/Base").unwrap_err().state.code(), "22023");
+        assert_eq!(tz("2024-01-02 03:04:05 PST"), "2024-01-02 11:04:05+00");
+        assert_eq!(tz("2024-01-02 3:04 PM EST"), "2024-01-02 20:04:00+00");
+        assert_eq!(tz("2024-01-02 12:30 am"), "2024-01-02 00:30:00+00");
+        assert_eq!(tz("2024-01-02 12:30 PM"), "2024-01-02 12:30:00+00");
+        assert_eq!(timestamptz("2024-01-02 13:00 PM").unwrap_err().state.code(), "22008");
     }
 }
