@@ -1,10 +1,35 @@
 //! Operators: their type rules and their evaluation on values.
 //!
-//! OWNER: expressions helper. Keep the enums' variant names stable: the
-//! binder and optimizer match on them.
+//! Resolution ([`resolve_binary`], [`resolve_unary`], [`common_type`]) runs
+//! once in the binder and decides the result type and the implicit casts,
+//! following PostgreSQL's operator table (see the `resolve` submodule).
+//! Evaluation ([`binary`], [`unary`]) then works on values that already have
+//! the right tags; it still accepts mixed numeric tags (an `Int` with a
+//! `Numeric`) by promoting, so a missing cast costs precision at worst, never
+//! a wrong comparison.
+//!
+//! Everything except AND, OR and IS [NOT] DISTINCT FROM is strict: a NULL
+//! operand gives NULL. The arithmetic itself lives in `arith` (numbers),
+//! `datetime` (dates, timestamps, intervals) and `json`; comparison
+//! semantics in `compare`.
+//!
+//! Keep the enums' variant names stable: the binder and optimizer match on
+//! them.
 
-use crate::error::Result;
+pub(crate) mod arith;
+pub(crate) mod compare;
+pub(crate) mod datetime;
+pub(crate) mod json;
+mod resolve;
+
+use std::cmp::Ordering;
+
+use crate::error::{Error, Result};
+use crate::expr::cast;
 use crate::types::{DataType, Value};
+
+pub use resolve::common_type;
+pub(crate) use resolve::{base as base_type, comparison as comparison_casts};
 
 /// Unary operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -137,14 +162,12 @@ pub struct BinarySig {
 /// type; text literals compared with dates/timestamps are cast to them).
 /// 42883 `operator does not exist: text + integer` when no rule applies.
 pub fn resolve_binary(op: BinaryOp, left: &DataType, right: &DataType) -> Result<BinarySig> {
-    let _ = (op, left, right);
-    todo!("expressions helper")
+    resolve::binary(op, left, right)
 }
 
 /// Resolves a unary operator: the result type (42883 when it does not apply).
 pub fn resolve_unary(op: UnaryOp, operand: &DataType) -> Result<DataType> {
-    let _ = (op, operand);
-    todo!("expressions helper")
+    resolve::unary(op, operand)
 }
 
 /// Evaluates `left op right` (operands already evaluated; AND/OR are
@@ -152,14 +175,143 @@ pub fn resolve_unary(op: UnaryOp, operand: &DataType) -> Result<DataType> {
 /// answer when called). `ty` is the bound result type, whose width decides
 /// integer overflow (22003).
 pub fn binary(op: BinaryOp, left: &Value, right: &Value, ty: &DataType) -> Result<Value> {
-    let _ = (op, left, right, ty);
-    todo!("expressions helper")
+    use BinaryOp::*;
+    match op {
+        And => return Ok(bool_value(and3(truth(left)?, truth(right)?))),
+        Or => return Ok(bool_value(or3(truth(left)?, truth(right)?))),
+        IsDistinctFrom | IsNotDistinctFrom => {
+            let same = match (left.is_null(), right.is_null()) {
+                (true, true) => true,
+                (false, false) => compare::sql_eq(left, right)?,
+                _ => false,
+            };
+            return Ok(Value::Bool(same == (op == IsNotDistinctFrom)));
+        }
+        _ => {}
+    }
+    if left.is_null() || right.is_null() {
+        return Ok(Value::Null);
+    }
+    Ok(match op {
+        Eq | NotEq | Lt | LtEq | Gt | GtEq => {
+            let ord = compare::sql_cmp(left, right)?;
+            Value::Bool(match op {
+                Eq => ord == Ordering::Equal,
+                NotEq => ord != Ordering::Equal,
+                Lt => ord == Ordering::Less,
+                LtEq => ord != Ordering::Greater,
+                Gt => ord == Ordering::Greater,
+                _ => ord != Ordering::Less,
+            })
+        }
+        Concat => concat(left, right, ty)?,
+        JsonGet | JsonGetText => match left {
+            Value::Json(j) => json::get(j, right, op == JsonGetText)?,
+            other => return Err(Error::internal(format!("{} applied to {other:?}", op.symbol()))),
+        },
+        BitAnd | BitOr | BitXor | ShiftLeft | ShiftRight => match (left, right) {
+            (Value::Int(a), Value::Int(b)) => Value::Int(bitwise(op, *a, *b, ty)),
+            _ => return Err(Error::internal(format!("{} applied to non-integers", op.symbol()))),
+        },
+        Add | Sub | Mul | Div | Mod | Pow => {
+            let is_number = |v: &Value| matches!(v, Value::Int(_) | Value::Float(_) | Value::Numeric(_));
+            if is_number(left) && is_number(right) {
+                arith::arith(op, left, right, ty)?
+            } else {
+                match datetime::arith(op, left, right)? {
+                    Some(v) => v,
+                    None => {
+                        return Err(resolve::no_operator(op.symbol(), &left.data_type(), &right.data_type()));
+                    }
+                }
+            }
+        }
+        And | Or | IsDistinctFrom | IsNotDistinctFrom => {
+            return Err(Error::internal("logical operator fell through"));
+        }
+    })
 }
 
 /// Evaluates a unary operator.
 pub fn unary(op: UnaryOp, operand: &Value, ty: &DataType) -> Result<Value> {
-    let _ = (op, operand, ty);
-    todo!("expressions helper")
+    Ok(match (op, operand) {
+        (UnaryOp::Not, v) => bool_value(truth(v)?.map(|b| !b)),
+        (_, Value::Null) => Value::Null,
+        (UnaryOp::Plus, v) => v.clone(),
+        (UnaryOp::Neg, Value::Int(i)) => Value::Int(cast::numeric::check_int(-(*i as i128), ty)?),
+        (UnaryOp::Neg, Value::Float(f)) => Value::Float(-f),
+        (UnaryOp::Neg, Value::Numeric(d)) => Value::Numeric(-*d),
+        (UnaryOp::Neg, Value::Interval(i)) => Value::Interval(datetime::negate(i)?),
+        (UnaryOp::Neg, other) => {
+            return Err(resolve::no_operator("-", &DataType::Unknown, &other.data_type()));
+        }
+    })
+}
+
+/// A boolean operand: None for NULL.
+pub(crate) fn truth(v: &Value) -> Result<Option<bool>> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Bool(b) => Ok(Some(*b)),
+        other => Err(Error::internal(format!("expected a boolean, got {other:?}"))),
+    }
+}
+
+/// Three-valued AND.
+pub(crate) fn and3(a: Option<bool>, b: Option<bool>) -> Option<bool> {
+    match (a, b) {
+        (Some(false), _) | (_, Some(false)) => Some(false),
+        (Some(true), Some(true)) => Some(true),
+        _ => None,
+    }
+}
+
+/// Three-valued OR.
+pub(crate) fn or3(a: Option<bool>, b: Option<bool>) -> Option<bool> {
+    match (a, b) {
+        (Some(true), _) | (_, Some(true)) => Some(true),
+        (Some(false), Some(false)) => Some(false),
+        _ => None,
+    }
+}
+
+/// A three-valued boolean as a value.
+pub(crate) fn bool_value(b: Option<bool>) -> Value {
+    b.map_or(Value::Null, Value::Bool)
+}
+
+/// `||`: bytea and jsonb concatenate as themselves, everything else as text
+/// (each side cast to text, so a boolean reads `true`).
+fn concat(left: &Value, right: &Value, ty: &DataType) -> Result<Value> {
+    Ok(match (left, right, ty) {
+        (Value::Bytes(a), Value::Bytes(b), _) => Value::Bytes([a.as_ref(), b.as_ref()].concat().into()),
+        (Value::Json(a), Value::Json(b), _) => json::concat(a, b),
+        (_, _, DataType::Jsonb | DataType::Bytea) => {
+            return concat(&cast::cast(left, ty)?, &cast::cast(right, ty)?, &DataType::Text);
+        }
+        _ => {
+            let mut s = cast::cast_text(left);
+            s.push_str(&cast::cast_text(right));
+            Value::text(s)
+        }
+    })
+}
+
+/// Bitwise operators at the width of `ty`. Shifts behave like C's on
+/// x86-64 (the count is taken modulo the width), as PostgreSQL's do.
+fn bitwise(op: BinaryOp, a: i64, b: i64, ty: &DataType) -> i64 {
+    let count = b as u32;
+    match (op, ty) {
+        (BinaryOp::BitAnd, _) => a & b,
+        (BinaryOp::BitOr, _) => a | b,
+        (BinaryOp::BitXor, _) => a ^ b,
+        (BinaryOp::ShiftLeft, DataType::Int2) => (a as i32).wrapping_shl(count) as i16 as i64,
+        (BinaryOp::ShiftRight, DataType::Int2) => (a as i32).wrapping_shr(count) as i16 as i64,
+        (BinaryOp::ShiftLeft, DataType::Int4) => (a as i32).wrapping_shl(count) as i64,
+        (BinaryOp::ShiftRight, DataType::Int4) => (a as i32).wrapping_shr(count) as i64,
+        (BinaryOp::ShiftLeft, _) => a.wrapping_shl(count),
+        _ => a.wrapping_shr(count),
+    }
 }
 
 /// SQL comparison with three-valued logic: None when either side is NULL.
@@ -169,3 +321,6 @@ pub fn compare(left: &Value, right: &Value) -> Option<std::cmp::Ordering> {
     }
     Some(left.total_cmp(right))
 }
+
+#[cfg(test)]
+mod tests;
