@@ -137,7 +137,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs expr::agg::accumulator"]
     fn groups_in_first_appearance_order() {
         let aggs = vec![
             call(AggFunc::CountStar, vec![], false, None),
@@ -155,7 +154,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs expr::agg::accumulator and expr::eval"]
     fn filter_clause() {
         let flag = Expr::Binary {
             op: crate::expr::BinaryOp::Eq,
@@ -169,7 +167,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs expr::agg::accumulator"]
     fn no_group_by_on_empty_input_is_one_row() {
         let aggs = vec![call(AggFunc::CountStar, vec![], false, None), call(AggFunc::Sum, vec![col(0)], false, None)];
         let node = Node::Aggregate { input: Box::new(Node::Empty { width: 1 }), group_by: vec![], aggregates: aggs };

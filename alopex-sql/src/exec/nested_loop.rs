@@ -130,7 +130,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs expr::eval"]
     fn every_kind_with_an_equality_predicate_and_null_keys() {
         let l = || ints(1, &[&[Some(1)], &[Some(2)], &[None]]);
         let r = || ints(1, &[&[Some(2)], &[Some(3)], &[None], &[Some(2)]]);

@@ -297,7 +297,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs expr::cast::cast"]
     fn inexact_values_tighten_the_bounds() {
         let key = [DataType::Int8];
         let dec = |tenths: i64| vec![Value::Numeric(Decimal::new(tenths, 1))];
@@ -324,7 +323,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs expr::cast::cast"]
     fn out_of_range_values_open_or_close_the_bounds() {
         let key = [DataType::Int2];
         let big = int(100_000);

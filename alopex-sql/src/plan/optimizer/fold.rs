@@ -291,7 +291,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs expr::eval"]
     fn constant_arithmetic_folds_and_errors_stay_for_run_time() {
         let e = add(int(1), int(2));
         assert_eq!(fold_expr(eq(col(0), e)), eq(col(0), int(3)));
