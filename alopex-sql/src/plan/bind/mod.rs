@@ -12,6 +12,15 @@ mod misc;
 mod query;
 mod scope;
 mod types;
+// Query-binder internals (query-binder helper).
+mod aggregate;
+mod call;
+mod coerce;
+mod from;
+mod naming;
+mod select;
+mod subquery;
+mod walk;
 
 pub use scope::{Scope, ScopeColumn};
 
