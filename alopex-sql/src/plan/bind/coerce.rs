@@ -115,7 +115,7 @@ impl Binder<'_> {
             _ => {}
         }
         let from = expr.ty();
-        if from == *ty {
+        if from == *ty && !is_untyped(&expr) {
             return Ok(expr);
         }
         if !castable(&from, ty) {

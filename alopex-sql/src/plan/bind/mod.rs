@@ -21,6 +21,8 @@ mod naming;
 mod select;
 mod subquery;
 mod walk;
+#[cfg(test)]
+mod query_tests;
 
 pub use scope::{Scope, ScopeColumn};
 

@@ -307,10 +307,11 @@ impl Binder<'_> {
         if !(ty.is_numeric() || super::coerce::is_untyped(&x)) {
             return Err(sql_err!(DATATYPE_MISMATCH, "argument of {clause} must be type bigint, not type {ty}"));
         }
-        if ty == DataType::Int8 {
-            return Ok(x);
+        match x {
+            Expr::Literal(Value::Int(n), _) => Ok(Expr::Literal(Value::Int(n), DataType::Int8)),
+            x if ty == DataType::Int8 => Ok(x),
+            x => self.coerce_to(x, &DataType::Int8),
         }
-        self.coerce_to(x, &DataType::Int8)
     }
 
     /// A query body other than a plain SELECT with ORDER BY.

@@ -272,8 +272,8 @@ mod tests {
         let stmt = Parser::parse_sql(&PostgreSqlDialect {}, &sql).unwrap().remove(0);
         let ast::Statement::Query(q) = stmt else { panic!() };
         let ast::SetExpr::Select(s) = *q.body else { panic!() };
-        let ast::SelectItem::UnnamedExpr(ast::Expr::Cast { data_type, .. }) = &s.projection[0] else { panic!() };
-        data_type(data_type)
+        let ast::SelectItem::UnnamedExpr(ast::Expr::Cast { data_type: dt, .. }) = &s.projection[0] else { panic!() };
+        data_type(dt)
     }
 
     #[test]
