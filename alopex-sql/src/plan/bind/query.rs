@@ -212,8 +212,9 @@ impl Binder<'_> {
             if with.recursive {
                 return Err(Error::unsupported("WITH RECURSIVE"));
             }
+            let first = self.state.ctes.len();
             for cte in &with.cte_tables {
-                self.bind_cte(cte)?;
+                self.bind_cte(cte, first)?;
             }
         }
         let order = order_items(query.order_by.as_ref())?;
@@ -239,12 +240,14 @@ impl Binder<'_> {
         Ok(BoundQuery { node, cols })
     }
 
-    fn bind_cte(&mut self, cte: &ast::Cte) -> Result<()> {
+    /// Binds one CTE of a WITH clause whose CTEs start at `first` in
+    /// `QueryState::ctes`.
+    fn bind_cte(&mut self, cte: &ast::Cte, first: usize) -> Result<()> {
         let name = ident_name(&cte.alias.name);
         if cte.from.is_some() {
             return Err(Error::unsupported("CTE … FROM"));
         }
-        if self.state.ctes.iter().rev().any(|c| c.name == name && c.level == self.state.frames.len()) {
+        if self.state.ctes[first..].iter().any(|c| c.name == name) {
             return Err(Error::new(
                 crate::error::SqlState("42712"),
                 format!("WITH query name \"{name}\" specified more than once"),

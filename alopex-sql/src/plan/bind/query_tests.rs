@@ -73,8 +73,62 @@ fn bind_with(sql: &str, params: &[DataType]) -> (Result<(Node, Vec<OutputColumn>
 
 fn bind(sql: &str) -> (Node, Vec<OutputColumn>) {
     match bind_with(sql, &[]).0 {
-        Ok(r) => r,
+        Ok(r) => {
+            validate(&r.0, &mut vec![]);
+            assert_eq!(r.0.width(), r.1.len(), "{sql}: plan width");
+            r
+        }
         Err(e) => panic!("{sql}: {e}"),
+    }
+}
+
+/// Checks that every column reference is inside the row its operator
+/// evaluates over, and every outer reference inside the row of the query
+/// it reaches (`outer` holds the widths of the enclosing rows).
+pub(super) fn validate(node: &Node, outer: &mut Vec<usize>) {
+    fn check(e: &Expr, width: usize, outer: &mut Vec<usize>) {
+        match e {
+            Expr::Column(i, _) => assert!(*i < width, "column {i} outside a row of {width}: {e:?}"),
+            Expr::Outer { depth, index, .. } => {
+                assert!(*depth < outer.len(), "outer reference beyond the outermost query: {e:?}");
+                let w = outer[outer.len() - 1 - depth];
+                assert!(*index < w, "outer index {index} outside a row of {w}");
+            }
+            Expr::Subquery(s) => {
+                outer.push(width);
+                validate(&s.plan, outer);
+                outer.pop();
+            }
+            _ => {}
+        }
+        e.for_each_child(&mut |c| check(c, width, outer));
+    }
+    let input_width = |n: &Node| n.children().first().map_or(0, |c| c.width());
+    let w = input_width(node);
+    match node {
+        Node::Values { rows, width } => rows.iter().for_each(|r| {
+            assert_eq!(r.len(), *width);
+            r.iter().for_each(|e| check(e, 0, outer))
+        }),
+        Node::Scan { filter, table, .. } => filter.iter().for_each(|e| check(e, table.columns.len(), outer)),
+        Node::Filter { predicate, .. } => check(predicate, w, outer),
+        Node::Project { exprs, .. } => exprs.iter().for_each(|e| check(e, w, outer)),
+        Node::NestedLoopJoin { left, right, predicate, .. } => {
+            predicate.iter().for_each(|e| check(e, left.width() + right.width(), outer))
+        }
+        Node::Aggregate { group_by, aggregates, .. } => {
+            group_by.iter().for_each(|e| check(e, w, outer));
+            for a in aggregates {
+                a.args.iter().chain(a.filter.iter()).for_each(|e| check(e, w, outer));
+            }
+        }
+        Node::Sort { keys, .. } => keys.iter().for_each(|k| check(&k.expr, w, outer)),
+        Node::Limit { limit, offset, .. } => limit.iter().chain(offset.iter()).for_each(|e| check(e, 0, outer)),
+        Node::SetOp { left, right, .. } => assert_eq!(left.width(), right.width()),
+        _ => {}
+    }
+    for c in node.children() {
+        validate(c, outer);
     }
 }
 
@@ -675,6 +729,8 @@ fn ctes_are_inlined() {
     assert!(matches!(project(&plan).1, Node::Project { .. }));
     assert_eq!(state("WITH RECURSIVE r AS (SELECT 1) SELECT * FROM r"), "0A000");
     assert_eq!(state("WITH w AS (SELECT 1), w AS (SELECT 2) SELECT * FROM w"), "42712");
+    // An inner WITH may reuse a name.
+    bind("WITH w AS (SELECT 1 AS z) SELECT * FROM (WITH w AS (SELECT 2 AS z) SELECT z FROM w) s, w AS w2");
     // Not visible outside its query.
     assert_eq!(state("SELECT (WITH w AS (SELECT 1 AS z) SELECT z FROM w), z FROM w"), "42P01");
 }
