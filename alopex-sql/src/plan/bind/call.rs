@@ -20,14 +20,14 @@
 
 use sqlparser::ast;
 
+use super::Binder;
 use super::aggregate::AGG_BASE;
 use super::coerce::typed;
 use super::expr::Cx;
 use super::naming::object_name;
 use super::types::common_type;
-use super::Binder;
 use crate::error::{Error, Result, SqlState};
-use crate::expr::{agg, func, Expr};
+use crate::expr::{Expr, agg, func};
 use crate::plan::AggCall;
 use crate::sql_err;
 use crate::types::{DataType, Value};
@@ -252,7 +252,13 @@ impl Binder<'_> {
     }
 
     /// `CEIL(x)` / `FLOOR(x)`.
-    pub(crate) fn bind_ceil_floor(&mut self, cx: &mut Cx, name: &str, e: &ast::Expr, kind: &ast::CeilFloorKind) -> Result<Expr> {
+    pub(crate) fn bind_ceil_floor(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        e: &ast::Expr,
+        kind: &ast::CeilFloorKind,
+    ) -> Result<Expr> {
         if !matches!(kind, ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime)) {
             return Err(Error::unsupported(format!("{name} with a unit or scale")));
         }

@@ -34,7 +34,9 @@ use crate::types::{DataType, Value};
 pub(crate) fn is_untyped(expr: &Expr) -> bool {
     matches!(
         expr,
-        Expr::Literal(Value::Text(_), DataType::Text) | Expr::Literal(_, DataType::Unknown) | Expr::Param(_, DataType::Unknown)
+        Expr::Literal(Value::Text(_), DataType::Text)
+            | Expr::Literal(_, DataType::Unknown)
+            | Expr::Param(_, DataType::Unknown)
     )
 }
 

@@ -27,8 +27,8 @@ use super::scope::RelScope;
 use super::types::{common_type, data_type};
 use super::{Binder, Scope};
 use crate::error::{Error, Result, SqlState};
-use crate::expr::ops::{self, BinaryOp, UnaryOp};
 use crate::expr::Expr;
+use crate::expr::ops::{self, BinaryOp, UnaryOp};
 use crate::sql_err;
 use crate::types::{DataType, Value};
 
@@ -213,7 +213,10 @@ impl Binder<'_> {
             A::Collate { expr, collation } => {
                 let name = collation.to_string().trim_matches('"').to_string();
                 if !["C", "POSIX", "default", "ucs_basic"].contains(&name.as_str()) {
-                    return Err(sql_err!(UNDEFINED_OBJECT, "collation \"{name}\" for encoding \"UTF8\" does not exist"));
+                    return Err(sql_err!(
+                        UNDEFINED_OBJECT,
+                        "collation \"{name}\" for encoding \"UTF8\" does not exist"
+                    ));
                 }
                 self.bind(cx, expr)
             }
@@ -312,7 +315,13 @@ impl Binder<'_> {
         Ok(Expr::Unary { op, expr: Box::new(e), ty })
     }
 
-    fn bind_binary(&mut self, cx: &mut Cx, left: &ast::Expr, op: &ast::BinaryOperator, right: &ast::Expr) -> Result<Expr> {
+    fn bind_binary(
+        &mut self,
+        cx: &mut Cx,
+        left: &ast::Expr,
+        op: &ast::BinaryOperator,
+        right: &ast::Expr,
+    ) -> Result<Expr> {
         match binary_meaning(op)? {
             BinaryMeaning::Like { case_insensitive, negated } => {
                 self.bind_like(cx, false, left, right, None, case_insensitive, negated)
@@ -389,12 +398,26 @@ impl Binder<'_> {
         }
     }
 
-    fn bind_is_bool(&mut self, cx: &mut Cx, e: &ast::Expr, value: Option<bool>, negated: bool, what: &str) -> Result<Expr> {
+    fn bind_is_bool(
+        &mut self,
+        cx: &mut Cx,
+        e: &ast::Expr,
+        value: Option<bool>,
+        negated: bool,
+        what: &str,
+    ) -> Result<Expr> {
         let e = self.bind_bool(cx, e, what)?;
         Ok(Expr::IsBool { expr: Box::new(e), value, negated })
     }
 
-    fn bind_between(&mut self, cx: &mut Cx, e: &ast::Expr, negated: bool, low: &ast::Expr, high: &ast::Expr) -> Result<Expr> {
+    fn bind_between(
+        &mut self,
+        cx: &mut Cx,
+        e: &ast::Expr,
+        negated: bool,
+        low: &ast::Expr,
+        high: &ast::Expr,
+    ) -> Result<Expr> {
         let x = self.bind(cx, e)?;
         let lo = self.bind(cx, low)?;
         let hi = self.bind(cx, high)?;
@@ -426,13 +449,20 @@ impl Binder<'_> {
                     let eq = self.binary(BinaryOp::Eq, probe.clone(), item)?;
                     acc = Some(match acc {
                         None => eq,
-                        Some(a) => {
-                            Expr::Binary { op: BinaryOp::Or, left: Box::new(a), right: Box::new(eq), ty: DataType::Bool }
-                        }
+                        Some(a) => Expr::Binary {
+                            op: BinaryOp::Or,
+                            left: Box::new(a),
+                            right: Box::new(eq),
+                            ty: DataType::Bool,
+                        },
                     });
                 }
                 let acc = acc.ok_or_else(|| sql_err!(SYNTAX_ERROR, "syntax error at or near \")\""))?;
-                Ok(if negated { Expr::Unary { op: UnaryOp::Not, expr: Box::new(acc), ty: DataType::Bool } } else { acc })
+                Ok(if negated {
+                    Expr::Unary { op: UnaryOp::Not, expr: Box::new(acc), ty: DataType::Bool }
+                } else {
+                    acc
+                })
             }
         }
     }

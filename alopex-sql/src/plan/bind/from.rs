@@ -30,8 +30,8 @@ use super::types::common_type;
 use super::walk::shift_outer;
 use super::{Binder, Scope};
 use crate::error::{Error, Result, SqlState};
-use crate::expr::ops::BinaryOp;
 use crate::expr::Expr;
+use crate::expr::ops::BinaryOp;
 use crate::plan::{JoinKind, Node, ScanRange};
 use crate::sql_err;
 use crate::types::DataType;
@@ -111,11 +111,26 @@ impl Binder<'_> {
     /// One FROM item.
     pub(crate) fn bind_table_factor(&mut self, tf: &ast::TableFactor) -> Result<(Node, RelScope)> {
         match tf {
-            ast::TableFactor::Table { name, alias, args, with_hints, version, with_ordinality, partitions, sample, .. } => {
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args,
+                with_hints,
+                version,
+                with_ordinality,
+                partitions,
+                sample,
+                ..
+            } => {
                 if args.is_some() {
                     return Err(Error::unsupported(format!("table function {name}")));
                 }
-                if !with_hints.is_empty() || version.is_some() || *with_ordinality || !partitions.is_empty() || sample.is_some() {
+                if !with_hints.is_empty()
+                    || version.is_some()
+                    || *with_ordinality
+                    || !partitions.is_empty()
+                    || sample.is_some()
+                {
                     return Err(Error::unsupported(format!("table options in {tf}")));
                 }
                 self.bind_named_table(name, alias.as_ref())
@@ -152,7 +167,11 @@ impl Binder<'_> {
         }
     }
 
-    fn bind_named_table(&mut self, name: &ast::ObjectName, alias: Option<&ast::TableAlias>) -> Result<(Node, RelScope)> {
+    fn bind_named_table(
+        &mut self,
+        name: &ast::ObjectName,
+        alias: Option<&ast::TableAlias>,
+    ) -> Result<(Node, RelScope)> {
         let parts = object_name(name)?;
         let (schema, table) = match parts.as_slice() {
             [t] => (None, t.clone()),
@@ -324,7 +343,11 @@ fn check_aliases(left: &RelScope, right: &RelScope) -> Result<()> {
 
 fn cross_join(left: (Node, RelScope), right: (Node, RelScope)) -> Result<(Node, RelScope)> {
     check_aliases(&left.1, &right.1)?;
-    let node =
-        Node::NestedLoopJoin { left: Box::new(left.0), right: Box::new(right.0), kind: JoinKind::Inner, predicate: None };
+    let node = Node::NestedLoopJoin {
+        left: Box::new(left.0),
+        right: Box::new(right.0),
+        kind: JoinKind::Inner,
+        predicate: None,
+    };
     Ok((node, left.1.join(right.1)))
 }

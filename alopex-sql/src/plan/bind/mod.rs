@@ -18,11 +18,11 @@ mod call;
 mod coerce;
 mod from;
 mod naming;
+#[cfg(test)]
+mod query_tests;
 mod select;
 mod subquery;
 mod walk;
-#[cfg(test)]
-mod query_tests;
 
 pub use scope::{Scope, ScopeColumn};
 

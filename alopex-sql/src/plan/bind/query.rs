@@ -28,8 +28,8 @@
 use sqlparser::ast;
 
 use super::coerce::typed;
-use super::expr::{number_literal, Cx};
-use super::from::{scope_columns, CteDef};
+use super::expr::{Cx, number_literal};
+use super::from::{CteDef, scope_columns};
 use super::naming::ident_name;
 use super::scope::RelScope;
 use super::subquery::Frame;
@@ -162,7 +162,8 @@ impl Binder<'_> {
         }
         let mut node = bq.node;
         fix_params(&mut node, &mut self.params);
-        let cols = bq.cols.into_iter().zip(targets).map(|(c, t)| OutputColumn { name: c.name, ty: t.clone() }).collect();
+        let cols =
+            bq.cols.into_iter().zip(targets).map(|(c, t)| OutputColumn { name: c.name, ty: t.clone() }).collect();
         Ok((node, cols))
     }
 
@@ -258,7 +259,11 @@ impl Binder<'_> {
         if cte.alias.columns.len() > cols.len() {
             return Err(Error::new(
                 crate::error::SqlState::INVALID_COLUMN_REFERENCE,
-                format!("WITH query \"{name}\" has {} columns available but {} columns specified", cols.len(), cte.alias.columns.len()),
+                format!(
+                    "WITH query \"{name}\" has {} columns available but {} columns specified",
+                    cols.len(),
+                    cte.alias.columns.len()
+                ),
             ));
         }
         for (c, a) in cols.iter_mut().zip(&cte.alias.columns) {

@@ -35,7 +35,16 @@ fn table(id: u64, name: &str, cols: Vec<(&str, DataType)>, pk: Option<usize>) ->
             vec![columns.len() - 1]
         }
     };
-    TableSchema { id, name: name.into(), columns, primary_key, indexes: vec![], checks: vec![], next_column_id: 100, next_index_id: 2 }
+    TableSchema {
+        id,
+        name: name.into(),
+        columns,
+        primary_key,
+        indexes: vec![],
+        checks: vec![],
+        next_column_id: 100,
+        next_index_id: 2,
+    }
 }
 
 /// t(id int PK, a int, b text, c bigint); u(id int, x int, y text, hidden
@@ -260,14 +269,12 @@ fn literal_types() {
 
 #[test]
 fn typed_literals_are_casts_of_text() {
-    let (plan, cols) = bind("SELECT DATE '2024-01-01', INTERVAL '1 day', INTERVAL '2' HOUR, TIMESTAMPTZ '2024-01-01 00:00'");
+    let (plan, cols) =
+        bind("SELECT DATE '2024-01-01', INTERVAL '1 day', INTERVAL '2' HOUR, TIMESTAMPTZ '2024-01-01 00:00'");
     use DataType::*;
     assert_eq!(types(&cols), [Date, Interval, Interval, TimestampTz]);
     let (exprs, _) = project(&plan);
-    assert_eq!(
-        exprs[0],
-        Expr::Cast { expr: Box::new(Expr::Literal(Value::text("2024-01-01"), Text)), ty: Date }
-    );
+    assert_eq!(exprs[0], Expr::Cast { expr: Box::new(Expr::Literal(Value::text("2024-01-01"), Text)), ty: Date });
     assert_eq!(exprs[2], Expr::Cast { expr: Box::new(Expr::Literal(Value::text("2 hour"), Text)), ty: Interval });
 }
 
@@ -692,7 +699,8 @@ fn set_operations_unify_types() {
 
 #[test]
 fn set_operation_order_by_and_limit() {
-    let (plan, _) = bind("(SELECT a, b FROM t) UNION ALL (SELECT x, y FROM u ORDER BY 1 LIMIT 2) ORDER BY b DESC, 1 LIMIT 5");
+    let (plan, _) =
+        bind("(SELECT a, b FROM t) UNION ALL (SELECT x, y FROM u ORDER BY 1 LIMIT 2) ORDER BY b DESC, 1 LIMIT 5");
     let Node::Limit { input, .. } = &plan else { panic!() };
     let Node::Sort { keys, input } = &**input else { panic!() };
     assert_eq!(keys[0].expr, col(1, DataType::Text));

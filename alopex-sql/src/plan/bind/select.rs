@@ -20,13 +20,13 @@
 
 use sqlparser::ast;
 
-use super::aggregate::{contains_aggregate, finalize, rewrite_grouped, AggState};
+use super::Binder;
+use super::aggregate::{AggState, contains_aggregate, finalize, rewrite_grouped};
 use super::coerce::is_untyped;
 use super::expr::Cx;
 use super::naming::{column_name, ident_name, object_name};
-use super::query::{position_ref, sort_options, OutCol};
+use super::query::{OutCol, position_ref, sort_options};
 use super::scope::{Lookup, RelScope};
-use super::Binder;
 use crate::error::{Error, Result};
 use crate::expr::Expr;
 use crate::plan::{Node, SortKey};

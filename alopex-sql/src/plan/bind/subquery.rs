@@ -24,12 +24,12 @@ use std::sync::Arc;
 
 use sqlparser::ast;
 
+use super::Binder;
 use super::aggregate::dependent_key_column;
 use super::coerce::is_untyped;
-use super::expr::{comparison_op, Cx};
+use super::expr::{Cx, comparison_op};
 use super::query::BoundQuery;
-use super::scope::{outerize, Lookup, RelScope};
-use super::Binder;
+use super::scope::{Lookup, RelScope, outerize};
 use crate::error::Result;
 use crate::expr::ops::{self, BinaryOp};
 use crate::expr::{Expr, Subquery, SubqueryKind};

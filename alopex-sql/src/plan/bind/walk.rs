@@ -81,7 +81,9 @@ pub(crate) fn walk_plan(node: &mut Node, level: usize, f: &mut dyn FnMut(&mut Ex
         | Node::Insert { input, .. }
         | Node::Update { input, .. }
         | Node::Delete { input, .. } => walk_plan(input, level, f),
-        Node::NestedLoopJoin { left, right, .. } | Node::HashJoin { left, right, .. } | Node::SetOp { left, right, .. } => {
+        Node::NestedLoopJoin { left, right, .. }
+        | Node::HashJoin { left, right, .. }
+        | Node::SetOp { left, right, .. } => {
             walk_plan(left, level, f);
             walk_plan(right, level, f);
         }
@@ -190,7 +192,10 @@ mod tests {
             kind: SubqueryKind::Exists { negated: false },
             ty: DataType::Bool,
         }));
-        let mut plan = Node::Project { input: Box::new(Node::Values { rows: vec![vec![]], width: 0 }), exprs: vec![sub, outer(0)] };
+        let mut plan = Node::Project {
+            input: Box::new(Node::Values { rows: vec![vec![]], width: 0 }),
+            exprs: vec![sub, outer(0)],
+        };
         assert!(escapes(&plan));
         shift_outer(&mut plan, 2);
         let Node::Project { exprs, .. } = &plan else { panic!() };
