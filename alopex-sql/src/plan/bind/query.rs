@@ -28,7 +28,7 @@
 use sqlparser::ast;
 
 use super::coerce::typed;
-use super::expr::{Cx, number_literal};
+use super::expr::Cx;
 use super::from::{CteDef, scope_columns};
 use super::naming::ident_name;
 use super::scope::RelScope;
@@ -491,12 +491,6 @@ impl Binder<'_> {
             keys.push(SortKey { expr: Expr::Column(index, cols[index].ty.clone()), desc, nulls_first });
         }
         Ok(Node::Sort { input: Box::new(node), keys })
-    }
-
-    /// Parses a numeric literal (for tests and callers outside expressions).
-    #[allow(dead_code)]
-    pub(crate) fn literal_number(text: &str) -> Result<Expr> {
-        number_literal(text)
     }
 }
 

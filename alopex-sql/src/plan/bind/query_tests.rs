@@ -805,3 +805,17 @@ fn table_scans_and_expressions_over_a_given_scope() {
     let ast::SelectItem::UnnamedExpr(e) = &s.projection[0] else { panic!() };
     assert_eq!(b.bind_expr(e, &both).unwrap(), col(5, DataType::Int4));
 }
+
+#[test]
+fn returning_lists_expand_stars() {
+    let cat = catalog();
+    let mut b = Binder::new(&cat, &[]);
+    let scope = Scope::for_table(cat.table("u").unwrap(), "u");
+    let ast::SetExpr::Select(s) = *parse_query("SELECT *, y AS why, u.*, NULL").body else { panic!() };
+    let (exprs, cols) = b.bind_returning(&s.projection, &scope).unwrap();
+    assert_eq!(names(&cols), ["id", "x", "y", "why", "id", "x", "y", "?column?"]);
+    assert_eq!(cols[7].ty, DataType::Text);
+    assert_eq!(exprs[3], col(2, DataType::Text));
+    let ast::SetExpr::Select(s) = *parse_query("SELECT zz").body else { panic!() };
+    assert!(b.bind_returning(&s.projection, &scope).is_err());
+}

@@ -20,16 +20,16 @@
 
 use sqlparser::ast;
 
-use super::Binder;
 use super::aggregate::{AggState, contains_aggregate, finalize, rewrite_grouped};
 use super::coerce::is_untyped;
 use super::expr::Cx;
 use super::naming::{column_name, ident_name, object_name};
 use super::query::{OutCol, position_ref, sort_options};
 use super::scope::{Lookup, RelScope};
+use super::{Binder, Scope};
 use crate::error::{Error, Result};
 use crate::expr::Expr;
-use crate::plan::{Node, SortKey};
+use crate::plan::{Node, OutputColumn, SortKey};
 use crate::sql_err;
 
 /// A bound SELECT before LIMIT.
@@ -227,6 +227,46 @@ impl Binder<'_> {
             node = Node::Sort { input: Box::new(node), keys };
         }
         Ok(SelectOut { node, cols, hidden: hidden_count })
+    }
+
+    /// Binds a list of SELECT items over `scope` (RETURNING): `*` and
+    /// `t.*` expand, aggregates are 42803. Returns the expressions and the
+    /// result columns.
+    pub fn bind_returning(
+        &mut self,
+        items: &[ast::SelectItem],
+        scope: &Scope,
+    ) -> Result<(Vec<Expr>, Vec<OutputColumn>)> {
+        let rel = RelScope::from_scope(scope);
+        let mut exprs = Vec::with_capacity(items.len());
+        let mut cols = Vec::with_capacity(items.len());
+        let mut push = |e: Expr, name: String| {
+            cols.push(OutputColumn {
+                name,
+                ty: if e.ty() == crate::types::DataType::Unknown { crate::types::DataType::Text } else { e.ty() },
+            });
+            exprs.push(e);
+        };
+        for item in items {
+            match item {
+                ast::SelectItem::UnnamedExpr(e) => push(self.bind(&mut Cx::new(&rel, "RETURNING"), e)?, column_name(e)),
+                ast::SelectItem::ExprWithAlias { expr, alias } => {
+                    push(self.bind(&mut Cx::new(&rel, "RETURNING"), expr)?, ident_name(alias))
+                }
+                ast::SelectItem::Wildcard(opts) => {
+                    check_wildcard(opts)?;
+                    rel.expand_star(None)?.into_iter().for_each(|(n, e)| push(e, n));
+                }
+                ast::SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(name), opts) => {
+                    check_wildcard(opts)?;
+                    let parts = object_name(name)?;
+                    let table = parts.last().map(String::as_str).unwrap_or_default();
+                    rel.expand_star(Some(table))?.into_iter().for_each(|(n, e)| push(e, n));
+                }
+                other => return Err(Error::unsupported(format!("RETURNING item {other}"))),
+            }
+        }
+        Ok((exprs, cols))
     }
 
     /// Binds a SELECT-list, HAVING or ORDER BY expression: over the FROM row,
