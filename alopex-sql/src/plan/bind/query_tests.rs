@@ -345,7 +345,7 @@ fn nested_joins_keep_written_order() {
 }
 
 #[test]
-#[ignore = "needs expr::ops::resolve_binary"]
+#[ignore = "needs expr::ops::resolve_binary and expr::func::resolve"]
 fn using_and_natural_joins_merge_columns() {
     let (plan, cols) = bind("SELECT * FROM t JOIN u USING (id)");
     assert_eq!(names(&cols), ["id", "a", "b", "c", "x", "y"]);
@@ -362,6 +362,9 @@ fn using_and_natural_joins_merge_columns() {
     assert_eq!(names(&cols), ["id", "a", "b", "c", "x", "y"]);
     assert_eq!(state("SELECT * FROM t JOIN u USING (zz)"), "42703");
     assert_eq!(state("SELECT * FROM t JOIN u USING (id, id)"), "42701");
+    // FULL JOIN merges with COALESCE.
+    let (plan, _) = bind("SELECT id FROM t FULL JOIN u USING (id)");
+    assert!(matches!(&project(&plan).0[0], Expr::Function { func: crate::expr::ScalarFunc::Coalesce, .. }));
     // NATURAL with nothing in common is a cross join.
     let (plan, _) = bind("SELECT * FROM t NATURAL JOIN d");
     assert!(matches!(project(&plan).1, Node::NestedLoopJoin { predicate: None, .. }));

@@ -240,25 +240,17 @@ pub(crate) fn same_base(a: &DataType, b: &DataType) -> bool {
 /// and among dates and timestamps.
 pub(crate) fn assignable(from: &DataType, to: &DataType) -> bool {
     let (f, t) = (category(from), category(to));
-    from == to
-        || f == Category::Unknown
-        || (f == Category::Numeric && t == Category::Numeric)
-        || t == Category::String
-        || (f == Category::DateTime && t == Category::DateTime)
-        || (f == t && f != Category::Bool && f != Category::Numeric)
-        || (f == Category::Bool && t == Category::Bool)
+    f == Category::Unknown || t == Category::String || f == t
 }
 
 /// True when `CAST(x AS to)` exists for an `x` of type `from` (42846
-/// otherwise): assignment casts, plus every type from and to strings, and
+/// otherwise): assignment casts, plus every type from a string, and
 /// `integer` to and from `boolean`.
 pub(crate) fn castable(from: &DataType, to: &DataType) -> bool {
-    let (f, t) = (category(from), category(to));
     assignable(from, to)
-        || f == Category::String
+        || category(from) == Category::String
         || (*from == DataType::Int4 && *to == DataType::Bool)
         || (*from == DataType::Bool && *to == DataType::Int4)
-        || (f == Category::Json && t == Category::Json)
 }
 
 #[cfg(test)]
