@@ -23,6 +23,7 @@ use sqlparser::ast;
 use super::aggregate::AggState;
 use super::coerce::{is_untyped, typed};
 use super::naming::ident_name;
+use super::row::row_items;
 use super::scope::RelScope;
 use super::types::{common_type, data_type};
 use super::{Binder, Scope};
@@ -185,6 +186,14 @@ impl Binder<'_> {
             A::IsNotFalse(e) => self.bind_is_bool(cx, e, Some(false), true, "IS NOT FALSE"),
             A::IsUnknown(e) => self.bind_is_bool(cx, e, None, false, "IS UNKNOWN"),
             A::IsNotUnknown(e) => self.bind_is_bool(cx, e, None, true, "IS NOT UNKNOWN"),
+            A::IsDistinctFrom(a, b) if row_items(a).is_some() && row_items(b).is_some() => {
+                let (l, r) = (row_items(a).unwrap_or_default(), row_items(b).unwrap_or_default());
+                self.bind_row_comparison(cx, BinaryOp::IsDistinctFrom, l, r)
+            }
+            A::IsNotDistinctFrom(a, b) if row_items(a).is_some() && row_items(b).is_some() => {
+                let (l, r) = (row_items(a).unwrap_or_default(), row_items(b).unwrap_or_default());
+                self.bind_row_comparison(cx, BinaryOp::IsNotDistinctFrom, l, r)
+            }
             A::IsDistinctFrom(a, b) => {
                 let (l, r) = (self.bind(cx, a)?, self.bind(cx, b)?);
                 self.binary(BinaryOp::IsDistinctFrom, l, r)
@@ -333,6 +342,9 @@ impl Binder<'_> {
                 Ok(Expr::Binary { op, left: Box::new(l), right: Box::new(r), ty: DataType::Bool })
             }
             BinaryMeaning::Op(op) => {
+                if let (Some(l), Some(r)) = (row_items(left), row_items(right)) {
+                    return self.bind_row_comparison(cx, op, l, r);
+                }
                 let l = self.bind(cx, left)?;
                 let r = self.bind(cx, right)?;
                 self.binary(op, l, r)
@@ -432,6 +444,9 @@ impl Binder<'_> {
     }
 
     fn bind_in_list(&mut self, cx: &mut Cx, e: &ast::Expr, list: &[ast::Expr], negated: bool) -> Result<Expr> {
+        if let Some(fields) = row_items(e) {
+            return self.bind_row_in_list(cx, fields, list, negated);
+        }
         let probe = self.bind(cx, e)?;
         let items = list.iter().map(|i| self.bind(cx, i)).collect::<Result<Vec<_>>>()?;
         let mut types = vec![typed(&probe)];

@@ -20,6 +20,7 @@ mod from;
 mod naming;
 #[cfg(test)]
 mod query_tests;
+mod row;
 mod select;
 mod subquery;
 mod walk;

@@ -822,3 +822,18 @@ fn returning_lists_expand_stars() {
     let ast::SetExpr::Select(s) = *parse_query("SELECT zz").body else { panic!() };
     assert!(b.bind_returning(&s.projection, &scope).is_err());
 }
+
+#[test]
+#[ignore = "needs expr::ops::resolve_binary"]
+fn row_comparisons_expand_to_fields() {
+    let (plan, _) = bind("SELECT (a, b) = (1, 'x'), (a, c) < (1, 2), (a, b) IN ((1, 'x'), (2, 'y')) FROM t");
+    let (exprs, _) = project(&plan);
+    let Expr::Binary { op: BinaryOp::And, left, right, .. } = &exprs[0] else { panic!() };
+    assert!(matches!(**left, Expr::Binary { op: BinaryOp::Eq, .. }));
+    assert!(matches!(**right, Expr::Binary { op: BinaryOp::Eq, .. }));
+    let Expr::Binary { op: BinaryOp::Or, left, right, .. } = &exprs[1] else { panic!() };
+    assert!(matches!(**left, Expr::Binary { op: BinaryOp::Lt, .. }));
+    assert!(matches!(**right, Expr::Binary { op: BinaryOp::And, .. }));
+    assert!(matches!(&exprs[2], Expr::Binary { op: BinaryOp::Or, .. }));
+    assert_eq!(state("SELECT (a, b) = (1, 2, 3) FROM t"), "42601");
+}
