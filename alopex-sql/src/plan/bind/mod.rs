@@ -19,10 +19,14 @@ mod coerce;
 mod from;
 mod naming;
 #[cfg(test)]
+mod nested_tests;
+#[cfg(test)]
 mod query_tests;
 mod row;
 mod select;
 mod subquery;
+#[cfg(test)]
+mod test_support;
 mod walk;
 
 pub use scope::{Scope, ScopeColumn};
