@@ -258,3 +258,22 @@ fn row_comparisons_expand_to_fields() {
     assert!(matches!(&exprs[2], Expr::Binary { op: BinaryOp::Or, .. }));
     assert_eq!(state("SELECT (a, b) = (1, 2, 3) FROM t"), "42601");
 }
+
+#[test]
+fn finishing_parameters_of_a_dml_plan() {
+    let cat = catalog();
+    let mut b = Binder::new(&cat, &[]);
+    let scope = Scope::for_table(cat.table("u").unwrap(), "u");
+    let ast::SetExpr::Select(s) = *parse_query("SELECT $2, $1").body else { panic!() };
+    let mut exprs = vec![];
+    for item in &s.projection {
+        let ast::SelectItem::UnnamedExpr(e) = item else { panic!() };
+        exprs.push(b.bind_expr(e, &scope).unwrap());
+    }
+    let p1 = exprs.pop().unwrap();
+    exprs.push(b.coerce_to(p1, &DataType::Int8).unwrap());
+    let mut node = Node::Project { input: Box::new(Node::Values { rows: vec![vec![]], width: 0 }), exprs };
+    b.finish_params(&mut node);
+    assert_eq!(b.params, [DataType::Int8, DataType::Text]);
+    assert_eq!(project(&node).0, [Expr::Param(1, DataType::Text), Expr::Param(0, DataType::Int8)]);
+}

@@ -135,6 +135,15 @@ impl Binder<'_> {
         Ok((node, output_columns(bq.cols)))
     }
 
+    /// Gives every parameter of a finished statement plan its final type:
+    /// the inferred one, or TEXT where nothing constrained it (recorded in
+    /// [`Binder::params`] too). [`Binder::bind_query`] and
+    /// [`Binder::bind_insert_source`] do this themselves; DML plans built
+    /// from [`Binder::bind_expr`] pieces should call it once at the end.
+    pub fn finish_params(&mut self, node: &mut Node) {
+        fix_params(node, &mut self.params);
+    }
+
     /// Binds a FROM-less row source for INSERT … VALUES / SELECT: like
     /// [`Binder::bind_query`]; kept separate so INSERT can type VALUES rows
     /// against the target columns (`targets`).
