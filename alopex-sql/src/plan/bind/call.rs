@@ -167,6 +167,16 @@ impl Binder<'_> {
         let bound = self.bind_aggregate_inputs(cx, call);
         cx.in_agg_arg = false;
         let (args, filter) = bound?;
+        // PostgreSQL evaluates an aggregate whose arguments use only columns
+        // of enclosing queries in the outer query (making it grouped);
+        // Alopex does not, so refuse it rather than compute something else.
+        let (mut local, mut outer) = (false, false);
+        for e in args.iter().chain(filter.iter()) {
+            references(e, &mut local, &mut outer);
+        }
+        if outer && !local {
+            return Err(Error::unsupported("an aggregate over columns of an enclosing query only"));
+        }
         let types: Vec<DataType> = args.iter().map(Expr::ty).collect();
         let Some((func, ty)) = agg::resolve(name, &types, call.star)? else {
             return Err(sql_err!(UNDEFINED_FUNCTION, "function {name} does not exist"));
@@ -322,4 +332,15 @@ impl Binder<'_> {
         }
         self.call_scalar(name, args)
     }
+}
+
+/// Notes whether `e` reads columns of its own row (`local`) or of an
+/// enclosing query (`outer`), outside of subquery plans.
+fn references(e: &Expr, local: &mut bool, outer: &mut bool) {
+    match e {
+        Expr::Column(..) => *local = true,
+        Expr::Outer { .. } => *outer = true,
+        _ => {}
+    }
+    e.for_each_child(&mut |c| references(c, local, outer));
 }

@@ -66,6 +66,14 @@ fn correlated_references_have_depths() {
 }
 
 #[test]
+#[ignore = "needs expr::agg::resolve and expr::ops::resolve_binary"]
+fn aggregates_of_outer_columns_are_refused() {
+    assert_eq!(state("SELECT (SELECT sum(t.a) FROM u) FROM t"), "0A000");
+    bind("SELECT (SELECT count(*) FROM u WHERE u.x = t.a) FROM t");
+    bind("SELECT (SELECT sum(u.x) FROM u) FROM t");
+}
+
+#[test]
 #[ignore = "needs expr::ops::resolve_binary"]
 fn correlated_exists_in_where() {
     let (plan, _) = bind("SELECT a FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.x = t.a)");
