@@ -556,7 +556,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs query binder"]
     fn add_column_with_defaults() {
         // Constant default: folded into `missing`, no validation.
         let (_, new, added) = altered(vec![events()], "ALTER TABLE events ADD COLUMN n INT NOT NULL DEFAULT 5");

@@ -485,7 +485,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs query binder"]
     fn create_table_with_column_constraints() {
         let t = created(
             "CREATE TABLE Items (id INT PRIMARY KEY, \"Name\" TEXT NOT NULL DEFAULT 'x', \
@@ -518,7 +517,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs query binder"]
     fn composite_primary_key_and_table_constraints() {
         let t = created(
             "CREATE TABLE t (a INT, b INT, c INT, PRIMARY KEY (b, a), UNIQUE (a, c), UNIQUE (b, a), \
@@ -534,7 +532,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs query binder"]
     fn table_without_primary_key_gets_a_hidden_row_id() {
         let t = created("CREATE TABLE t (a INT, b TEXT)");
         assert_eq!(t.columns.len(), 3);
@@ -547,7 +544,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs query binder"]
     fn create_table_errors() {
         let cat = catalog(vec![users()]);
         let err = |sql: &str| bind_sql_err(&cat, sql).state;
@@ -581,7 +577,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs query binder"]
     fn create_table_if_not_exists_is_left_to_the_session() {
         let cat = catalog(vec![users()]);
         match bind_sql(&cat, "CREATE TABLE IF NOT EXISTS users (a INT)") {

@@ -541,7 +541,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs query binder"]
     fn insert_fills_defaults_and_the_row_id() {
         let p = plan(vec![users(), events()], "INSERT INTO events (at) VALUES (1), (2)");
         let Node::Insert { table, input, on_conflict: None, checks, returning: None } = &p.root else {
@@ -569,7 +568,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs query binder"]
     fn insert_column_count_errors() {
         let cat = catalog(vec![users()]);
         let err = |sql: &str| bind_sql_err(&cat, sql);
@@ -579,7 +577,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs query binder"]
     fn on_conflict_do_update_sees_existing_then_excluded() {
         let p = plan(
             vec![users()],
@@ -614,7 +611,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs query binder"]
     fn update_and_delete() {
         let p = plan(
             vec![users()],

@@ -30,7 +30,6 @@ use crate::types::{DataType, Value};
 /// from the binder's catalog snapshot, and a scope qualified by the table's
 /// name. `Ok(None)` for every other name (schema and name already folded).
 // Called by the query binder (query.rs) for schema-qualified names.
-#[allow(dead_code)]
 pub(crate) fn virtual_table(binder: &mut Binder<'_>, schema: &str, name: &str) -> Result<Option<(Node, Scope)>> {
     Ok(views::build(binder.catalog, schema, name))
 }

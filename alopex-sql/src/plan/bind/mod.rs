@@ -32,6 +32,22 @@ mod scope;
 mod test_util;
 mod types;
 mod views;
+// Query-binder internals (query-binder helper).
+mod aggregate;
+mod call;
+mod coerce;
+mod from;
+mod naming;
+#[cfg(test)]
+mod nested_tests;
+#[cfg(test)]
+mod query_tests;
+mod row;
+mod select;
+mod subquery;
+#[cfg(test)]
+mod test_support;
+mod walk;
 
 pub use scope::{Scope, ScopeColumn};
 
