@@ -266,8 +266,12 @@ impl Session {
                 Ok((columns, source))
             }
             Ok(StatementOutcome::Done(result)) => {
-                if autocommit && let Some(t) = self.txn.take() {
-                    self.finish(t)?;
+                // BEGIN turns the statement's transaction into an explicit
+                // one, which must stay open.
+                if autocommit && self.txn.as_ref().is_some_and(|t| !t.explicit) {
+                    if let Some(t) = self.txn.take() {
+                        self.finish(t)?;
+                    }
                 }
                 Ok(match result {
                     StatementResult::Rows { columns, rows, tag } => {
