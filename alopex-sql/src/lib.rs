@@ -5,7 +5,7 @@
 //! 1. [`Database::open`] opens the storage engine; a session (a
 //!    [`Database`] call or a [`Transaction`]) receives SQL text.
 //! 2. `sqlparser` parses it with the PostgreSQL dialect.
-//! 3. The binder ([`plan::bind`]) resolves names against a [`catalog::Catalog`]
+//! 3. The binder ([`plan::bind()`]) resolves names against a [`catalog::Catalog`]
 //!    snapshot read in the statement's transaction, types every expression,
 //!    and builds a plain [`plan::Node`] tree.
 //! 4. The optimizer ([`plan::optimizer`]) rewrites the tree with an ordered

@@ -83,7 +83,7 @@ fn run(serializable: bool) {
         t.join().expect("thread");
     }
     let total: i64 = db
-        .query("SELECT sum(bal) FROM acct", &[])
+        .query("SELECT sum(bal)::bigint FROM acct", &[])
         .expect("sum")
         .next()
         .expect("row")

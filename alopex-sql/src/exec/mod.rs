@@ -15,12 +15,12 @@
 //! subquery's tree for every outer row instead of teaching every operator
 //! to rewind.
 //!
-//! Expressions are evaluated by [`crate::expr::eval`] with the context as
-//! the [`EvalEnv`](crate::expr::EvalEnv) (see `subquery.rs`): parameters,
+//! Expressions are evaluated by `crate::expr::eval` with the context as
+//! the `EvalEnv` (see `subquery.rs`): parameters,
 //! the outer-row stack of correlated subqueries, the statement time, and
 //! the subquery runner with its per-statement caches. The two most common
 //! expressions, a column reference and a literal, take a shortcut here
-//! ([`eval_expr`]) because a projection or a join key is usually nothing
+//! (`eval_expr`) because a projection or a join key is usually nothing
 //! else.
 //!
 //! DML operators do all their writes on the first `next`, after draining

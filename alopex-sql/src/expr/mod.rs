@@ -3,7 +3,7 @@
 //! The binder turns `sqlparser` expressions into [`Expr`]: names are resolved
 //! to row positions, types are known, implicit casts are explicit [`Expr::Cast`]
 //! nodes, and functions and operators are resolved to enums. Evaluation
-//! ([`eval`]) is then a plain recursive walk over one input row.
+//! ([`eval()`]) is then a plain recursive walk over one input row.
 //!
 //! Column references are positions in the *input row of the operator that
 //! evaluates the expression* ([`Expr::Column`]). References from a correlated
@@ -57,7 +57,7 @@ pub enum Expr {
         ty: DataType,
     },
     /// A binary operator (arithmetic, comparison, AND/OR with three-valued
-    /// logic, `||`, JSON access, IS [NOT] DISTINCT FROM).
+    /// logic, `||`, JSON access, IS \[NOT\] DISTINCT FROM).
     Binary {
         /// The operator.
         op: BinaryOp,

@@ -8,7 +8,7 @@
 //! `Numeric`) by promoting, so a missing cast costs precision at worst, never
 //! a wrong comparison.
 //!
-//! Everything except AND, OR and IS [NOT] DISTINCT FROM is strict: a NULL
+//! Everything except AND, OR and IS \[NOT\] DISTINCT FROM is strict: a NULL
 //! operand gives NULL. The arithmetic itself lives in `arith` (numbers),
 //! `datetime` (dates, timestamps, intervals) and `json`; comparison
 //! semantics in `compare`.

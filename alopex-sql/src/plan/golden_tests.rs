@@ -15,8 +15,11 @@ use crate::{Database, StatementResult};
 
 fn run_script(path: &Path) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = Database::open_with(dir.path(), crate::DatabaseOptions::default().relaxed(std::time::Duration::from_millis(50)))
-        .expect("open");
+    let db = Database::open_with(
+        dir.path(),
+        crate::DatabaseOptions::default().relaxed(std::time::Duration::from_millis(50)),
+    )
+    .expect("open");
     let mut session = db.session();
     let script = std::fs::read_to_string(path).expect("read script");
     let mut out = String::new();

@@ -268,10 +268,11 @@ impl Session {
             Ok(StatementOutcome::Done(result)) => {
                 // BEGIN turns the statement's transaction into an explicit
                 // one, which must stay open.
-                if autocommit && self.txn.as_ref().is_some_and(|t| !t.explicit) {
-                    if let Some(t) = self.txn.take() {
-                        self.finish(t)?;
-                    }
+                if autocommit
+                    && self.txn.as_ref().is_some_and(|t| !t.explicit)
+                    && let Some(t) = self.txn.take()
+                {
+                    self.finish(t)?;
                 }
                 Ok(match result {
                     StatementResult::Rows { columns, rows, tag } => {
@@ -374,11 +375,11 @@ impl Session {
                 Ok(StatementOutcome::Rows(Arc::new(plan.clone()), exec, None))
             }
             B::Explain { plan, analyze } => {
-                check_params(plan, params)?;
                 if !analyze {
                     let lines = plan::explain::explain(plan, None);
                     return Ok(StatementOutcome::Done(explain_result(lines)));
                 }
+                check_params(plan, params)?;
                 let stats: StatsHandle = Default::default();
                 let mut exec = exec::build(&plan.root, Some(stats.clone()))?;
                 let params = cast_params(plan, params)?;

@@ -83,7 +83,7 @@ pub enum BoundStatement {
     /// SELECT, VALUES, INSERT, UPDATE, DELETE, SHOW TABLES, and queries over
     /// `information_schema`: run the plan.
     Query(Plan),
-    /// EXPLAIN [ANALYZE].
+    /// EXPLAIN \[ANALYZE\].
     Explain {
         /// The plan (unoptimized: the session optimizes it like any query).
         plan: Plan,

@@ -3,24 +3,24 @@
 //! The binder produces a plain tree: scans, cross joins, one filter with the
 //! whole WHERE clause, aggregate, project, sort, limit. The optimizer turns
 //! it into something that runs well with a fixed, ordered list of rules
-//! ([`RULES`]). Each rule is a pure function from a tree to a tree that
+//! (`RULES`). Each rule is a pure function from a tree to a tree that
 //! handles the whole tree itself (rules that need it iterate internally);
 //! they run once each, in order, because each one prepares the ground for
 //! the next:
 //!
-//! 1. [`fold`] evaluates constant subexpressions, so later rules see
+//! 1. `fold` evaluates constant subexpressions, so later rules see
 //!    literals (a key range needs `a = 3`, not `a = 1 + 2`), and removes
 //!    filters that are always true and subtrees under filters that are
 //!    never true;
-//! 2. [`pushdown`] splits predicates into conjuncts and moves each as deep
+//! 2. `pushdown` splits predicates into conjuncts and moves each as deep
 //!    as it can go: into join predicates and scan filters;
-//! 3. [`join_order`] reorders trees of inner joins greedily so that every
+//! 3. `join_order` reorders trees of inner joins greedily so that every
 //!    join has a join predicate and intermediate results stay small;
-//! 4. [`hash_join`] turns nested-loop joins with equality conjuncts into
+//! 4. `hash_join` turns nested-loop joins with equality conjuncts into
 //!    hash joins;
-//! 5. [`index_select`] turns scan filters into primary-key or index ranges;
-//! 6. [`limit`] turns LIMIT over ORDER BY into a bounded top-N;
-//! 7. [`prune`] removes projections that do nothing.
+//! 5. `index_select` turns scan filters into primary-key or index ranges;
+//! 6. `limit` turns LIMIT over ORDER BY into a bounded top-N;
+//! 7. `prune` removes projections that do nothing.
 //!
 //! Subquery plans inside expressions are optimized first, with the same
 //! list: their outer references are not columns, so to the rules they look
