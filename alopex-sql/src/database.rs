@@ -94,7 +94,16 @@ pub struct Database {
 pub(crate) struct Shared {
     pub(crate) store: Box<dyn TxnSource>,
     engine: Option<Arc<Engine>>,
-    pub(crate) catalog: RwLock<Arc<Catalog>>,
+    pub(crate) catalog: RwLock<CachedCatalog>,
+    /// True when every DDL on the store goes through this `Database` (a
+    /// local engine or an in-memory store), so the cached catalog can be
+    /// trusted without reading the catalog version.
+    exclusive: bool,
+    /// DDL transactions between the start of their commit and the update of
+    /// `last_ddl_ts`.
+    ddl_in_flight: AtomicU64,
+    /// The commit timestamp of the newest DDL committed through this handle.
+    last_ddl_ts: AtomicU64,
     pub(crate) plans: crate::session::PlanCache,
     pub(crate) row_ids: RowIds,
     pub(crate) stats: TableStats,
@@ -110,27 +119,40 @@ impl Database {
     /// Opens with options.
     pub fn open_with(path: impl AsRef<Path>, opts: DatabaseOptions) -> Result<Database> {
         let engine = Arc::new(Engine::open(path, opts.engine.clone())?);
-        Ok(Database::from_parts(Box::new(engine.clone()), Some(engine), &opts))
+        Ok(Database::from_parts(Box::new(engine.clone()), Some(engine), &opts, true))
     }
 
     /// A database held entirely in memory (nothing survives the process),
     /// over [`alopex_core::MemStore`].
     pub fn open_in_memory() -> Database {
-        Database::with_store(Box::new(StoreAdapter(alopex_core::MemStore::new())), DatabaseOptions::default())
+        Database::from_parts(
+            Box::new(StoreAdapter(alopex_core::MemStore::new())),
+            None,
+            &DatabaseOptions::default(),
+            true,
+        )
     }
 
     /// A database over any transactional store (the cluster's distributed
     /// store, or a test store).
     pub fn with_store(store: Box<dyn TxnSource>, opts: DatabaseOptions) -> Database {
-        Database::from_parts(store, None, &opts)
+        Database::from_parts(store, None, &opts, false)
     }
 
-    fn from_parts(store: Box<dyn TxnSource>, engine: Option<Arc<Engine>>, opts: &DatabaseOptions) -> Database {
+    fn from_parts(
+        store: Box<dyn TxnSource>,
+        engine: Option<Arc<Engine>>,
+        opts: &DatabaseOptions,
+        exclusive: bool,
+    ) -> Database {
         Database {
             shared: Arc::new(Shared {
                 store,
                 engine,
-                catalog: RwLock::new(Arc::new(Catalog::default())),
+                catalog: RwLock::new(CachedCatalog { catalog: Arc::new(Catalog::default()), loaded_at: None }),
+                exclusive,
+                ddl_in_flight: AtomicU64::new(0),
+                last_ddl_ts: AtomicU64::new(0),
                 plans: crate::session::PlanCache::new(opts.plan_cache_entries),
                 row_ids: RowIds::default(),
                 stats: TableStats::default(),
@@ -194,25 +216,57 @@ impl Database {
     }
 }
 
+/// The catalog snapshot shared by sessions, and the snapshot timestamp it
+/// was read at (None until first read).
+pub(crate) struct CachedCatalog {
+    catalog: Arc<Catalog>,
+    loaded_at: Option<u64>,
+}
+
 impl Shared {
-    /// The catalog as `txn` sees it: the cached snapshot when its version
-    /// matches and the transaction has no DDL of its own in flight.
+    /// The catalog as `txn` sees it.
+    ///
+    /// Fast path (a store only this handle changes): no DDL has committed
+    /// since the cached snapshot was read, and `txn`'s snapshot is not older
+    /// than the last DDL, so the cache is exactly what `txn` would read; no
+    /// storage access. Otherwise the catalog version key is read: a matching
+    /// cached catalog is used, else the catalog is loaded in `txn`. A
+    /// transaction with DDL of its own always reads its own catalog.
     pub(crate) fn catalog_for(&self, txn: &mut dyn KvTxn, own_ddl: bool) -> Result<Arc<Catalog>> {
+        if !own_ddl && self.exclusive && self.ddl_in_flight.load(Ordering::SeqCst) == 0 {
+            let last = self.last_ddl_ts.load(Ordering::SeqCst);
+            let cached = self.catalog.read();
+            if cached.loaded_at.is_some_and(|at| at >= last) && txn.read_ts() >= last {
+                return Ok(cached.catalog.clone());
+            }
+        }
         let version = crate::catalog::store::version(txn)?;
         if !own_ddl {
-            let cached = self.catalog.read().clone();
-            if cached.version == version {
-                return Ok(cached);
+            let cached = self.catalog.read();
+            if cached.loaded_at.is_some() && cached.catalog.version == version {
+                return Ok(cached.catalog.clone());
             }
         }
         let loaded = Arc::new(crate::catalog::store::load(txn)?);
         if !own_ddl {
             let mut slot = self.catalog.write();
-            if slot.version < loaded.version {
-                *slot = loaded.clone();
+            if slot.loaded_at.is_none() || slot.catalog.version < loaded.version {
+                *slot = CachedCatalog { catalog: loaded.clone(), loaded_at: Some(txn.read_ts()) };
             }
         }
         Ok(loaded)
+    }
+
+    /// Commits a transaction that changed the catalog, keeping the fast path
+    /// of [`Shared::catalog_for`] away until the new catalog is published.
+    pub(crate) fn commit_ddl(&self, txn: &mut dyn KvTxn) -> Result<u64> {
+        self.ddl_in_flight.fetch_add(1, Ordering::SeqCst);
+        let result = txn.commit();
+        if let Ok(ts) = &result {
+            self.last_ddl_ts.fetch_max(*ts, Ordering::SeqCst);
+        }
+        self.ddl_in_flight.fetch_sub(1, Ordering::SeqCst);
+        Ok(result?)
     }
 }
 

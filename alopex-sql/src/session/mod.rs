@@ -33,8 +33,8 @@ use crate::plan::{self, BoundStatement, OutputColumn, Plan};
 use crate::types::{DataType, Row, Value};
 use crate::{expr, sql_err};
 
-pub(crate) use plan_cache::PlanCache;
 pub use plan_cache::parse;
+pub(crate) use plan_cache::{Parsed, PlanCache};
 pub use rows::{Column, ColumnIndex, FromValue, ResultRow, Rows};
 use rows::{SessionRef, Source};
 pub use transaction::Transaction;
@@ -105,7 +105,7 @@ pub struct Prepared {
 
 impl Session {
     pub(crate) fn new(db: Database) -> Session {
-        Session { db, txn: None, isolation: IsolationLevel::Snapshot, next_isolation: None, vars: default_vars() }
+        Session { db, txn: None, isolation: IsolationLevel::Snapshot, next_isolation: None, vars: BTreeMap::new() }
     }
 
     /// The transaction status.
@@ -124,7 +124,10 @@ impl Session {
 
     /// A session setting (`SHOW name`).
     pub fn variable(&self, name: &str) -> Option<&str> {
-        self.vars.get(name).map(|s| s.as_str())
+        match self.vars.get(name) {
+            Some(v) => Some(v.as_str()),
+            None => DEFAULT_VARS.iter().find(|(k, _)| *k == name).map(|(_, v)| *v),
+        }
     }
 
     /// Runs every statement in `sql`; returns the rows affected by the last.
@@ -144,7 +147,7 @@ impl Session {
         let parsed = self.db.shared.plans.parse(sql)?;
         let mut out = Vec::with_capacity(parsed.len());
         for i in 0..parsed.len() {
-            let rows = self.statement(sql, &parsed, i, params)?;
+            let rows = self.statement(&parsed, i, params)?;
             out.push(rows.into_result()?);
         }
         Ok(out)
@@ -156,7 +159,7 @@ impl Session {
         if parsed.len() != 1 {
             return Err(sql_err!(SYNTAX_ERROR, "expected exactly one statement, got {}", parsed.len()));
         }
-        self.statement(sql, &parsed, 0, params)
+        self.statement(&parsed, 0, params)
     }
 
     pub(crate) fn into_query(mut self, sql: &str, params: &[Value]) -> Result<Rows<'static>> {
@@ -164,7 +167,7 @@ impl Session {
         if parsed.len() != 1 {
             return Err(sql_err!(SYNTAX_ERROR, "expected exactly one statement, got {}", parsed.len()));
         }
-        let (columns, source) = self.source(sql, &parsed, 0, params)?;
+        let (columns, source) = self.source(&parsed, 0, params)?;
         Rows::from_source(SessionRef::Owned(Box::new(self)), columns, source).finish_writes()
     }
 
@@ -211,25 +214,13 @@ impl Session {
     }
 
     /// Runs statement `index` of `parsed`.
-    pub(crate) fn statement(
-        &mut self,
-        sql: &str,
-        parsed: &Arc<Vec<Statement>>,
-        index: usize,
-        params: &[Value],
-    ) -> Result<Rows<'_>> {
-        let (columns, source) = self.source(sql, parsed, index, params)?;
+    pub(crate) fn statement(&mut self, parsed: &Arc<Parsed>, index: usize, params: &[Value]) -> Result<Rows<'_>> {
+        let (columns, source) = self.source(parsed, index, params)?;
         Rows::from_source(SessionRef::Borrowed(self), columns, source).finish_writes()
     }
 
     /// Starts statement `index` of `parsed`: where its rows will come from.
-    fn source(
-        &mut self,
-        sql: &str,
-        parsed: &Arc<Vec<Statement>>,
-        index: usize,
-        params: &[Value],
-    ) -> Result<(Vec<Column>, Source)> {
+    fn source(&mut self, parsed: &Arc<Parsed>, index: usize, params: &[Value]) -> Result<(Vec<Column>, Source)> {
         if let Some(t) = &self.txn
             && t.explicit
             && t.failed
@@ -244,7 +235,7 @@ impl Session {
         if autocommit {
             self.begin_txn(false, None)?;
         }
-        match self.statement_in_txn(sql, parsed, index, params) {
+        match self.statement_in_txn(parsed, index, params) {
             Ok(StatementOutcome::Rows(plan, exec, stats)) => {
                 let params = match cast_params(&plan, params) {
                     Ok(p) => p,
@@ -303,7 +294,11 @@ impl Session {
 
     /// Commits a transaction and publishes its statistics.
     pub(crate) fn finish(&mut self, mut t: OpenTxn) -> Result<()> {
-        t.txn.commit()?;
+        if t.own_ddl {
+            self.db.shared.commit_ddl(&mut *t.txn)?;
+        } else {
+            t.txn.commit()?;
+        }
         for (table, delta) in t.row_deltas {
             self.db.shared.stats.adjust(table, delta);
         }
@@ -328,17 +323,11 @@ impl Session {
         shared.catalog_for(&mut *t.txn, own)
     }
 
-    fn statement_in_txn(
-        &mut self,
-        sql: &str,
-        parsed: &Arc<Vec<Statement>>,
-        index: usize,
-        params: &[Value],
-    ) -> Result<StatementOutcome> {
+    fn statement_in_txn(&mut self, parsed: &Arc<Parsed>, index: usize, params: &[Value]) -> Result<StatementOutcome> {
         let stmt = &parsed[index];
         let catalog = self.catalog()?;
         let own_ddl = self.txn.as_ref().is_some_and(|t| t.own_ddl);
-        let cached = if own_ddl { None } else { self.db.shared.plans.bound(sql, index, catalog.version) };
+        let cached = if own_ddl { None } else { parsed.bound(index, catalog.version) };
         let bound = match cached {
             Some(b) => b,
             None => {
@@ -352,7 +341,7 @@ impl Session {
                 };
                 let bound = Arc::new(bound);
                 if !own_ddl && is_cacheable(&bound) {
-                    self.db.shared.plans.insert_bound(sql, index, catalog.version, bound.clone());
+                    parsed.set_bound(index, catalog.version, bound.clone());
                 }
                 bound
             }
@@ -365,14 +354,14 @@ impl Session {
         Ok(plan)
     }
 
-    fn dispatch(&mut self, bound: &BoundStatement, params: &[Value]) -> Result<StatementOutcome> {
+    fn dispatch(&mut self, bound: &Arc<BoundStatement>, params: &[Value]) -> Result<StatementOutcome> {
         use BoundStatement as B;
         let done = |tag: &str| Ok(StatementOutcome::Done(StatementResult::Command { tag: tag.into(), affected: 0 }));
-        match bound {
+        match &**bound {
             B::Query(plan) => {
                 check_params(plan, params)?;
                 let exec = exec::build(&plan.root, None)?;
-                Ok(StatementOutcome::Rows(Arc::new(plan.clone()), exec, None))
+                Ok(StatementOutcome::Rows(PlanRef(bound.clone()), exec, None))
             }
             B::Explain { plan, analyze } => {
                 if !analyze {
@@ -463,23 +452,29 @@ impl Session {
                 done("SET")
             }
             B::SetVariable { name, value } => {
-                self.vars.insert(name.clone(), value.clone());
+                if name == "all" {
+                    self.vars.clear(); // RESET ALL
+                } else if value.eq_ignore_ascii_case("default") {
+                    self.vars.remove(name); // SET x = DEFAULT, RESET x
+                } else {
+                    self.vars.insert(name.clone(), value.clone());
+                }
                 done("SET")
             }
             B::ShowVariable { name } => {
-                let value =
-                    match name.as_str() {
-                        "transaction_isolation" | "transaction isolation level" => {
-                            let level = self.txn.as_ref().filter(|t| t.explicit).map(|_| self.isolation);
-                            match level.unwrap_or(self.isolation) {
-                                IsolationLevel::Serializable => "serializable".to_string(),
-                                _ => "repeatable read".to_string(),
-                            }
+                let value = match name.as_str() {
+                    "transaction_isolation" | "transaction isolation level" => {
+                        let level = self.txn.as_ref().filter(|t| t.explicit).map(|_| self.isolation);
+                        match level.unwrap_or(self.isolation) {
+                            IsolationLevel::Serializable => "serializable".to_string(),
+                            _ => "repeatable read".to_string(),
                         }
-                        _ => self.vars.get(name).cloned().ok_or_else(|| {
-                            sql_err!(UNDEFINED_OBJECT, "unrecognized configuration parameter \"{name}\"")
-                        })?,
-                    };
+                    }
+                    _ => self
+                        .variable(name)
+                        .map(str::to_string)
+                        .ok_or_else(|| sql_err!(UNDEFINED_OBJECT, "unrecognized configuration parameter \"{name}\""))?,
+                };
                 Ok(StatementOutcome::Done(StatementResult::Rows {
                     columns: vec![Column { name: name.clone(), ty: DataType::Text }],
                     rows: vec![vec![Value::text(value)]],
@@ -490,31 +485,44 @@ impl Session {
     }
 }
 
+/// A shared handle on the plan of a cached `BoundStatement::Query`, so
+/// running a cached statement copies no plan.
+#[derive(Clone)]
+pub(crate) struct PlanRef(Arc<BoundStatement>);
+
+impl std::ops::Deref for PlanRef {
+    type Target = Plan;
+    fn deref(&self) -> &Plan {
+        match &*self.0 {
+            BoundStatement::Query(plan) | BoundStatement::Explain { plan, .. } => plan,
+            // Only built from a Query in `dispatch`.
+            _ => unreachable!("PlanRef holds a query"),
+        }
+    }
+}
+
 pub(crate) enum StatementOutcome {
-    Rows(Arc<Plan>, Box<dyn Executor>, Option<StatsHandle>),
+    Rows(PlanRef, Box<dyn Executor>, Option<StatsHandle>),
     Done(StatementResult),
 }
 
-fn default_vars() -> BTreeMap<String, String> {
-    [
-        ("server_version", "15.0"),
-        ("server_version_num", "150000"),
-        ("server_encoding", "UTF8"),
-        ("client_encoding", "UTF8"),
-        ("datestyle", "ISO, MDY"),
-        ("timezone", "UTC"),
-        ("intervalstyle", "postgres"),
-        ("standard_conforming_strings", "on"),
-        ("integer_datetimes", "on"),
-        ("search_path", "public"),
-        ("application_name", ""),
-        ("is_superuser", "on"),
-        ("hnsw.ef_search", "40"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
-}
+/// Settings every session starts with (what PostgreSQL clients ask about).
+/// A session stores only the ones it changes.
+const DEFAULT_VARS: &[(&str, &str)] = &[
+    ("server_version", "15.0"),
+    ("server_version_num", "150000"),
+    ("server_encoding", "UTF8"),
+    ("client_encoding", "UTF8"),
+    ("datestyle", "ISO, MDY"),
+    ("timezone", "UTC"),
+    ("intervalstyle", "postgres"),
+    ("standard_conforming_strings", "on"),
+    ("integer_datetimes", "on"),
+    ("search_path", "public"),
+    ("application_name", ""),
+    ("is_superuser", "on"),
+    ("hnsw.ef_search", "40"),
+];
 
 fn is_rollback(stmt: &Statement) -> bool {
     matches!(stmt, Statement::Rollback { .. })

@@ -1,5 +1,5 @@
-//! The plan cache: parsed statements by SQL text, bound and optimized plans
-//! by (SQL text, statement index, catalog version).
+//! The plan cache: parsed statements by SQL text, each with its bound and
+//! optimized plan and the catalog version that plan was bound against.
 //!
 //! Parsing and binding cost more than a point lookup, so a prepared
 //! statement that runs many times must do neither again. Plans depend on the
@@ -9,40 +9,65 @@
 
 use std::sync::Arc;
 
+use parking_lot::Mutex;
 use quick_cache::sync::Cache;
 use sqlparser::ast::Statement;
 
 use crate::error::{Error, Result, SqlState};
 use crate::plan::BoundStatement;
 
-/// Parsed statements and bound plans, shared by every session.
+/// Parsed statements and their bound plans, shared by every session, keyed
+/// by SQL text (looked up by `&str`, so a hit allocates nothing).
 pub(crate) struct PlanCache {
-    parsed: Cache<Arc<str>, Arc<Vec<Statement>>>,
-    bound: Cache<(Arc<str>, usize, u64), Arc<BoundStatement>>,
+    parsed: Cache<Arc<str>, Arc<Parsed>>,
+}
+
+/// The statements of one SQL text, with a bound plan per statement and the
+/// catalog version it was bound against.
+pub(crate) struct Parsed {
+    statements: Vec<Statement>,
+    bound: Mutex<Vec<Option<(u64, Arc<BoundStatement>)>>>,
+}
+
+impl std::ops::Deref for Parsed {
+    type Target = [Statement];
+    fn deref(&self) -> &[Statement] {
+        &self.statements
+    }
+}
+
+impl Parsed {
+    /// The plan of statement `index` bound against catalog `version`.
+    pub(crate) fn bound(&self, index: usize, version: u64) -> Option<Arc<BoundStatement>> {
+        match self.bound.lock().get(index) {
+            Some(Some((v, b))) if *v == version => Some(b.clone()),
+            _ => None,
+        }
+    }
+
+    /// Remembers the plan of statement `index` for catalog `version`.
+    pub(crate) fn set_bound(&self, index: usize, version: u64, stmt: Arc<BoundStatement>) {
+        if let Some(slot) = self.bound.lock().get_mut(index) {
+            *slot = Some((version, stmt));
+        }
+    }
 }
 
 impl PlanCache {
     pub(crate) fn new(entries: usize) -> PlanCache {
-        let entries = entries.max(16);
-        PlanCache { parsed: Cache::new(entries), bound: Cache::new(entries) }
+        PlanCache { parsed: Cache::new(entries.max(16)) }
     }
 
     /// The parsed statements of `sql`.
-    pub(crate) fn parse(&self, sql: &str) -> Result<Arc<Vec<Statement>>> {
+    pub(crate) fn parse(&self, sql: &str) -> Result<Arc<Parsed>> {
         if let Some(p) = self.parsed.get(sql) {
             return Ok(p);
         }
-        let parsed = Arc::new(parse(sql)?);
+        let statements = parse(sql)?;
+        let bound = Mutex::new(vec![None; statements.len()]);
+        let parsed = Arc::new(Parsed { statements, bound });
         self.parsed.insert(Arc::from(sql), parsed.clone());
         Ok(parsed)
-    }
-
-    pub(crate) fn bound(&self, sql: &str, index: usize, version: u64) -> Option<Arc<BoundStatement>> {
-        self.bound.get(&(Arc::from(sql), index, version))
-    }
-
-    pub(crate) fn insert_bound(&self, sql: &str, index: usize, version: u64, stmt: Arc<BoundStatement>) {
-        self.bound.insert((Arc::from(sql), index, version), stmt);
     }
 }
 

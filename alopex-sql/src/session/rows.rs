@@ -9,7 +9,7 @@ use super::{Session, StatementResult};
 use crate::database::RowIdAllocator;
 use crate::error::{Error, Result, SqlState};
 use crate::exec::{ExecContext, ExecState, Executor, StatsHandle};
-use crate::plan::{Node, Plan};
+use crate::plan::Node;
 use crate::sql_err;
 use crate::types::{DataType, Row, Value};
 
@@ -218,7 +218,7 @@ impl SessionRef<'_> {
 pub(crate) enum Source {
     /// A running executor.
     Exec {
-        plan: Arc<Plan>,
+        plan: super::PlanRef,
         exec: Box<dyn Executor>,
         params: Vec<Value>,
         state: ExecState,
