@@ -17,6 +17,7 @@
 //!    as SQLSTATE 40001.
 
 #![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod catalog;
 mod database;

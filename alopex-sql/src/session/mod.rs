@@ -252,6 +252,7 @@ impl Session {
                     state: ExecState::default(),
                     autocommit,
                     produced: 0,
+                    now: (self.db.shared.clock)(),
                     _stats: stats,
                 };
                 Ok((columns, source))

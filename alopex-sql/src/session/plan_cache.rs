@@ -22,11 +22,14 @@ pub(crate) struct PlanCache {
     parsed: Cache<Arc<str>, Arc<Parsed>>,
 }
 
+/// A statement's plan and the catalog version it was bound against.
+type BoundSlot = Option<(u64, Arc<BoundStatement>)>;
+
 /// The statements of one SQL text, with a bound plan per statement and the
 /// catalog version it was bound against.
 pub(crate) struct Parsed {
     statements: Vec<Statement>,
-    bound: Mutex<Vec<Option<(u64, Arc<BoundStatement>)>>>,
+    bound: Mutex<Vec<BoundSlot>>,
 }
 
 impl std::ops::Deref for Parsed {

@@ -224,6 +224,8 @@ pub(crate) enum Source {
         state: ExecState,
         autocommit: bool,
         produced: u64,
+        /// The statement timestamp, read once when the statement starts.
+        now: DateTime<Utc>,
         _stats: Option<StatsHandle>,
     },
     /// Rows already computed (DML results, SHOW, EXPLAIN).
@@ -271,7 +273,7 @@ impl<'a> Rows<'a> {
 
     /// The next row.
     pub fn next_row(&mut self) -> Result<Option<Row>> {
-        let Source::Exec { exec, params, state, autocommit, produced, plan, .. } = &mut self.source else {
+        let Source::Exec { exec, params, state, autocommit, produced, plan, now, .. } = &mut self.source else {
             return Ok(match &mut self.source {
                 Source::Buffered { rows, .. } => rows.next(),
                 _ => None,
@@ -279,12 +281,11 @@ impl<'a> Rows<'a> {
         };
         let session = self.session.get();
         let shared = session.db.shared.clone();
-        let now = (shared.clock)();
         let row_ids = RowIdAllocator { db: &shared };
         let Some(t) = session.txn.as_mut() else {
             return Err(Error::internal("result read after its transaction ended"));
         };
-        let mut cx = ExecContext::new(&mut *t.txn, params, now, &row_ids);
+        let mut cx = ExecContext::new(&mut *t.txn, params, *now, &row_ids);
         cx.state = std::mem::take(state);
         let result = exec.next(&mut cx);
         *state = std::mem::take(&mut cx.state);
@@ -333,17 +334,16 @@ impl<'a> Rows<'a> {
     /// Pulls one row into `rows`; at the end, records the statement's
     /// effect and commits. Returns false when done.
     fn next_row_pre_commit(&mut self, rows: &mut Vec<Row>) -> Result<bool> {
-        let Source::Exec { exec, params, state, autocommit, plan, .. } = &mut self.source else {
+        let Source::Exec { exec, params, state, autocommit, plan, now, .. } = &mut self.source else {
             return Ok(false);
         };
         let session = self.session.get();
         let shared = session.db.shared.clone();
-        let now = (shared.clock)();
         let row_ids = RowIdAllocator { db: &shared };
         let Some(t) = session.txn.as_mut() else {
             return Err(Error::internal("statement ran after its transaction ended"));
         };
-        let mut cx = ExecContext::new(&mut *t.txn, params, now, &row_ids);
+        let mut cx = ExecContext::new(&mut *t.txn, params, *now, &row_ids);
         cx.state = std::mem::take(state);
         let result = exec.next(&mut cx);
         *state = std::mem::take(&mut cx.state);
