@@ -89,17 +89,26 @@ pub struct Error {
     pub message: String,
     /// 1-based character position in the statement text, when known.
     pub position: Option<u32>,
+    /// A second line of explanation (PostgreSQL's DETAIL field), e.g.
+    /// `Key (id)=(1) already exists.`
+    pub detail: Option<String>,
 }
 
 impl Error {
     /// An error with `state` and `message`.
     pub fn new(state: SqlState, message: impl Into<String>) -> Error {
-        Error { state, message: message.into(), position: None }
+        Error { state, message: message.into(), position: None, detail: None }
     }
 
     /// The same error pointing at a 1-based character position.
     pub fn at(mut self, position: u32) -> Error {
         self.position = Some(position);
+        self
+    }
+
+    /// The same error with a DETAIL line.
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Error {
+        self.detail = Some(detail.into());
         self
     }
 
@@ -124,6 +133,9 @@ impl fmt::Display for Error {
         write!(f, "{} (SQLSTATE {})", self.message, self.state)?;
         if let Some(p) = self.position {
             write!(f, " at position {p}")?;
+        }
+        if let Some(d) = &self.detail {
+            write!(f, "\nDETAIL: {d}")?;
         }
         Ok(())
     }

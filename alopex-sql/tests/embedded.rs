@@ -74,6 +74,8 @@ fn transactions_commit_roll_back_and_refuse_after_errors() {
     let mut tx = db.begin().unwrap();
     let err = tx.execute("INSERT INTO a VALUES (1, 1)", &[]).unwrap_err();
     assert_eq!(err.state, SqlState::UNIQUE_VIOLATION);
+    assert_eq!(err.message, "duplicate key value violates unique constraint \"a_pkey\"");
+    assert_eq!(err.detail.as_deref(), Some("Key (id)=(1) already exists."));
     let err = tx.execute("SELECT 1", &[]).unwrap_err();
     assert_eq!(err.state, SqlState::IN_FAILED_SQL_TRANSACTION);
     assert_eq!(tx.commit().unwrap_err().state, SqlState::IN_FAILED_SQL_TRANSACTION);

@@ -41,8 +41,20 @@ use crate::error::{Error, Result};
 use crate::sql_err;
 use crate::types::{Row, Value};
 
-fn unique_violation(name: &str) -> Error {
-    sql_err!(UNIQUE_VIOLATION, "duplicate key value violates unique constraint \"{name}\"")
+/// 23505 with PostgreSQL's message and DETAIL (`Key (a, b)=(1, x) already
+/// exists.`, values in their text form).
+fn unique_violation(name: &str, table: &TableSchema, columns: &[usize], row: &[Value]) -> Error {
+    let names: Vec<&str> = columns.iter().filter_map(|&c| table.columns.get(c)).map(|c| c.name.as_str()).collect();
+    let values: Vec<String> = columns
+        .iter()
+        .filter_map(|&c| row.get(c))
+        .map(|v| crate::expr::cast::to_text(v).unwrap_or_else(|| "null".to_string()))
+        .collect();
+    sql_err!(UNIQUE_VIOLATION, "duplicate key value violates unique constraint \"{name}\"").with_detail(format!(
+        "Key ({})=({}) already exists.",
+        names.join(", "),
+        values.join(", ")
+    ))
 }
 
 /// Checks the row's width and its NOT NULL columns (primary-key columns
@@ -96,7 +108,7 @@ pub fn insert(txn: &mut dyn KvTxn, table: &TableSchema, row: &Row) -> Result<()>
     let key = row_key(table, row)?;
     let value = encode_row(table, row)?;
     if txn.get(&key)?.is_some() {
-        return Err(unique_violation(&table.pkey_name()));
+        return Err(unique_violation(&table.pkey_name(), table, &table.primary_key, row));
     }
     let mut entries = Vec::with_capacity(table.indexes.len());
     let mut claims = Vec::new();
@@ -106,7 +118,7 @@ pub fn insert(txn: &mut dyn KvTxn, table: &TableSchema, row: &Row) -> Result<()>
             && let Some(prefix) = entry.unique_prefix()
         {
             if holder_of(txn, prefix, None)?.is_some() {
-                return Err(unique_violation(&index.name));
+                return Err(unique_violation(&index.name, table, &index.columns, row));
             }
             claims.push(prefix.to_vec());
         }
@@ -185,7 +197,7 @@ pub fn update(txn: &mut dyn KvTxn, table: &TableSchema, old: &Row, new: &Row) ->
     let value = encode_row(table, new)?;
     let moved = old_key != new_key;
     if moved && txn.get(&new_key)?.is_some() {
-        return Err(unique_violation(&table.pkey_name()));
+        return Err(unique_violation(&table.pkey_name(), table, &table.primary_key, new));
     }
     let old_pk = &old_key[INDEX_PREFIX_LEN..];
     let mut changes = Vec::new();
@@ -200,7 +212,7 @@ pub fn update(txn: &mut dyn KvTxn, table: &TableSchema, old: &Row, new: &Row) ->
             && let Some(prefix) = new_entry.unique_prefix()
         {
             if holder_of(txn, prefix, Some(old_pk))?.is_some() {
-                return Err(unique_violation(&index.name));
+                return Err(unique_violation(&index.name, table, &index.columns, new));
             }
             claims.push(prefix.to_vec());
         }
