@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 
 use super::{ExecContext, Executor, build};
 use crate::error::{Error, Result};
-use crate::expr::{EvalEnv, Subquery};
+use crate::expr::{EvalEnv, Subquery, ValueSet};
 use crate::sql_err;
 use crate::types::{Row, Value};
 
@@ -34,6 +34,8 @@ pub(super) enum Cached {
     Exists(bool),
     /// The values of an IN/ANY/ALL subquery.
     Values(Arc<Vec<Value>>),
+    /// The values of an uncorrelated IN subquery, hashed.
+    Set(Arc<ValueSet>),
 }
 
 impl ExecContext<'_> {
@@ -137,6 +139,25 @@ impl EvalEnv for ExecContext<'_> {
         })?;
         self.cache(sub, Cached::Values(values.clone()));
         Ok(values)
+    }
+
+    fn subquery_set(&mut self, sub: &Subquery, row: &[Value]) -> Result<Option<Arc<ValueSet>>> {
+        if sub.correlated {
+            // Rebuilt per row anyway: a list scan is as cheap as hashing it.
+            return Ok(None);
+        }
+        if let Some(Cached::Set(set)) = self.cached(sub) {
+            return Ok(Some(set.clone()));
+        }
+        let set = self.with_subquery(sub, row, |exec, cx| {
+            let mut values = Vec::new();
+            while let Some(row) = exec.next(cx)? {
+                values.push(single_column(row)?);
+            }
+            Ok(Arc::new(ValueSet::new(values)))
+        })?;
+        self.cache(sub, Cached::Set(set.clone()));
+        Ok(Some(set))
     }
 }
 

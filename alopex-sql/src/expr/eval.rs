@@ -46,6 +46,56 @@ pub trait EvalEnv {
     /// The values of a one-column subquery for the current row (for IN,
     /// ANY, ALL). Uncorrelated results are computed once and shared.
     fn subquery_values(&mut self, sub: &Subquery, row: &[Value]) -> Result<std::sync::Arc<Vec<Value>>>;
+    /// The values of an uncorrelated one-column subquery as a hash set, for
+    /// `IN`: built once per statement so each probe is O(1) instead of a
+    /// scan of the list. None when the environment does not offer it (the
+    /// evaluator then compares against [`EvalEnv::subquery_values`]).
+    fn subquery_set(&mut self, sub: &Subquery, row: &[Value]) -> Result<Option<std::sync::Arc<ValueSet>>> {
+        let _ = (sub, row);
+        Ok(None)
+    }
+}
+
+/// A set of values for `probe IN (subquery)`, with SQL's NULL rules.
+#[derive(Debug, Default)]
+pub struct ValueSet {
+    values: std::collections::HashSet<Value>,
+    has_null: bool,
+}
+
+impl ValueSet {
+    /// The set of `values`.
+    pub fn new(values: impl IntoIterator<Item = Value>) -> ValueSet {
+        let mut set = ValueSet::default();
+        for v in values {
+            if v.is_null() {
+                set.has_null = true;
+            } else {
+                set.values.insert(v);
+            }
+        }
+        set
+    }
+
+    /// `probe IN (set)`: TRUE on a match; FALSE for an empty set (even for
+    /// a NULL probe); otherwise NULL if the probe or any member is NULL.
+    /// Equality is `Value`'s, which for the same-typed values the binder
+    /// guarantees is SQL's `=` (numbers by value, text by bytes).
+    pub fn contains(&self, probe: &Value) -> Option<bool> {
+        if self.values.is_empty() && !self.has_null {
+            return Some(false);
+        }
+        if probe.is_null() {
+            return None;
+        }
+        if self.values.contains(probe) {
+            Some(true)
+        } else if self.has_null {
+            None
+        } else {
+            Some(false)
+        }
+    }
 }
 
 /// Evaluates `expr` over `row`.
@@ -167,6 +217,10 @@ fn subquery(sub: &Subquery, row: &[Value], env: &mut dyn EvalEnv) -> Result<Valu
         SubqueryKind::Exists { negated } => Ok(Value::Bool(env.exists_subquery(sub, row)? != *negated)),
         SubqueryKind::In { probe, negated } => {
             let probe = eval(probe, row, env)?;
+            if let Some(set) = env.subquery_set(sub, row)? {
+                let any = set.contains(&probe);
+                return Ok(bool_value(if *negated { any.map(|b| !b) } else { any }));
+            }
             let values = env.subquery_values(sub, row)?;
             let any = quantified(BinaryOp::Eq, &probe, &values, false)?;
             Ok(bool_value(if *negated { any.map(|b| !b) } else { any }))

@@ -24,7 +24,7 @@ use crate::plan::Node;
 use crate::types::{DataType, Value};
 
 pub use agg::{Accumulator, AggFunc};
-pub use eval::{EvalEnv, eval, eval_predicate};
+pub use eval::{EvalEnv, ValueSet, eval, eval_predicate};
 pub use func::ScalarFunc;
 pub use ops::{BinaryOp, UnaryOp};
 

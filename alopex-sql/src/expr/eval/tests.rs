@@ -248,3 +248,18 @@ fn subqueries() {
     assert_eq!(run(q(2, null(), BinaryOp::Eq, false)), Value::Bool(false));
     assert_eq!(run(q(2, null(), BinaryOp::Eq, true)), Value::Bool(true));
 }
+
+#[test]
+fn value_sets_follow_in_null_rules() {
+    use crate::expr::ValueSet;
+    let set = ValueSet::new([Value::Int(1), Value::Int(2)]);
+    assert_eq!(set.contains(&Value::Int(2)), Some(true));
+    assert_eq!(set.contains(&Value::Float(2.0)), Some(true), "numbers compare by value");
+    assert_eq!(set.contains(&Value::Int(3)), Some(false));
+    assert_eq!(set.contains(&Value::Null), None);
+    let with_null = ValueSet::new([Value::Int(1), Value::Null]);
+    assert_eq!(with_null.contains(&Value::Int(1)), Some(true));
+    assert_eq!(with_null.contains(&Value::Int(3)), None);
+    let empty = ValueSet::new([]);
+    assert_eq!(empty.contains(&Value::Null), Some(false), "x IN (empty) is false even for NULL");
+}
