@@ -14,13 +14,15 @@
 //!    never true;
 //! 2. `pushdown` splits predicates into conjuncts and moves each as deep
 //!    as it can go: into join predicates and scan filters;
-//! 3. `join_order` reorders trees of inner joins greedily so that every
+//! 3. `decorrelate` turns correlated `[NOT] EXISTS` conjuncts into semi-
+//!    and anti-joins, so the subquery is read once, not once per row;
+//! 4. `join_order` reorders trees of inner joins greedily so that every
 //!    join has a join predicate and intermediate results stay small;
-//! 4. `hash_join` turns nested-loop joins with equality conjuncts into
+//! 5. `hash_join` turns nested-loop joins with equality conjuncts into
 //!    hash joins;
-//! 5. `index_select` turns scan filters into primary-key or index ranges;
-//! 6. `limit` turns LIMIT over ORDER BY into a bounded top-N;
-//! 7. `prune` removes projections that do nothing.
+//! 6. `index_select` turns scan filters into primary-key or index ranges;
+//! 7. `limit` turns LIMIT over ORDER BY into a bounded top-N;
+//! 8. `prune` removes projections that do nothing.
 //!
 //! Subquery plans inside expressions are optimized first, with the same
 //! list: their outer references are not columns, so to the rules they look
@@ -31,6 +33,7 @@
 //! an error a query would not raise when run: constant folding leaves a
 //! failing expression (`1/0`) in place for the executor.
 
+mod decorrelate;
 mod fold;
 mod hash_join;
 mod index_select;
@@ -71,6 +74,7 @@ type Rule = fn(Node, &Ctx<'_>) -> Result<Node>;
 const RULES: &[(&str, Rule)] = &[
     ("fold", fold::fold),
     ("pushdown", pushdown::pushdown),
+    ("decorrelate", decorrelate::decorrelate),
     ("join_order", join_order::join_order),
     ("hash_join", hash_join::hash_join),
     ("index_select", index_select::index_select),
