@@ -92,17 +92,37 @@ pub struct Error {
     /// A second line of explanation (PostgreSQL's DETAIL field), e.g.
     /// `Key (id)=(1) already exists.`
     pub detail: Option<String>,
+    /// (line, column) of the offending SQL, 1-based, as the parser's spans
+    /// give it; the session turns it into `position` with the statement text.
+    pub(crate) location: Option<(u64, u64)>,
 }
 
 impl Error {
     /// An error with `state` and `message`.
     pub fn new(state: SqlState, message: impl Into<String>) -> Error {
-        Error { state, message: message.into(), position: None, detail: None }
+        Error { state, message: message.into(), position: None, detail: None, location: None }
     }
 
     /// The same error pointing at a 1-based character position.
     pub fn at(mut self, position: u32) -> Error {
         self.position = Some(position);
+        self
+    }
+
+    /// Points the error at a parser location (line, column; 1-based) unless
+    /// it already points somewhere more precise.
+    pub(crate) fn locate(mut self, location: sqlparser::tokenizer::Location) -> Error {
+        if self.position.is_none() && self.location.is_none() && location.line > 0 {
+            self.location = Some((location.line, location.column));
+        }
+        self
+    }
+
+    /// Turns a parser location into a character position in `sql`.
+    pub(crate) fn resolve_position(mut self, sql: &str) -> Error {
+        if let (None, Some((line, column))) = (self.position, self.location.take()) {
+            self.position = crate::session::char_offset(sql, line, column);
+        }
         self
     }
 

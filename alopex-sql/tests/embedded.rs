@@ -125,3 +125,28 @@ fn parameters_are_typed_by_context_and_cast() {
     let err = db.execute("SELECT * FROM p WHERE id = $1", &[]).unwrap_err();
     assert_eq!(err.state, SqlState::PROTOCOL_VIOLATION);
 }
+
+#[test]
+fn binder_errors_point_at_the_offending_name() {
+    let db = Database::open_in_memory();
+    db.execute("CREATE TABLE pos (a INT)", &[]).unwrap();
+    let sql = "SELECT a,\n       nope FROM pos";
+    let err = db.execute(sql, &[]).unwrap_err();
+    assert_eq!(err.state, SqlState::UNDEFINED_COLUMN);
+    let at = err.position.expect("a position") as usize;
+    assert_eq!(sql.chars().skip(at - 1).take(4).collect::<String>(), "nope");
+    let sql = "SELECT * FROM missing_table";
+    let err = db.execute(sql, &[]).unwrap_err();
+    assert_eq!(err.state, SqlState::UNDEFINED_TABLE);
+    assert_eq!(err.position, Some(15));
+}
+
+#[test]
+fn handles_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Database>();
+    send::<alopex_sql::Session>();
+    send::<alopex_sql::Transaction>();
+    send::<alopex_sql::Rows<'static>>();
+}

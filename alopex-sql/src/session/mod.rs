@@ -33,6 +33,7 @@ use crate::plan::{self, BoundStatement, OutputColumn, Plan};
 use crate::types::{DataType, Row, Value};
 use crate::{expr, sql_err};
 
+pub(crate) use plan_cache::char_offset;
 pub use plan_cache::parse;
 pub(crate) use plan_cache::{Parsed, PlanCache};
 pub use rows::{Column, ColumnIndex, FromValue, ResultRow, Rows};
@@ -210,7 +211,7 @@ impl Session {
         if autocommit && let Some(mut t) = self.txn.take() {
             let _ = t.txn.rollback();
         }
-        result
+        result.map_err(|e: Error| e.resolve_position(sql))
     }
 
     /// Runs statement `index` of `parsed`.
@@ -276,7 +277,7 @@ impl Session {
             }
             Err(e) => {
                 self.fail(autocommit);
-                Err(e)
+                Err(e.resolve_position(&parsed.sql))
             }
         }
     }

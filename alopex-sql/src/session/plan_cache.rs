@@ -28,6 +28,8 @@ type BoundSlot = Option<(u64, Arc<BoundStatement>)>;
 /// The statements of one SQL text, with a bound plan per statement and the
 /// catalog version it was bound against.
 pub(crate) struct Parsed {
+    /// The SQL text (error positions are computed from it).
+    pub(crate) sql: Arc<str>,
     statements: Vec<Statement>,
     bound: Mutex<Vec<BoundSlot>>,
 }
@@ -68,8 +70,9 @@ impl PlanCache {
         }
         let statements = parse(sql)?;
         let bound = Mutex::new(vec![None; statements.len()]);
-        let parsed = Arc::new(Parsed { statements, bound });
-        self.parsed.insert(Arc::from(sql), parsed.clone());
+        let text: Arc<str> = Arc::from(sql);
+        let parsed = Arc::new(Parsed { sql: text.clone(), statements, bound });
+        self.parsed.insert(text, parsed.clone());
         Ok(parsed)
     }
 }
@@ -98,11 +101,17 @@ fn position_of(sql: &str, msg: &str) -> Option<u32> {
     let at = msg.rfind("Line: ")?;
     let rest = &msg[at + 6..];
     let (line, rest) = rest.split_once(", Column: ")?;
-    let line: usize = line.trim().parse().ok()?;
-    let col: usize = rest.chars().take_while(|c| c.is_ascii_digit()).collect::<String>().parse().ok()?;
+    let line: u64 = line.trim().parse().ok()?;
+    let col: u64 = rest.chars().take_while(|c| c.is_ascii_digit()).collect::<String>().parse().ok()?;
+    char_offset(sql, line, col)
+}
+
+/// The 1-based character position of (line, column) in `sql`.
+pub(crate) fn char_offset(sql: &str, line: u64, column: u64) -> Option<u32> {
     let mut offset = 0usize;
     for (i, l) in sql.split('\n').enumerate() {
-        if i + 1 == line {
+        if i as u64 + 1 == line {
+            let col = usize::try_from(column).ok()?;
             return u32::try_from(offset + col.min(l.chars().count() + 1)).ok();
         }
         offset += l.chars().count() + 1;

@@ -153,8 +153,14 @@ impl Binder<'_> {
         self.coerce_bool(e, clause)
     }
 
-    /// Binds one expression in context `cx`.
+    /// Binds one expression in context `cx`. An error is pointed at the
+    /// innermost expression that raised it.
     pub(crate) fn bind(&mut self, cx: &mut Cx, expr: &ast::Expr) -> Result<Expr> {
+        use sqlparser::ast::Spanned;
+        self.bind_node(cx, expr).map_err(|e| e.locate(expr.span().start))
+    }
+
+    fn bind_node(&mut self, cx: &mut Cx, expr: &ast::Expr) -> Result<Expr> {
         use ast::Expr as A;
         match expr {
             A::Identifier(id) => self.resolve_column(cx, None, &ident_name(id)),

@@ -107,8 +107,13 @@ impl Binder<'_> {
         Ok(acc)
     }
 
-    /// One FROM item.
+    /// One FROM item. An error is pointed at the item.
     pub(crate) fn bind_table_factor(&mut self, tf: &ast::TableFactor) -> Result<(Node, RelScope)> {
+        use sqlparser::ast::Spanned;
+        self.bind_factor(tf).map_err(|e| e.locate(tf.span().start))
+    }
+
+    fn bind_factor(&mut self, tf: &ast::TableFactor) -> Result<(Node, RelScope)> {
         match tf {
             ast::TableFactor::Table {
                 name,
