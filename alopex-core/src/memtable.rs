@@ -207,6 +207,21 @@ impl Memtable {
         })
     }
 
+    /// Counts the versions with a user key in `range`, stopping at `cap`.
+    pub fn count_range(&self, range: (Bound<Bytes>, Bound<Bytes>), cap: usize) -> usize {
+        let lower = match range.0 {
+            Bound::Included(k) => Bound::Included(MemKey::new(k, Timestamp::MAX)),
+            Bound::Excluded(k) => Bound::Excluded(MemKey::new(k, 0)),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        let upper = match range.1 {
+            Bound::Included(k) => Bound::Included(MemKey::new(k, 0)),
+            Bound::Excluded(k) => Bound::Excluded(MemKey::new(k, Timestamp::MAX)),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        self.map.range((lower, upper)).take(cap).count()
+    }
+
     /// Iterates every version with a user key in `range`, in internal order
     /// (or its exact reverse).
     pub fn iter(self: &Arc<Self>, range: (Bound<Bytes>, Bound<Bytes>), reverse: bool) -> MemtableIter {

@@ -189,3 +189,26 @@ fn own_commit_tracking_is_per_engine() {
     let seen = rx.recv_timeout(std::time::Duration::from_secs(20)).expect("reads on engine b must not wait");
     assert_eq!(seen, None);
 }
+
+#[test]
+fn approximate_counts_follow_the_data_in_memtables_and_tables() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = Options { background_threads: false, ..Options::small_for_tests() };
+    let engine = Engine::open(dir.path(), opts).expect("open");
+    for i in 0..4000u32 {
+        engine.put(format!("a{i:05}"), "v").expect("put");
+    }
+    for i in 0..400u32 {
+        engine.put(format!("b{i:05}"), "v").expect("put");
+    }
+    let span = |p: &str| (Bound::Included(b(p)), Bound::Excluded(b(&format!("{p}~"))));
+    // In the memtable: exact.
+    assert_eq!(engine.approximate_count(&span("a")), 4000);
+    assert_eq!(engine.approximate_count(&span("b")), 400);
+    engine.flush().expect("flush");
+    // From the block index: roughly right, and in the right proportion.
+    let (a, bb) = (engine.approximate_count(&span("a")), engine.approximate_count(&span("b")));
+    assert!((3500..=4500).contains(&a), "a ≈ 4000, got {a}");
+    assert!((200..=800).contains(&bb), "b ≈ 400, got {bb}");
+    assert_eq!(engine.approximate_count(&span("c")), 0);
+}

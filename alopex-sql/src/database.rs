@@ -29,6 +29,13 @@ use crate::types::Value;
 pub trait TxnSource: Send + Sync {
     /// Begins a transaction.
     fn begin_txn(&self, opts: TxnOptions) -> Result<Box<dyn KvTxn>>;
+
+    /// A rough count of the entries stored under `range`, for the
+    /// optimizer's row estimates; None when the store cannot tell cheaply.
+    fn approximate_count(&self, range: &alopex_core::KeyBounds) -> Option<u64> {
+        let _ = range;
+        None
+    }
 }
 
 /// Adapts any [`KvStore`] to [`TxnSource`].
@@ -46,6 +53,10 @@ where
 impl TxnSource for Arc<Engine> {
     fn begin_txn(&self, opts: TxnOptions) -> Result<Box<dyn KvTxn>> {
         Ok(Box::new(self.as_ref().begin(opts.isolation)))
+    }
+
+    fn approximate_count(&self, range: &alopex_core::KeyBounds) -> Option<u64> {
+        Some(self.as_ref().approximate_count(range))
     }
 }
 
@@ -302,31 +313,58 @@ impl RowIdSource for RowIdAllocator<'_> {
     }
 }
 
-/// Row-count estimates per table, kept up to date by committed DML in this
-/// process. Unknown tables report None and the optimizer assumes a default.
+/// Row-count estimates per table. The first time the optimizer asks about a
+/// table, the count is seeded from the store's approximate entry count of
+/// the table's rows (so a reopened database plans with real sizes); after
+/// that, committed DML in this process keeps it current.
 #[derive(Default)]
 pub(crate) struct TableStats {
-    rows: RwLock<HashMap<u64, Arc<AtomicU64>>>,
+    rows: RwLock<HashMap<u64, Arc<TableCount>>>,
+}
+
+#[derive(Default)]
+struct TableCount {
+    rows: AtomicU64,
+    seeded: std::sync::atomic::AtomicBool,
 }
 
 impl TableStats {
-    pub(crate) fn adjust(&self, table_id: u64, delta: i64) {
+    fn counter(&self, table_id: u64) -> Arc<TableCount> {
         let counter = { self.rows.read().get(&table_id).cloned() };
-        let counter = match counter {
+        match counter {
             Some(c) => c,
             None => self.rows.write().entry(table_id).or_default().clone(),
-        };
+        }
+    }
+
+    pub(crate) fn adjust(&self, table_id: u64, delta: i64) {
+        let counter = self.counter(table_id);
         if delta >= 0 {
-            counter.fetch_add(delta as u64, Ordering::Relaxed);
+            counter.rows.fetch_add(delta as u64, Ordering::Relaxed);
         } else {
             let d = delta.unsigned_abs();
-            let _ = counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| Some(v.saturating_sub(d)));
+            let _ = counter.rows.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| Some(v.saturating_sub(d)));
         }
     }
 }
 
-impl Statistics for TableStats {
+/// The optimizer's view of the statistics of one database.
+pub(crate) struct StatsView<'a> {
+    pub(crate) db: &'a Shared,
+}
+
+impl Statistics for StatsView<'_> {
     fn row_count(&self, table_id: u64) -> Option<u64> {
-        self.rows.read().get(&table_id).map(|c| c.load(Ordering::Relaxed))
+        let counter = self.db.stats.counter(table_id);
+        if !counter.seeded.load(Ordering::Acquire) {
+            // Storage holds every committed row, including those the
+            // in-process counter saw, so the estimate replaces the counter.
+            let span = table::index_span(table_id, table::PRIMARY_INDEX_ID);
+            if let Some(estimate) = self.db.store.approximate_count(&span) {
+                counter.rows.store(estimate, Ordering::Relaxed);
+            }
+            counter.seeded.store(true, Ordering::Release);
+        }
+        Some(counter.rows.load(Ordering::Relaxed))
     }
 }

@@ -150,3 +150,33 @@ fn handles_cross_threads() {
     send::<alopex_sql::Transaction>();
     send::<alopex_sql::Rows<'static>>();
 }
+
+#[test]
+fn a_reopened_database_plans_with_table_sizes_from_storage() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        db.execute("CREATE TABLE big (id INT PRIMARY KEY, s INT)", &[]).unwrap();
+        db.execute("CREATE TABLE small (id INT PRIMARY KEY, name TEXT)", &[]).unwrap();
+        let mut tx = db.begin().unwrap();
+        for i in 0..2000 {
+            tx.execute("INSERT INTO big VALUES ($1, $2)", &[Value::Int(i), Value::Int(i % 5)]).unwrap();
+        }
+        for i in 0..5 {
+            tx.execute("INSERT INTO small VALUES ($1, 'x')", &[Value::Int(i)]).unwrap();
+        }
+        tx.commit().unwrap();
+        db.close().unwrap();
+    }
+    let db = Database::open(dir.path()).unwrap();
+    // Written with the big table second: the optimizer must still build the
+    // hash table on the small one (the right input) from the sizes it reads
+    // from storage, not from defaults.
+    let plan: Vec<String> = db
+        .query("EXPLAIN SELECT count(*) FROM small, big WHERE big.s = small.id", &[])
+        .unwrap()
+        .map(|r| r.unwrap().get::<String>(0).unwrap())
+        .collect();
+    let pos = |name: &str| plan.iter().position(|l| l.contains(&format!("Scan {name}"))).unwrap();
+    assert!(pos("big") < pos("small"), "small should be the build (right) side:\n{}", plan.join("\n"));
+}

@@ -268,6 +268,28 @@ impl Engine {
         self.shared.oracle.visible()
     }
 
+    /// A rough count of the versions stored under `range`, for query
+    /// planning: every version in the memtables (counted, up to a cap per
+    /// memtable), plus, per SSTable, the entries of the data blocks that
+    /// overlap the range (from the block index, no I/O). Versions, not keys:
+    /// overwritten and deleted keys count until compaction drops them.
+    pub fn approximate_count(&self, range: &crate::version::KeyBounds) -> u64 {
+        const MEMTABLE_CAP: usize = 1 << 20;
+        let sv = self.shared.super_version();
+        let mut count = 0u64;
+        for mem in std::iter::once(&sv.mem).chain(sv.imm.iter()) {
+            count += mem.count_range(range.clone(), MEMTABLE_CAP) as u64;
+        }
+        for table in sv.version.levels.iter().flatten() {
+            let p = table.properties();
+            if !crate::version::overlaps(&p.smallest_key, &p.largest_key, range) {
+                continue;
+            }
+            count += table.approximate_entries(range);
+        }
+        count
+    }
+
     /// A summary of levels, memtables and counters.
     pub fn stats(&self) -> EngineStats {
         let sv = self.shared.super_version();

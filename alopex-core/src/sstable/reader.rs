@@ -141,6 +141,27 @@ impl Table {
         &self.properties
     }
 
+    /// Roughly how many versions of this table lie in `range`: the entries
+    /// of the data blocks whose key span overlaps it (blocks assumed equally
+    /// full), from the in-memory block index; no I/O.
+    pub fn approximate_entries(&self, range: &crate::version::KeyBounds) -> u64 {
+        let blocks = self.index.len() as u64;
+        if blocks == 0 {
+            return 0;
+        }
+        let user = |e: &IndexEntry| decode_internal_key(&e.last_key).map(|(k, _, _)| Bytes::copy_from_slice(k));
+        let mut first = self.properties.smallest_key.clone();
+        let mut overlapping = 0u64;
+        for entry in &self.index {
+            let Some(last) = user(entry) else { continue };
+            if crate::version::overlaps(&first, &last, range) {
+                overlapping += 1;
+            }
+            first = last;
+        }
+        self.properties.entries * overlapping / blocks
+    }
+
     /// False only if no version of `user_key` is in this table (bloom filter).
     pub fn may_contain(&self, user_key: &[u8]) -> bool {
         self.bloom.may_contain_hash(key_hash(user_key))

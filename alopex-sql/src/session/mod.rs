@@ -352,7 +352,7 @@ impl Session {
     }
 
     fn optimize(&self, mut plan: Plan) -> Result<Plan> {
-        plan.root = plan::optimizer::optimize(plan.root, &self.db.shared.stats)?;
+        plan.root = plan::optimizer::optimize(plan.root, &crate::database::StatsView { db: &self.db.shared })?;
         Ok(plan)
     }
 
