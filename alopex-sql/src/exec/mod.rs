@@ -42,6 +42,7 @@ mod hash_join;
 mod insert;
 mod join;
 mod limit;
+mod lookup_join;
 mod nested_loop;
 mod project;
 mod scan;
@@ -184,6 +185,19 @@ fn build_tree(node: &Node, stats: Option<&StatsHandle>, next_index: &mut usize) 
             let right = child(right)?;
             let keys = (left_keys.clone(), right_keys.clone());
             Box::new(hash_join::HashJoinExec::new(left, right, *kind, keys, residual.clone(), lw, rw)?)
+        }
+        Node::LookupJoin { left, table, index, keys, kind, filter, residual, .. } => {
+            let lw = left.width();
+            Box::new(lookup_join::LookupJoinExec::new(
+                child(left)?,
+                table.clone(),
+                *index,
+                keys.clone(),
+                *kind,
+                filter.clone(),
+                residual.clone(),
+                lw,
+            )?)
         }
         Node::Aggregate { input, group_by, aggregates } => {
             Box::new(aggregate::AggregateExec::new(child(input)?, group_by.clone(), aggregates.clone()))

@@ -68,7 +68,20 @@ enum KeyValue {
 
 /// Evaluates `expr` and casts it to `ty`.
 fn key_value(expr: &Expr, ty: &DataType, cx: &mut ExecContext<'_>) -> Result<KeyValue> {
-    let original = eval_expr(expr, &[], cx)?;
+    cast_key(eval_expr(expr, &[], cx)?, ty)
+}
+
+/// The value of a key column of type `ty` equal to `original` under `=`,
+/// or None when no key can equal it (NULL, or not representable exactly).
+pub(super) fn exact_key(original: Value, ty: &DataType) -> Result<Option<Value>> {
+    Ok(match cast_key(original, ty)? {
+        KeyValue::Exact(v) => Some(v),
+        KeyValue::Inexact(..) | KeyValue::OutOfRange(_) | KeyValue::Null => None,
+    })
+}
+
+/// Casts `original` to the key column type `ty`.
+fn cast_key(original: Value, ty: &DataType) -> Result<KeyValue> {
     if original.is_null() {
         return Ok(KeyValue::Null);
     }

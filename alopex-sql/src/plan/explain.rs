@@ -65,6 +65,13 @@ fn output_names(node: &Node, outer: &[Vec<String>]) -> Vec<String> {
             }
             names
         }
+        Node::LookupJoin { left, table, alias, kind, .. } => {
+            let mut names = output_names(left, outer);
+            if !matches!(kind, JoinKind::Semi | JoinKind::Anti) {
+                names.extend(table_names(table, alias));
+            }
+            names
+        }
         Node::Aggregate { input, group_by, aggregates } => {
             let names = output_names(input, outer);
             let mut out: Vec<String> = group_by.iter().map(|e| r.expr(e, &names)).collect();
@@ -177,6 +184,37 @@ fn describe(node: &Node, r: &mut Renderer<'_>) -> String {
             let mut s = format!("HashJoin {} on [{}]", join_kind(*kind), keys.join(", "));
             if let Some(res) = residual {
                 let _ = write!(s, " residual {}", r.expr(res, &[ln, rn].concat()));
+            }
+            s
+        }
+        Node::LookupJoin { left, table, alias, index, keys, kind, filter, residual } => {
+            let (ln, tn) = (input_names(left), table_names(table, alias));
+            let (key_name, key_columns) = match index {
+                None => (table.pkey_name(), &table.primary_key[..]),
+                Some(i) => match table.indexes.get(*i) {
+                    Some(ix) => (ix.name.clone(), &ix.columns[..]),
+                    None => (format!("#{i}"), &[][..]),
+                },
+            };
+            let keys: Vec<String> = keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| {
+                    let column = key_columns.get(i).and_then(|&c| tn.get(c)).map_or("?", String::as_str);
+                    format!("{column} = {}", r.expr(k, &ln))
+                })
+                .collect();
+            let mut s = format!(
+                "LookupJoin {} {} using {key_name} on [{}]",
+                join_kind(*kind),
+                relation(table, alias),
+                keys.join(", ")
+            );
+            if let Some(f) = filter {
+                let _ = write!(s, " filter: {}", r.expr(f, &tn));
+            }
+            if let Some(res) = residual {
+                let _ = write!(s, " residual {}", r.expr(res, &[ln, tn].concat()));
             }
             s
         }

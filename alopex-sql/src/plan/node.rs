@@ -212,6 +212,29 @@ pub enum Node {
         /// Further predicate over left ++ right.
         residual: Option<Expr>,
     },
+    /// Joins by looking up, for each left row, the rows of `table` whose
+    /// key (the primary key, or a secondary index) starts with the values
+    /// of `keys` over the left row: an index nested-loop join. NULL keys
+    /// never match. Output: left row then table row (Semi/Anti: left row
+    /// only), in left order.
+    LookupJoin {
+        /// Outer side, read in batches.
+        left: Box<Node>,
+        /// The table looked up.
+        table: Arc<TableSchema>,
+        /// The name the query gave it.
+        alias: String,
+        /// Position in `table.indexes`; None for the primary key.
+        index: Option<usize>,
+        /// Values for a leading prefix of the key columns, over the left row.
+        keys: Vec<Expr>,
+        /// Kind: Inner, Left, Semi or Anti.
+        kind: JoinKind,
+        /// A predicate over the table row, applied to each fetched row.
+        filter: Option<Expr>,
+        /// Further predicate over left ++ table row.
+        residual: Option<Expr>,
+    },
     /// Groups and aggregates. Output: group-by values, then aggregate values.
     /// With no group-by it returns exactly one row.
     Aggregate {
@@ -319,6 +342,10 @@ impl Node {
                 JoinKind::Semi | JoinKind::Anti => left.width(),
                 _ => left.width() + right.width(),
             },
+            Node::LookupJoin { left, table, kind, .. } => match kind {
+                JoinKind::Semi | JoinKind::Anti => left.width(),
+                _ => left.width() + table.columns.len(),
+            },
             Node::Aggregate { group_by, aggregates, .. } => group_by.len() + aggregates.len(),
             Node::SetOp { left, .. } => left.width(),
             Node::Insert { returning, .. } | Node::Update { returning, .. } | Node::Delete { returning, .. } => {
@@ -338,6 +365,7 @@ impl Node {
             | Node::TopN { input, .. }
             | Node::Limit { input, .. }
             | Node::Distinct { input }
+            | Node::LookupJoin { left: input, .. }
             | Node::Insert { input, .. }
             | Node::Update { input, .. }
             | Node::Delete { input, .. } => vec![input],

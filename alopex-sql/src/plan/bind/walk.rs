@@ -35,6 +35,9 @@ pub(crate) fn walk_plan(node: &mut Node, level: usize, f: &mut dyn FnMut(&mut Ex
             left_keys.iter_mut().chain(right_keys.iter_mut()).for_each(&mut visit);
             residual.iter_mut().for_each(&mut visit);
         }
+        Node::LookupJoin { keys, filter, residual, .. } => {
+            keys.iter_mut().chain(filter.iter_mut()).chain(residual.iter_mut()).for_each(&mut visit);
+        }
         Node::Aggregate { group_by, aggregates, .. } => {
             group_by.iter_mut().for_each(&mut visit);
             for a in aggregates {
@@ -78,6 +81,7 @@ pub(crate) fn walk_plan(node: &mut Node, level: usize, f: &mut dyn FnMut(&mut Ex
         | Node::TopN { input, .. }
         | Node::Limit { input, .. }
         | Node::Distinct { input }
+        | Node::LookupJoin { left: input, .. }
         | Node::Insert { input, .. }
         | Node::Update { input, .. }
         | Node::Delete { input, .. } => walk_plan(input, level, f),

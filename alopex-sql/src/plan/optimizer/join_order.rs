@@ -362,6 +362,14 @@ pub(super) fn estimate(node: &Node, cx: &Ctx<'_>) -> f64 {
                 _ => l.max(r),
             }
         }
+        Node::LookupJoin { left, table, kind, .. } => {
+            let (l, r) = (estimate(left, cx), cx.stats.row_count(table.id).map_or(DEFAULT_ROWS, |n| n as f64));
+            match kind {
+                JoinKind::Semi | JoinKind::Anti => l * 0.5,
+                JoinKind::Inner => l * r * 0.1,
+                _ => l.max(r),
+            }
+        }
         Node::SetOp { left, right, .. } => estimate(left, cx) + estimate(right, cx),
         Node::Insert { .. } | Node::Update { .. } | Node::Delete { .. } => DEFAULT_ROWS,
     }

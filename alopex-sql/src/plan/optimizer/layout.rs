@@ -181,6 +181,13 @@ pub(crate) fn output_types(node: &Node) -> Vec<DataType> {
             }
             types
         }
+        Node::LookupJoin { left, table, kind, .. } => {
+            let mut types = output_types(left);
+            if !matches!(kind, JoinKind::Semi | JoinKind::Anti) {
+                types.extend(table.columns.iter().map(|c| c.ty.clone()));
+            }
+            types
+        }
         Node::Aggregate { group_by, aggregates, .. } => {
             group_by.iter().map(Expr::ty).chain(aggregates.iter().map(|a| a.ty.clone())).collect()
         }

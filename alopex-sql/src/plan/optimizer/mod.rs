@@ -21,8 +21,13 @@
 //! 5. `hash_join` turns nested-loop joins with equality conjuncts into
 //!    hash joins;
 //! 6. `index_select` turns scan filters into primary-key or index ranges;
-//! 7. `limit` turns LIMIT over ORDER BY into a bounded top-N;
-//! 8. `prune` removes projections that do nothing.
+//! 7. `lookup_join` turns joins whose build side is a full scan of a large
+//!    table, keyed on its primary key or an index, into lookup joins that
+//!    fetch each left row's matches by key (after `index_select`, so both
+//!    sides' ranges are known);
+//! 8. `limit` turns LIMIT over ORDER BY into a bounded top-N;
+//! 9. `prune` removes projections that do nothing (including the one a
+//!    swapped lookup join leaves when the SELECT list is above it).
 //!
 //! Subquery plans inside expressions are optimized first, with the same
 //! list: their outer references are not columns, so to the rules they look
@@ -40,6 +45,7 @@ mod index_select;
 mod join_order;
 mod layout;
 mod limit;
+mod lookup_join;
 mod prune;
 mod pushdown;
 mod walk;
@@ -78,6 +84,7 @@ const RULES: &[(&str, Rule)] = &[
     ("join_order", join_order::join_order),
     ("hash_join", hash_join::hash_join),
     ("index_select", index_select::index_select),
+    ("lookup_join", lookup_join::lookup_join),
     ("limit", limit::limit),
     ("prune", prune::prune),
 ];

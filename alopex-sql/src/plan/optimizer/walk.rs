@@ -32,6 +32,9 @@ pub(crate) fn map_inputs(node: Node, f: &mut dyn FnMut(Node) -> Result<Node>) ->
         Node::HashJoin { left, right, kind, left_keys, right_keys, residual } => {
             Node::HashJoin { left: bx(left)?, right: bx(right)?, kind, left_keys, right_keys, residual }
         }
+        Node::LookupJoin { left, table, alias, index, keys, kind, filter, residual } => {
+            Node::LookupJoin { left: bx(left)?, table, alias, index, keys, kind, filter, residual }
+        }
         Node::Aggregate { input, group_by, aggregates } => Node::Aggregate { input: bx(input)?, group_by, aggregates },
         Node::Sort { input, keys } => Node::Sort { input: bx(input)?, keys },
         Node::TopN { input, keys, limit, offset } => Node::TopN { input: bx(input)?, keys, limit, offset },
@@ -120,6 +123,16 @@ pub(crate) fn map_exprs(node: Node, f: &mut dyn FnMut(Expr) -> Result<Expr>) -> 
             right_keys: list(right_keys, f)?,
             residual: opt(residual, f)?,
         },
+        Node::LookupJoin { left, table, alias, index, keys, kind, filter, residual } => Node::LookupJoin {
+            left,
+            table,
+            alias,
+            index,
+            keys: list(keys, f)?,
+            kind,
+            filter: opt(filter, f)?,
+            residual: opt(residual, f)?,
+        },
         Node::Aggregate { input, group_by, aggregates } => Node::Aggregate {
             input,
             group_by: list(group_by, f)?,
@@ -197,6 +210,7 @@ pub(crate) fn for_each_expr(node: &Node, f: &mut dyn FnMut(&Expr)) {
         Node::HashJoin { left_keys, right_keys, residual, .. } => {
             left_keys.iter().chain(right_keys).chain(residual).for_each(f)
         }
+        Node::LookupJoin { keys, filter, residual, .. } => keys.iter().chain(filter).chain(residual).for_each(f),
         Node::Aggregate { group_by, aggregates, .. } => {
             group_by.iter().for_each(&mut *f);
             for a in aggregates {
