@@ -249,7 +249,7 @@ impl Session {
                     plan,
                     exec,
                     params,
-                    state: ExecState::default(),
+                    state: Some(ExecState::default()),
                     autocommit,
                     produced: 0,
                     now: (self.db.shared.clock)(),
