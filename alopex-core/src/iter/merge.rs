@@ -50,7 +50,6 @@ pub struct MergeIter {
     heap: BinaryHeap<Head>,
     reverse: bool,
     started: bool,
-    last: Option<(bytes::Bytes, u64)>,
     failed: bool,
 }
 
@@ -58,7 +57,7 @@ impl MergeIter {
     /// Merges `sources` (index 0 is the newest) in the given direction. Every
     /// source must already be ordered in that direction.
     pub fn new(sources: Vec<BoxedIter>, reverse: bool) -> Self {
-        MergeIter { sources, heap: BinaryHeap::new(), reverse, started: false, last: None, failed: false }
+        MergeIter { sources, heap: BinaryHeap::new(), reverse, started: false, failed: false }
     }
 
     fn pull(&mut self, source: usize) -> Result<()> {
@@ -69,25 +68,31 @@ impl MergeIter {
     }
 
     fn step(&mut self) -> Result<Option<Entry>> {
+        if let [only] = &mut self.sources[..] {
+            // One source: nothing to merge or shadow.
+            return only.next().transpose();
+        }
         if !self.started {
             self.started = true;
             for i in 0..self.sources.len() {
                 self.pull(i)?;
             }
         }
-        while let Some(head) = self.heap.pop() {
-            self.pull(head.source)?;
-            let entry = head.entry;
-            if let Some((k, ts)) = &self.last
-                && *k == entry.key
-                && *ts == entry.ts
-            {
-                continue; // shadowed by the same version in a newer source
+        let Some(head) = self.heap.pop() else { return Ok(None) };
+        self.pull(head.source)?;
+        // The same version in older sources is shadowed. Equal versions
+        // come out of the heap one after the other (newest source first),
+        // so they are dropped here while the winner is in hand, without
+        // keeping a copy of its key.
+        while let Some(next) = self.heap.peek()
+            && next.entry.ts == head.entry.ts
+            && next.entry.key == head.entry.key
+        {
+            if let Some(dup) = self.heap.pop() {
+                self.pull(dup.source)?;
             }
-            self.last = Some((entry.key.clone(), entry.ts));
-            return Ok(Some(entry));
         }
-        Ok(None)
+        Ok(Some(head.entry))
     }
 }
 
@@ -133,6 +138,31 @@ mod tests {
             let older = src(vec![e("a", 2, "old"), e("a", 1, "a1"), e("b", 5, "b5")], reverse);
             let out: Vec<Entry> = MergeIter::new(vec![newer, older], reverse).collect::<Result<_>>().expect("ok");
             let mut expect = vec![e("a", 2, "new"), e("a", 1, "a1"), e("b", 5, "b5"), e("c", 1, "c1")];
+            if reverse {
+                expect.reverse();
+            }
+            assert_eq!(out, expect);
+        }
+    }
+
+    #[test]
+    fn one_source_passes_through_and_shadowing_spans_many_sources() {
+        for reverse in [false, true] {
+            let only = src(vec![e("a", 2, "a2"), e("a", 1, "a1"), e("b", 1, "b1")], reverse);
+            let out: Vec<Entry> = MergeIter::new(vec![only], reverse).collect::<Result<_>>().expect("ok");
+            let mut expect = vec![e("a", 2, "a2"), e("a", 1, "a1"), e("b", 1, "b1")];
+            if reverse {
+                expect.reverse();
+            }
+            assert_eq!(out, expect);
+
+            let sources = vec![
+                src(vec![e("b", 3, "new")], reverse),
+                src(vec![e("a", 1, "a1"), e("b", 3, "mid"), e("c", 1, "c1")], reverse),
+                src(vec![e("b", 3, "old"), e("b", 2, "b2")], reverse),
+            ];
+            let out: Vec<Entry> = MergeIter::new(sources, reverse).collect::<Result<_>>().expect("ok");
+            let mut expect = vec![e("a", 1, "a1"), e("b", 3, "new"), e("b", 2, "b2"), e("c", 1, "c1")];
             if reverse {
                 expect.reverse();
             }

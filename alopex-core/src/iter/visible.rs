@@ -1,7 +1,5 @@
 //! MVCC visibility: from all versions to the state at one snapshot.
 
-use bytes::Bytes;
-
 use crate::error::Result;
 use crate::key::{Entry, Timestamp};
 
@@ -19,23 +17,29 @@ pub struct VisibleIter {
     read_ts: Timestamp,
     reverse: bool,
     failed: bool,
-    /// Forward only: the key whose visible version was already decided.
-    decided: Option<Bytes>,
 }
 
 impl VisibleIter {
     /// Applies visibility at `read_ts` to `inner`, ordered in `reverse` or not.
     pub fn new(inner: BoxedIter, read_ts: Timestamp, reverse: bool) -> Self {
-        VisibleIter { inner: inner.peekable(), read_ts, reverse, failed: false, decided: None }
+        VisibleIter { inner: inner.peekable(), read_ts, reverse, failed: false }
     }
 
     fn step_forward(&mut self) -> Result<Option<Entry>> {
-        for item in self.inner.by_ref() {
+        while let Some(item) = self.inner.next() {
             let entry = item?;
-            if self.decided.as_ref() == Some(&entry.key) || entry.ts > self.read_ts {
+            if entry.ts > self.read_ts {
                 continue;
             }
-            self.decided = Some(entry.key.clone());
+            // The newest visible version decides the key: its older
+            // versions follow it directly and are skipped here, by comparing
+            // with the entry in hand instead of keeping a copy of its key.
+            while let Some(Ok(next)) = self.inner.peek() {
+                if next.key != entry.key {
+                    break;
+                }
+                self.inner.next();
+            }
             if entry.value.is_some() {
                 return Ok(Some(entry));
             }
@@ -94,6 +98,8 @@ impl Iterator for VisibleIter {
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+
     use super::*;
 
     fn e(k: &str, ts: u64, v: Option<&str>) -> Entry {

@@ -129,7 +129,14 @@ impl Transaction {
         let mut own: Box<dyn Iterator<Item = (&Bytes, &Option<Bytes>)>> =
             if reverse { Box::new(own.rev()) } else { Box::new(own) };
         let mut own_next = own.next();
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(limit.min(1024));
+        if own_next.is_none() {
+            // No own writes in the range (always so for a read-only
+            // transaction): the stored pairs as they come.
+            for item in stored.by_ref().take(limit) {
+                out.push(item?);
+            }
+        }
         while out.len() < limit {
             let stored_key = match stored.peek() {
                 Some(Ok((k, _))) => Some(k.clone()),

@@ -111,18 +111,52 @@ pub fn encode_row(table: &TableSchema, row: &[Value]) -> Result<Vec<u8>> {
 /// Decodes a stored row into the current shape of `table`: values of
 /// dropped columns are skipped, columns the row predates read as their
 /// `missing` value. Malformed bytes are `XX001`.
+///
+/// Rows are written in schema order, so almost every row holds exactly the
+/// table's columns in order: those decode straight into the output vector,
+/// one id compare per column. At the first column that is not the expected
+/// one (a dropped or added column, or corruption) decoding continues in
+/// [`decode_row_general`] from where it stopped.
 pub fn decode_row(table: &TableSchema, bytes: &[u8]) -> Result<Row> {
     let mut input = bytes;
     let version = get_u8(&mut input)?;
     if version != ROW_FORMAT_VERSION {
         return Err(corrupt(format!("unknown row format version {version}")));
     }
-    let mut slots: Vec<Option<Value>> = vec![None; table.columns.len()];
+    let columns = &table.columns;
+    let mut row: Row = Vec::with_capacity(columns.len());
+    while let Some(column) = columns.get(row.len()) {
+        if input.is_empty() {
+            break;
+        }
+        let mut rest = input;
+        if get_u32_varint_fast(&mut rest)? != column.id {
+            break;
+        }
+        let value = decode_value(&mut rest)?;
+        if !fits(&value, &column.ty) {
+            return Err(misfit(&value, column));
+        }
+        row.push(value);
+        input = rest;
+    }
+    if input.is_empty() && row.len() == columns.len() {
+        return Ok(row);
+    }
+    decode_row_general(table, row, input)
+}
+
+/// The rest of [`decode_row`] for a row whose columns differ from the
+/// schema's: `done` holds the values of the first columns, in order, and
+/// `input` the entries after them.
+fn decode_row_general(table: &TableSchema, done: Row, mut input: &[u8]) -> Result<Row> {
     // Rows are written in schema order, so the next column is almost always
     // the one after the last match.
-    let mut hint = 0usize;
+    let mut hint = done.len();
+    let mut slots: Vec<Option<Value>> = done.into_iter().map(Some).collect();
+    slots.resize(table.columns.len(), None);
     while !input.is_empty() {
-        let id = get_u32_varint(&mut input)?;
+        let id = get_u32_varint_fast(&mut input)?;
         let value = decode_value(&mut input)?;
         let position = if table.columns.get(hint).is_some_and(|c| c.id == id) {
             Some(hint)
@@ -135,12 +169,7 @@ pub fn decode_row(table: &TableSchema, bytes: &[u8]) -> Result<Row> {
         hint = position + 1;
         let column = &table.columns[position];
         if !fits(&value, &column.ty) {
-            return Err(corrupt(format!(
-                "a {} value stored in column \"{}\" of type {}",
-                value.data_type(),
-                column.name,
-                column.ty
-            )));
+            return Err(misfit(&value, column));
         }
         if slots[position].replace(value).is_some() {
             return Err(corrupt(format!("column \"{}\" stored twice in a row", column.name)));
@@ -151,6 +180,49 @@ pub fn decode_row(table: &TableSchema, bytes: &[u8]) -> Result<Row> {
         .zip(&table.columns)
         .map(|(slot, column)| slot.unwrap_or_else(|| column.missing.clone()))
         .collect())
+}
+
+/// The corruption error for a stored value that does not fit its column.
+fn misfit(value: &Value, column: &crate::catalog::ColumnSchema) -> Error {
+    corrupt(format!("a {} value stored in column \"{}\" of type {}", value.data_type(), column.name, column.ty))
+}
+
+/// [`get_u32_varint`] with the one-byte case (ids below 128) inline.
+#[inline]
+fn get_u32_varint_fast(input: &mut &[u8]) -> Result<u32> {
+    match input.first() {
+        Some(&b) if b < 0x80 => {
+            *input = &input[1..];
+            Ok(b as u32)
+        }
+        _ => get_u32_varint(input),
+    }
+}
+
+/// [`get_str`] with a one-byte length (strings below 128 bytes) inline.
+#[inline]
+fn get_str_fast<'a>(input: &mut &'a [u8]) -> Result<&'a str> {
+    match input.split_first() {
+        Some((&len, rest)) if len < 0x80 && rest.len() >= len as usize => {
+            let (bytes, rest) = rest.split_at(len as usize);
+            *input = rest;
+            std::str::from_utf8(bytes).map_err(|_| corrupt("string is not valid UTF-8"))
+        }
+        _ => get_str(input),
+    }
+}
+
+/// [`get_ivarint`] with the one-byte case (-64..=63) inline.
+#[inline]
+fn get_ivarint_fast(input: &mut &[u8]) -> Result<i64> {
+    match input.first() {
+        Some(&b) if b < 0x80 => {
+            *input = &input[1..];
+            let z = b as i64;
+            Ok((z >> 1) ^ -(z & 1))
+        }
+        _ => get_ivarint(input),
+    }
 }
 
 /// True when `value` may be stored in a column of type `ty`.
@@ -230,7 +302,7 @@ pub fn decode_value(input: &mut &[u8]) -> Result<Value> {
         TAG_NULL => Value::Null,
         TAG_FALSE => Value::Bool(false),
         TAG_TRUE => Value::Bool(true),
-        TAG_INT => Value::Int(get_ivarint(input)?),
+        TAG_INT => Value::Int(get_ivarint_fast(input)?),
         TAG_FLOAT => Value::Float(f64::from_bits(u64::from_le_bytes(take_array(input)?))),
         TAG_NUMERIC => {
             let scale = get_u8(input)? as u32;
@@ -240,7 +312,7 @@ pub fn decode_value(input: &mut &[u8]) -> Result<Value> {
                     .map_err(|_| corrupt("numeric value out of range"))?,
             )
         }
-        TAG_TEXT => Value::Text(Arc::from(get_str(input)?)),
+        TAG_TEXT => Value::Text(Arc::from(get_str_fast(input)?)),
         TAG_BYTES => Value::Bytes(Arc::from(get_bytes(input)?)),
         TAG_DATE => {
             let days = get_i32_varint(input)?;

@@ -17,8 +17,8 @@
 use std::collections::HashMap;
 use std::vec::IntoIter;
 
-use super::{ExecContext, Executor, eval_pred, eval_row};
-use crate::error::Result;
+use super::{ExecContext, Executor, eval_expr, eval_pred};
+use crate::error::{Error, Result};
 use crate::expr::Accumulator;
 use crate::expr::Expr;
 use crate::expr::agg::accumulator;
@@ -51,38 +51,81 @@ impl AggregateExec {
     }
 
     /// Reads the whole input into groups, in first-appearance order.
+    ///
+    /// Per row this allocates nothing once the group exists: the key is
+    /// evaluated into a reused buffer and looked up as a slice (cloned into
+    /// the map only for a new group), and arguments go to the accumulators
+    /// as a slice of the row itself when they are a single column, else
+    /// through a reused buffer.
     fn aggregate(&self, mut input: Box<dyn Executor>, cx: &mut ExecContext<'_>) -> Result<Vec<Group>> {
         let mut groups: Vec<Group> = Vec::new();
         let mut index: HashMap<Vec<Value>, usize> = HashMap::new();
         if self.group_by.is_empty() {
             groups.push(self.new_group(Vec::new()));
         }
+        let args: Vec<Args> = self.aggregates.iter().map(|a| Args::of(&a.args)).collect();
+        let mut key: Vec<Value> = Vec::with_capacity(self.group_by.len());
+        let mut buffer: Vec<Value> = Vec::new();
         while let Some(row) = input.next(cx)? {
             let position = if self.group_by.is_empty() {
                 0
             } else {
-                let key = eval_row(&self.group_by, &row, cx)?;
-                match index.get(&key) {
+                key.clear();
+                for e in &self.group_by {
+                    key.push(eval_expr(e, &row, cx)?);
+                }
+                match index.get(key.as_slice()) {
                     Some(p) => *p,
                     None => {
                         groups.push(self.new_group(key.clone()));
-                        index.insert(key, groups.len() - 1);
+                        index.insert(key.clone(), groups.len() - 1);
                         groups.len() - 1
                     }
                 }
             };
             let group = &mut groups[position];
-            for (call, acc) in self.aggregates.iter().zip(group.accumulators.iter_mut()) {
+            for ((call, args), acc) in self.aggregates.iter().zip(&args).zip(group.accumulators.iter_mut()) {
                 if let Some(filter) = &call.filter
                     && !eval_pred(filter, &row, cx)?
                 {
                     continue;
                 }
-                let args = eval_row(&call.args, &row, cx)?;
-                acc.update(&args)?;
+                match args {
+                    Args::None => acc.update(&[])?,
+                    Args::Column(i) => acc.update(std::slice::from_ref(row.get(*i).ok_or_else(|| {
+                        Error::internal(format!("column {i} out of range of a {}-column row", row.len()))
+                    })?))?,
+                    Args::Exprs => {
+                        buffer.clear();
+                        for e in &call.args {
+                            buffer.push(eval_expr(e, &row, cx)?);
+                        }
+                        acc.update(&buffer)?;
+                    }
+                }
             }
         }
         Ok(groups)
+    }
+}
+
+/// How an aggregate's arguments are passed to its accumulator.
+enum Args {
+    /// No arguments (`count(*)`).
+    None,
+    /// One column of the input row, passed in place.
+    Column(usize),
+    /// Anything else: evaluated into a buffer.
+    Exprs,
+}
+
+impl Args {
+    fn of(args: &[Expr]) -> Args {
+        match args {
+            [] => Args::None,
+            [Expr::Column(i, _)] => Args::Column(*i),
+            _ => Args::Exprs,
+        }
     }
 }
 

@@ -211,6 +211,31 @@ mod tests {
         });
     }
 
+    /// The optimizer drops `col = $1` and `col >= $1` from the filter once
+    /// they are the scan's range; that relies on a NULL bound reading no
+    /// rows, even through an index that holds a NULL key.
+    #[test]
+    fn null_parameter_bounds_read_nothing() {
+        with_cx(&[Value::Null, Value::Int(3)], |cx| {
+            let t = filled(cx);
+            let p = |i| Expr::Param(i, DataType::Int8);
+            for index in [None, Some(0)] {
+                let got = run_in(&scan(&t, index, ScanRange::Points(vec![vec![p(0)]]), false, None), cx).unwrap();
+                assert!(got.is_empty(), "{index:?}: {got:?}");
+                for (lower, upper) in [
+                    (Bound::Included(vec![p(0)]), Bound::Excluded(vec![p(1)])),
+                    (Bound::Included(vec![p(1)]), Bound::Excluded(vec![p(0)])),
+                    (Bound::Excluded(vec![p(0)]), Bound::Unbounded),
+                    (Bound::Unbounded, Bound::Included(vec![p(0)])),
+                ] {
+                    let range = ScanRange::Range { lower, upper };
+                    let got = run_in(&scan(&t, index, range.clone(), false, None), cx).unwrap();
+                    assert!(got.is_empty(), "{index:?} {range:?}: {got:?}");
+                }
+            }
+        });
+    }
+
     #[test]
     fn index_points_and_filter() {
         with_cx(&[], |cx| {

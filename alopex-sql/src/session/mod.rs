@@ -250,7 +250,7 @@ impl Session {
                     plan,
                     exec,
                     params,
-                    state: ExecState::default(),
+                    state: Some(ExecState::default()),
                     autocommit,
                     produced: 0,
                     now: (self.db.shared.clock)(),

@@ -221,7 +221,9 @@ pub(crate) enum Source {
         plan: super::PlanRef,
         exec: Box<dyn Executor>,
         params: Vec<Value>,
-        state: ExecState,
+        /// The executor's private state between rows; None only while a
+        /// row is being pulled (it lives in the context then).
+        state: Option<ExecState>,
         autocommit: bool,
         produced: u64,
         /// The statement timestamp, read once when the statement starts.
@@ -280,15 +282,7 @@ impl<'a> Rows<'a> {
             });
         };
         let session = self.session.get();
-        let shared = session.db.shared.clone();
-        let row_ids = RowIdAllocator { db: &shared };
-        let Some(t) = session.txn.as_mut() else {
-            return Err(Error::internal("result read after its transaction ended"));
-        };
-        let mut cx = ExecContext::new(&mut *t.txn, params, *now, &row_ids);
-        cx.state = std::mem::take(state);
-        let result = exec.next(&mut cx);
-        *state = std::mem::take(&mut cx.state);
+        let result = pull(session, exec, params, state, *now, "result read after its transaction ended")?;
         match result {
             Ok(Some(row)) => {
                 *produced += 1;
@@ -338,15 +332,7 @@ impl<'a> Rows<'a> {
             return Ok(false);
         };
         let session = self.session.get();
-        let shared = session.db.shared.clone();
-        let row_ids = RowIdAllocator { db: &shared };
-        let Some(t) = session.txn.as_mut() else {
-            return Err(Error::internal("statement ran after its transaction ended"));
-        };
-        let mut cx = ExecContext::new(&mut *t.txn, params, *now, &row_ids);
-        cx.state = std::mem::take(state);
-        let result = exec.next(&mut cx);
-        *state = std::mem::take(&mut cx.state);
+        let result = pull(session, exec, params, state, *now, "statement ran after its transaction ended")?;
         match result {
             Ok(Some(row)) => {
                 rows.push(row);
@@ -355,7 +341,9 @@ impl<'a> Rows<'a> {
             Ok(None) => {
                 let affected = exec.affected_rows();
                 let tag = tag_for(&plan.root, affected);
-                if let Some((table, sign)) = dml_table(&plan.root) {
+                if let Some((table, sign)) = dml_table(&plan.root)
+                    && let Some(t) = session.txn.as_mut()
+                {
                     *t.row_deltas.entry(table).or_default() += sign * affected as i64;
                 }
                 let autocommit = *autocommit;
@@ -413,6 +401,31 @@ impl Drop for Rows<'_> {
             }
         }
     }
+}
+
+/// Pulls one row from `exec` in the session's transaction. The context is
+/// built per row (it borrows the transaction, which the session owns), so
+/// it is kept cheap: the executor state moves in and out without being
+/// rebuilt, and the row-id allocator borrows the database. The outer
+/// `Result` is a missing transaction (`gone` says why), the inner one the
+/// executor's.
+fn pull(
+    session: &mut Session,
+    exec: &mut Box<dyn Executor>,
+    params: &[Value],
+    state: &mut Option<ExecState>,
+    now: DateTime<Utc>,
+    gone: &str,
+) -> Result<Result<Option<Row>>> {
+    let row_ids = RowIdAllocator { db: &session.db.shared };
+    let Some(t) = session.txn.as_mut() else {
+        return Err(Error::internal(gone));
+    };
+    let mut cx =
+        ExecContext { txn: &mut *t.txn, params, now, row_ids: &row_ids, state: state.take().unwrap_or_default() };
+    let result = exec.next(&mut cx);
+    *state = Some(cx.state);
+    Ok(result)
 }
 
 /// The table a DML plan changes and the sign of its row-count change.

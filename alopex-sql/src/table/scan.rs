@@ -15,6 +15,12 @@
 //!
 //! The bounds are computed on the first `next`, not in the constructor, so
 //! that an unencodable range value surfaces as an error from `next`.
+//!
+//! A page keeps the stored row bytes and decodes one row per `next`. Decoding
+//! the whole page up front would hold a page of decoded rows (each text value
+//! its own allocation) alive at once; decoding as the consumer pulls lets the
+//! allocator hand the memory of the row just dropped to the next one, and a
+//! consumer that stops early decodes nothing more.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -58,7 +64,8 @@ pub struct RowScan {
     reverse: bool,
     state: ScanState,
     page_size: usize,
-    rows: VecDeque<Row>,
+    /// The stored rows of the current page not returned yet.
+    rows: VecDeque<Bytes>,
 }
 
 impl RowScan {
@@ -80,8 +87,8 @@ impl RowScan {
     /// The next row.
     pub fn next(&mut self, txn: &mut dyn KvTxn) -> Result<Option<Row>> {
         loop {
-            if let Some(row) = self.rows.pop_front() {
-                return Ok(Some(row));
+            if let Some(bytes) = self.rows.pop_front() {
+                return decode_row(&self.table, &bytes).map(Some);
             }
             // Left as Done if anything below fails.
             match std::mem::replace(&mut self.state, ScanState::Done) {
@@ -117,11 +124,7 @@ impl RowScan {
         self.page_size = (self.page_size * 2).min(MAX_PAGE);
         let table = &self.table;
         match self.index {
-            None => {
-                for (_, value) in &page {
-                    self.rows.push_back(decode_row(table, value)?);
-                }
-            }
+            None => self.rows.extend(page.into_iter().map(|(_, value)| value)),
             Some(i) => {
                 let index = index(table, i)?;
                 let mut keys = Vec::with_capacity(page.len());
@@ -132,7 +135,7 @@ impl RowScan {
                     let value = value.ok_or_else(|| {
                         corrupt(format!("index \"{}\" has an entry for a row that does not exist", index.name))
                     })?;
-                    self.rows.push_back(decode_row(table, &value)?);
+                    self.rows.push_back(value);
                 }
             }
         }

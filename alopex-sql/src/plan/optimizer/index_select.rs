@@ -23,8 +23,13 @@
 //! **Which conjuncts leave the filter.** Correctness first: a conjunct is
 //! dropped only when the range returns exactly the rows it accepts:
 //!
-//! - its bound is a non-NULL literal (a parameter could be NULL, and a NULL
-//!   in a key range is not the empty set `a = NULL` is);
+//! - its bound is a non-NULL literal, a parameter or an outer reference:
+//!   a value fixed for the whole scan, which the executor evaluates once
+//!   when the scan opens (`exec/scan_range.rs`). A NULL there makes the
+//!   range empty (a point with a NULL is dropped, a range bound with a
+//!   NULL reads nothing), which is exactly the empty set `a = NULL` or
+//!   `a < NULL` accepts. Other row-free expressions stay, since the filter
+//!   would evaluate them per row (a volatile function would differ);
 //! - the column's type compares exactly (not floats or numerics, whose
 //!   equal values may differ in representation);
 //! - for `<`/`>` bounds, the key is the primary key (never NULL): a
@@ -162,7 +167,7 @@ fn range_for(key: &Key<'_>, constraints: &[Constrained], table: &TableSchema) ->
         if let Some(c) = on(col).find(|c| matches!(c.constraint, Constraint::Eq(_))) {
             let Constraint::Eq(e) = &c.constraint else { continue };
             points.iter_mut().for_each(|p| p.push(e.clone()));
-            if exact && is_non_null_literal(e) {
+            if exact && is_fixed_bound(e) {
                 consumed.push(c.conjunct);
             }
         } else if let Some(c) =
@@ -198,7 +203,7 @@ fn range_for(key: &Key<'_>, constraints: &[Constrained], table: &TableSchema) ->
         upper = on(col).find(|c| matches!(c.constraint, Constraint::Upper(..)));
         for c in [lower, upper].into_iter().flatten() {
             let (Constraint::Lower(e, _) | Constraint::Upper(e, _)) = &c.constraint else { continue };
-            if exact && is_pk && is_non_null_literal(e) {
+            if exact && is_pk && is_fixed_bound(e) {
                 consumed.push(c.conjunct);
             }
         }
@@ -323,8 +328,15 @@ fn exact_type(ty: &DataType) -> bool {
     !matches!(ty, DataType::Float4 | DataType::Float8 | DataType::Numeric(_))
 }
 
-fn is_non_null_literal(e: &Expr) -> bool {
-    matches!(e, Expr::Literal(v, _) if !v.is_null())
+/// True when `e` is a value fixed for the whole scan whose NULL (if it can
+/// be NULL) the range turns into "no rows": a non-NULL literal, a
+/// parameter or an outer reference.
+fn is_fixed_bound(e: &Expr) -> bool {
+    match e {
+        Expr::Literal(v, _) => !v.is_null(),
+        Expr::Param(..) | Expr::Outer { .. } => true,
+        _ => false,
+    }
 }
 
 /// True when `bound` can be evaluated when the scan opens (reads no row,

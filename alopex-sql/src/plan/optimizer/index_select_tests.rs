@@ -43,9 +43,19 @@ fn primary_key_equality_is_a_point_lookup() {
     let t = t();
     let out = run(scan_f(&t, and(eq(col(0), int(5)), gt(col(1), int(1)))));
     assert_eq!(out, pk_scan(&t, ScanRange::Points(vec![vec![int(5)]]), Some(gt(col(1), int(1)))));
-    // Flipped operands, and a parameter bound (kept in the filter: it may be NULL).
+    // Flipped operands, and a parameter bound: consumed too (a NULL
+    // parameter makes the point match nothing, as `a = NULL` does).
     let out = run(scan_f(&t, eq(param(0), col(0))));
-    assert_eq!(out, pk_scan(&t, ScanRange::Points(vec![vec![param(0)]]), Some(eq(param(0), col(0)))));
+    assert_eq!(out, pk_scan(&t, ScanRange::Points(vec![vec![param(0)]]), None));
+    // So is an outer reference.
+    let outer = outer(0, 1);
+    let out = run(scan_f(&t, eq(col(0), outer.clone())));
+    assert_eq!(out, pk_scan(&t, ScanRange::Points(vec![vec![outer]]), None));
+    // Any other row-free expression stays in the filter.
+    let plus =
+        Expr::Binary { op: BinaryOp::Add, left: Box::new(param(0)), right: Box::new(int(1)), ty: DataType::Int4 };
+    let out = run(scan_f(&t, eq(col(0), plus.clone())));
+    assert_eq!(out, pk_scan(&t, ScanRange::Points(vec![vec![plus.clone()]]), Some(eq(col(0), plus))));
 }
 
 #[test]
@@ -70,8 +80,17 @@ fn primary_key_ranges_have_the_right_bounds() {
     assert_eq!(out, pk_scan(&t, range(Bound::Included(vec![int(2)]), Bound::Included(vec![int(9)])), None));
     let out = run(scan_f(&t, and(gt(int(10), col(0)), gt(col(0), int(2)))));
     assert_eq!(out, pk_scan(&t, range(Bound::Excluded(vec![int(2)]), Bound::Excluded(vec![int(10)])), None));
-    let out = run(scan_f(&t, gt(col(0), param(0))));
-    assert_eq!(out, pk_scan(&t, range(Bound::Excluded(vec![param(0)]), Bound::Unbounded), Some(gt(col(0), param(0)))));
+    let out = run(scan_f(&t, and(ge(col(0), param(0)), lt(col(0), param(1)))));
+    assert_eq!(out, pk_scan(&t, range(Bound::Included(vec![param(0)]), Bound::Excluded(vec![param(1)])), None));
+    // On a secondary index a parameter equality is consumed, a parameter
+    // range is not (the index holds NULL keys).
+    let out = run(scan_f(&t, eq(col(1), param(0))));
+    assert_eq!(out, index_scan(&t, 0, ScanRange::Points(vec![vec![param(0)]]), None));
+    let out = run(scan_f(&t, gt(col(1), param(0))));
+    assert_eq!(
+        out,
+        index_scan(&t, 0, range(Bound::Excluded(vec![param(0)]), Bound::Unbounded), Some(gt(col(1), param(0))))
+    );
 }
 
 #[test]
