@@ -15,13 +15,13 @@
 //! ## Format
 //!
 //! Keys use the table key layout of [`crate::table`] with table id 0
-//! (big-endian ids, see [`crate::encoding::keycode`]):
+//! (length-prefixed ids, see [`crate::encoding::keycode`]):
 //!
 //! | key                          | value                                          |
 //! |------------------------------|------------------------------------------------|
 //! | `/0/1/<table_id: u64>`       | the table definition ([`crate::encoding::schema`]) |
-//! | `/0/2`                       | the catalog version, `u64` big-endian          |
-//! | `/0/3`                       | the next table id to hand out, `u64` big-endian |
+//! | `/0/2`                       | the catalog version, an id-encoded `u64`        |
+//! | `/0/3`                       | the next table id to hand out, an id-encoded `u64` |
 //!
 //! Table ids below [`FIRST_TABLE_ID`] are reserved for the system.
 
@@ -58,6 +58,13 @@ fn table_key(table_id: u64) -> Bytes {
     let mut key = catalog_key(TABLES);
     encode_u64(table_id, &mut key);
     Bytes::from(key)
+}
+
+/// A counter's stored value (the id encoding of [`encode_u64`]).
+fn counter_value(n: u64) -> Bytes {
+    let mut out = Vec::with_capacity(9);
+    encode_u64(n, &mut out);
+    Bytes::from(out)
 }
 
 fn get_u64(txn: &mut dyn KvTxn, key: &[u8]) -> Result<Option<u64>> {
@@ -104,7 +111,7 @@ pub fn version(txn: &mut dyn KvTxn) -> Result<u64> {
 
 fn bump_version(txn: &mut dyn KvTxn) -> Result<()> {
     let next = version(txn)?.wrapping_add(1);
-    txn.put(Bytes::from(catalog_key(VERSION)), Bytes::copy_from_slice(&next.to_be_bytes()))?;
+    txn.put(Bytes::from(catalog_key(VERSION)), counter_value(next))?;
     Ok(())
 }
 
@@ -113,7 +120,7 @@ pub fn allocate_table_id(txn: &mut dyn KvTxn) -> Result<u64> {
     let key = catalog_key(NEXT_TABLE_ID);
     let id = get_u64(txn, &key)?.unwrap_or(FIRST_TABLE_ID).max(FIRST_TABLE_ID);
     let next = id.checked_add(1).ok_or_else(|| crate::sql_err!(PROGRAM_LIMIT_EXCEEDED, "out of table ids"))?;
-    txn.put(Bytes::from(key), Bytes::copy_from_slice(&next.to_be_bytes()))?;
+    txn.put(Bytes::from(key), counter_value(next))?;
     Ok(id)
 }
 

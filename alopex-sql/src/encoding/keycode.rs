@@ -28,8 +28,13 @@
 //!
 //! ## Format
 //!
-//! Table and index ids ([`encode_u64`], [`encode_u32`]) are plain big-endian,
-//! with no tag. A column value starts with a tag byte:
+//! Table and index ids ([`encode_u64`], [`encode_u32`]) are a length byte
+//! (0–8) followed by the id's significant big-endian bytes (no leading zero
+//! byte; 0 is just `0x00`). Longer means larger, so the order is numeric, no
+//! id's encoding is a prefix of another's, and a typical `/table/index`
+//! prefix takes 4 bytes: a row key with an integer primary key fits in the
+//! 16 key bytes the memtable keeps inline, so its skiplist comparisons
+//! rarely touch the heap. A column value starts with a tag byte:
 //!
 //! | tag    | meaning                                                     |
 //! |--------|-------------------------------------------------------------|
@@ -85,22 +90,40 @@ const MICROS_PER_DAY: i128 = 86_400_000_000;
 
 /// Appends a `u64` (a table id) in big-endian order.
 pub fn encode_u64(n: u64, out: &mut Vec<u8>) {
-    out.extend_from_slice(&n.to_be_bytes());
+    let bytes = n.to_be_bytes();
+    let skip = (n.leading_zeros() / 8) as usize;
+    out.push((8 - skip) as u8);
+    out.extend_from_slice(&bytes[skip..]);
 }
 
-/// Appends a `u32` (an index id) in big-endian order.
+/// Appends a `u32` (an index id), like [`encode_u64`].
 pub fn encode_u32(n: u32, out: &mut Vec<u8>) {
-    out.extend_from_slice(&n.to_be_bytes());
+    encode_u64(u64::from(n), out)
 }
 
-/// Reads a big-endian `u64`.
+/// Reads an id written by [`encode_u64`]; a length over 8 or a leading
+/// zero byte (a non-minimal form) is corruption.
 pub fn decode_u64(input: &mut &[u8]) -> Result<u64> {
-    Ok(u64::from_be_bytes(take_array(input)?))
+    let len = get_u8(input)? as usize;
+    if len > 8 {
+        return Err(corrupt(format!("key id of {len} bytes")));
+    }
+    let bytes = take(input, len)?;
+    if bytes.first() == Some(&0) {
+        return Err(corrupt("key id with a leading zero byte"));
+    }
+    Ok(bytes.iter().fold(0u64, |n, &b| (n << 8) | u64::from(b)))
 }
 
-/// Reads a big-endian `u32`.
+/// Reads an id written by [`encode_u32`].
 pub fn decode_u32(input: &mut &[u8]) -> Result<u32> {
-    Ok(u32::from_be_bytes(take_array(input)?))
+    let n = decode_u64(input)?;
+    u32::try_from(n).map_err(|_| corrupt(format!("index id {n} out of range")))
+}
+
+/// The encoded length of an id: one length byte plus its significant bytes.
+pub fn encoded_id_len(n: u64) -> usize {
+    1 + 8 - (n.leading_zeros() / 8) as usize
 }
 
 /// Fails with `0A000` when values of `ty` cannot be part of a key (a

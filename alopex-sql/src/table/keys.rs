@@ -22,7 +22,9 @@ use crate::types::{DataType, Value};
 pub const PRIMARY_INDEX_ID: u32 = 1;
 
 /// Length of `/table_id/index_id`.
-pub const INDEX_PREFIX_LEN: usize = 12;
+pub fn index_prefix_len(table_id: u64, index_id: u32) -> usize {
+    crate::encoding::keycode::encoded_id_len(table_id) + crate::encoding::keycode::encoded_id_len(u64::from(index_id))
+}
 
 /// `/table_id`.
 pub fn table_prefix(table_id: u64) -> Vec<u8> {
@@ -133,7 +135,7 @@ impl IndexEntry {
 /// The primary-key part of an index entry's key.
 pub fn pk_suffix<'a>(table: &TableSchema, index: &IndexSchema, key: &'a [u8]) -> Result<&'a [u8]> {
     let mut rest = key
-        .get(INDEX_PREFIX_LEN..)
+        .get(index_prefix_len(table.id, index.id)..)
         .ok_or_else(|| crate::encoding::varint::corrupt(format!("index \"{}\" key too short", index.name)))?;
     for &p in &index.columns {
         skip_value(&mut rest, &column(table, p)?.ty)?;

@@ -155,7 +155,7 @@ pub fn max_row_id(txn: &mut dyn KvTxn, table: &TableSchema) -> Result<i64> {
     let Some((key, _)) = txn.scan(index_span(table.id, PRIMARY_INDEX_ID), true, 1)?.into_iter().next() else {
         return Ok(0);
     };
-    let mut rest = key.get(keys::INDEX_PREFIX_LEN..).unwrap_or_default();
+    let mut rest = key.get(keys::index_prefix_len(table.id, PRIMARY_INDEX_ID)..).unwrap_or_default();
     match decode_value(&mut rest, &DataType::Int8)? {
         Value::Int(id) if rest.is_empty() => Ok(id),
         _ => Err(corrupt(format!("bad row id key in table \"{}\"", table.name))),

@@ -32,7 +32,7 @@ use alopex_core::KvTxn;
 use bytes::Bytes;
 
 use super::KeyRange;
-use super::keys::{INDEX_PREFIX_LEN, IndexEntry, index, prefix_bounds, row_key, row_key_from_encoded_pk};
+use super::keys::{IndexEntry, index, index_prefix_len, prefix_bounds, row_key, row_key_from_encoded_pk};
 use super::scan::RowScan;
 use crate::catalog::{IndexSchema, TableSchema};
 use crate::encoding::row::{decode_row, encode_row};
@@ -199,7 +199,7 @@ pub fn update(txn: &mut dyn KvTxn, table: &TableSchema, old: &Row, new: &Row) ->
     if moved && txn.get(&new_key)?.is_some() {
         return Err(unique_violation(&table.pkey_name(), table, &table.primary_key, new));
     }
-    let old_pk = &old_key[INDEX_PREFIX_LEN..];
+    let old_pk = old_key.get(index_prefix_len(table.id, super::PRIMARY_INDEX_ID)..).unwrap_or_default();
     let mut changes = Vec::new();
     let mut claims = Vec::new();
     for index in &table.indexes {

@@ -238,13 +238,29 @@ fn garbage_and_truncation_are_corruption() {
 }
 
 #[test]
-fn ids_are_big_endian() {
-    let mut out = Vec::new();
-    encode_u64(0x0102, &mut out);
-    encode_u32(7, &mut out);
-    assert_eq!(out, [0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 7]);
-    let mut input = &out[..];
-    assert_eq!(decode_u64(&mut input).unwrap(), 0x0102);
-    assert_eq!(decode_u32(&mut input).unwrap(), 7);
-    assert!(decode_u32(&mut input).is_err());
+fn ids_are_compact_ordered_and_prefix_free() {
+    let ids = [0u64, 1, 15, 16, 255, 256, 65_535, 65_536, u32::MAX as u64, u64::MAX - 1, u64::MAX];
+    let enc = |n: u64| {
+        let mut out = Vec::new();
+        encode_u64(n, &mut out);
+        out
+    };
+    assert_eq!(enc(16), vec![1, 16]);
+    assert_eq!(enc(0), vec![0]);
+    for w in ids.windows(2) {
+        let (a, b) = (enc(w[0]), enc(w[1]));
+        assert!(a < b, "{} < {}", w[0], w[1]);
+        assert!(!b.starts_with(&a), "{} is a prefix of {}", w[0], w[1]);
+    }
+    for &n in &ids {
+        let bytes = enc(n);
+        assert_eq!(bytes.len(), encoded_id_len(n));
+        let mut input = bytes.as_slice();
+        assert_eq!(decode_u64(&mut input).unwrap(), n);
+        assert!(input.is_empty());
+    }
+    assert!(decode_u64(&mut [9u8].as_slice()).is_err(), "length over 8");
+    assert!(decode_u64(&mut [2u8, 0, 1].as_slice()).is_err(), "leading zero byte");
+    assert!(decode_u64(&mut [2u8, 1].as_slice()).is_err(), "truncated");
+    assert!(decode_u32(&mut enc(u64::from(u32::MAX) + 1).as_slice()).is_err());
 }
