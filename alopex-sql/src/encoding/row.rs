@@ -116,7 +116,7 @@ pub fn encode_row(table: &TableSchema, row: &[Value]) -> Result<Vec<u8>> {
 /// table's columns in order: those decode straight into the output vector,
 /// one id compare per column. At the first column that is not the expected
 /// one (a dropped or added column, or corruption) decoding continues in
-/// [`decode_row_general`] from where it stopped.
+/// `decode_row_general` from where it stopped.
 pub fn decode_row(table: &TableSchema, bytes: &[u8]) -> Result<Row> {
     let mut input = bytes;
     let version = get_u8(&mut input)?;
