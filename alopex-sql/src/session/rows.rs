@@ -273,7 +273,9 @@ impl<'a> Rows<'a> {
         }
     }
 
-    /// The next row.
+    /// The next row. When the executor is exhausted, the statement's effect
+    /// is recorded (rows affected, row-count deltas for the statistics) and
+    /// an autocommit transaction commits; an error fails the transaction.
     pub fn next_row(&mut self) -> Result<Option<Row>> {
         let Source::Exec { exec, params, state, autocommit, produced, plan, now, .. } = &mut self.source else {
             return Ok(match &mut self.source {
@@ -282,16 +284,20 @@ impl<'a> Rows<'a> {
             });
         };
         let session = self.session.get();
-        let result = pull(session, exec, params, state, *now, "result read after its transaction ended")?;
-        match result {
+        match pull(session, exec, params, state, *now, "result read after its transaction ended")? {
             Ok(Some(row)) => {
                 *produced += 1;
                 Ok(Some(row))
             }
             Ok(None) => {
+                let affected = if is_dml(&plan.root) { exec.affected_rows() } else { *produced };
+                let tag = tag_for(&plan.root, affected);
+                if let Some((table, sign)) = dml_table(&plan.root)
+                    && let Some(t) = session.txn.as_mut()
+                {
+                    *t.row_deltas.entry(table).or_default() += sign * affected as i64;
+                }
                 let autocommit = *autocommit;
-                let tag = tag_for(&plan.root, *produced);
-                let affected = *produced;
                 self.source = Source::Done { tag, affected };
                 if autocommit && let Some(t) = session.txn.take() {
                     session.finish(t)?;
@@ -310,56 +316,19 @@ impl<'a> Rows<'a> {
     /// Runs a writing statement to completion and commits it (autocommit),
     /// keeping any RETURNING rows. Reading statements are left streaming.
     pub(crate) fn finish_writes(mut self) -> Result<Rows<'a>> {
-        match &self.source {
-            Source::Exec { plan, .. }
-                if dml_table(&plan.root).is_some() || matches!(plan.root, Node::Update { .. }) => {}
-            _ => return Ok(self),
+        if !matches!(&self.source, Source::Exec { plan, .. } if is_dml(&plan.root)) {
+            return Ok(self);
         }
         let mut rows = Vec::new();
-        while self.next_row_pre_commit(&mut rows)? {}
+        while let Some(row) = self.next_row()? {
+            rows.push(row);
+        }
         let (tag, affected) = match &self.source {
             Source::Done { tag, affected } => (tag.clone(), *affected),
             _ => (String::new(), 0),
         };
         self.source = Source::Buffered { rows: rows.into_iter(), tag, affected };
         Ok(self)
-    }
-
-    /// Pulls one row into `rows`; at the end, records the statement's
-    /// effect and commits. Returns false when done.
-    fn next_row_pre_commit(&mut self, rows: &mut Vec<Row>) -> Result<bool> {
-        let Source::Exec { exec, params, state, autocommit, plan, now, .. } = &mut self.source else {
-            return Ok(false);
-        };
-        let session = self.session.get();
-        let result = pull(session, exec, params, state, *now, "statement ran after its transaction ended")?;
-        match result {
-            Ok(Some(row)) => {
-                rows.push(row);
-                Ok(true)
-            }
-            Ok(None) => {
-                let affected = exec.affected_rows();
-                let tag = tag_for(&plan.root, affected);
-                if let Some((table, sign)) = dml_table(&plan.root)
-                    && let Some(t) = session.txn.as_mut()
-                {
-                    *t.row_deltas.entry(table).or_default() += sign * affected as i64;
-                }
-                let autocommit = *autocommit;
-                self.source = Source::Done { tag, affected };
-                if autocommit && let Some(t) = session.txn.take() {
-                    session.finish(t)?;
-                }
-                Ok(false)
-            }
-            Err(e) => {
-                let autocommit = *autocommit;
-                self.source = Source::Done { tag: String::new(), affected: 0 };
-                session.fail(autocommit);
-                Err(e)
-            }
-        }
     }
 
     /// Drains the rows into a [`StatementResult`].
@@ -426,6 +395,11 @@ fn pull(
     let result = exec.next(&mut cx);
     *state = Some(cx.state);
     Ok(result)
+}
+
+/// INSERT, UPDATE or DELETE.
+fn is_dml(root: &Node) -> bool {
+    matches!(root, Node::Insert { .. } | Node::Update { .. } | Node::Delete { .. })
 }
 
 /// The table a DML plan changes and the sign of its row-count change.
