@@ -354,6 +354,27 @@ impl Node {
         }
     }
 
+    /// The node's inputs, in order, for rewriting in place.
+    pub fn children_mut(&mut self) -> Vec<&mut Node> {
+        match self {
+            Node::Values { .. } | Node::Empty { .. } | Node::Scan { .. } | Node::IndexScan { .. } => vec![],
+            Node::Filter { input, .. }
+            | Node::Project { input, .. }
+            | Node::Aggregate { input, .. }
+            | Node::Sort { input, .. }
+            | Node::TopN { input, .. }
+            | Node::Limit { input, .. }
+            | Node::Distinct { input }
+            | Node::LookupJoin { left: input, .. }
+            | Node::Insert { input, .. }
+            | Node::Update { input, .. }
+            | Node::Delete { input, .. } => vec![input],
+            Node::NestedLoopJoin { left, right, .. }
+            | Node::HashJoin { left, right, .. }
+            | Node::SetOp { left, right, .. } => vec![left, right],
+        }
+    }
+
     /// The node's inputs, in order.
     pub fn children(&self) -> Vec<&Node> {
         match self {

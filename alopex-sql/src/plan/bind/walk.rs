@@ -73,25 +73,8 @@ pub(crate) fn walk_plan(node: &mut Node, level: usize, f: &mut dyn FnMut(&mut Ex
         }
         Node::Delete { returning, .. } => returning.iter_mut().flatten().for_each(&mut visit),
     }
-    match node {
-        Node::Filter { input, .. }
-        | Node::Project { input, .. }
-        | Node::Aggregate { input, .. }
-        | Node::Sort { input, .. }
-        | Node::TopN { input, .. }
-        | Node::Limit { input, .. }
-        | Node::Distinct { input }
-        | Node::LookupJoin { left: input, .. }
-        | Node::Insert { input, .. }
-        | Node::Update { input, .. }
-        | Node::Delete { input, .. } => walk_plan(input, level, f),
-        Node::NestedLoopJoin { left, right, .. }
-        | Node::HashJoin { left, right, .. }
-        | Node::SetOp { left, right, .. } => {
-            walk_plan(left, level, f);
-            walk_plan(right, level, f);
-        }
-        Node::Values { .. } | Node::Empty { .. } | Node::Scan { .. } | Node::IndexScan { .. } => {}
+    for child in node.children_mut() {
+        walk_plan(child, level, f);
     }
 }
 

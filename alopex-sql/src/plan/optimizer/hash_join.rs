@@ -20,12 +20,12 @@
 //! agree; `IS NOT DISTINCT FROM` (where NULL matches NULL) is not a key.
 
 use crate::error::Result;
-use crate::expr::{BinaryOp, Expr};
+use crate::expr::Expr;
 use crate::plan::Node;
 use crate::types::DataType;
 
 use super::Ctx;
-use super::layout::{and_all, columns, conjuncts, has_subquery, shift_columns};
+use super::layout::{and_all, conjuncts, equi_pair};
 use super::walk::transform_up;
 
 /// The hash-join rule.
@@ -57,26 +57,11 @@ pub(super) fn hash_join(node: Node, _cx: &Ctx<'_>) -> Result<Node> {
     })
 }
 
-/// The (left key, right key over the right row) of an equi-join conjunct.
+/// The (left key, right key over the right row) of an equi-join conjunct
+/// whose two sides hash alike.
 fn equi_key(conjunct: &Expr, left_width: usize) -> Option<(Expr, Expr)> {
-    let Expr::Binary { op: BinaryOp::Eq, left, right, .. } = conjunct else { return None };
-    if has_subquery(left) || has_subquery(right) || !hashes_alike(&left.ty(), &right.ty()) {
-        return None;
-    }
-    let side = |e: &Expr| {
-        let cols = columns(e);
-        match (cols.first(), cols.last()) {
-            (Some(_), Some(&max)) if max < left_width => Some(true),
-            (Some(&min), Some(_)) if min >= left_width => Some(false),
-            _ => None,
-        }
-    };
-    let shift = |e: &Expr| shift_columns(e.clone(), -(left_width as isize));
-    match (side(left)?, side(right)?) {
-        (true, false) => Some(((**left).clone(), shift(right))),
-        (false, true) => Some(((**right).clone(), shift(left))),
-        _ => None,
-    }
+    let (l, r) = equi_pair(conjunct, left_width)?;
+    hashes_alike(&l.ty(), &r.ty()).then_some((l, r))
 }
 
 /// True when values of the two types are equal under `=` exactly when

@@ -56,6 +56,31 @@ pub(crate) fn and(left: Expr, right: Expr) -> Expr {
     Expr::Binary { op: BinaryOp::And, left: Box::new(left), right: Box::new(right), ty: DataType::Bool }
 }
 
+/// `l = r` with `l` over the left row and `r` over the right row (either
+/// way round) of a join whose left input is `left_width` values wide: the
+/// pair (left expression, right expression over the right row alone).
+/// None for any other conjunct, or one with a subquery.
+pub(crate) fn equi_pair(conjunct: &Expr, left_width: usize) -> Option<(Expr, Expr)> {
+    let Expr::Binary { op: BinaryOp::Eq, left, right, .. } = conjunct else { return None };
+    if has_subquery(left) || has_subquery(right) {
+        return None;
+    }
+    let side = |e: &Expr| {
+        let cols = columns(e);
+        match (cols.first(), cols.last()) {
+            (Some(_), Some(&max)) if max < left_width => Some(true),
+            (Some(&min), Some(_)) if min >= left_width => Some(false),
+            _ => None,
+        }
+    };
+    let shift = |e: &Expr| shift_columns(e.clone(), -(left_width as isize));
+    match (side(left)?, side(right)?) {
+        (true, false) => Some(((**left).clone(), shift(right))),
+        (false, true) => Some(((**right).clone(), shift(left))),
+        _ => None,
+    }
+}
+
 /// The input columns an expression reads directly, ascending.
 pub(crate) fn columns(expr: &Expr) -> BTreeSet<usize> {
     let mut set = BTreeSet::new();

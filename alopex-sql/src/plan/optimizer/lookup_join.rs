@@ -55,8 +55,8 @@ use crate::types::DataType;
 use super::Ctx;
 use super::join_order::estimate;
 use super::layout::{
-    and_all, columns, conjuncts, has_correlated_subquery, has_subquery, output_types, remap_columns, same_value_domain,
-    shift_columns,
+    and_all, columns, conjuncts, equi_pair, has_correlated_subquery, has_subquery, output_types, remap_columns,
+    same_value_domain, shift_columns,
 };
 use super::walk::transform_up;
 
@@ -270,29 +270,6 @@ fn widens(from: &DataType, to: &DataType) -> bool {
     };
     (from.is_integer() && to.is_integer() && bits(from) <= bits(to))
         || (from.is_string() && matches!(to, DataType::Text | DataType::Varchar(None)))
-}
-
-/// `l = r` with `l` over the left row and `r` over the right row (either
-/// way round), as (left expression, right expression over the right row).
-fn equi_pair(conjunct: &Expr, left_width: usize) -> Option<(Expr, Expr)> {
-    let Expr::Binary { op: BinaryOp::Eq, left, right, .. } = conjunct else { return None };
-    if has_subquery(left) || has_subquery(right) {
-        return None;
-    }
-    let side = |e: &Expr| {
-        let cols = columns(e);
-        match (cols.first(), cols.last()) {
-            (Some(_), Some(&max)) if max < left_width => Some(true),
-            (Some(&min), Some(_)) if min >= left_width => Some(false),
-            _ => None,
-        }
-    };
-    let shift = |e: &Expr| shift_columns(e.clone(), -(left_width as isize));
-    match (side(left)?, side(right)?) {
-        (true, false) => Some(((**left).clone(), shift(right))),
-        (false, true) => Some(((**right).clone(), shift(left))),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
