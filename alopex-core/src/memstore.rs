@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::key::Timestamp;
 use crate::kv::{KvStore, KvTxn, TxnOptions};
 use crate::txn::IsolationLevel;
+use crate::txn::merge;
 use crate::version::KeyBounds;
 
 /// An in-memory MVCC store. Cloning shares the same data.
@@ -163,58 +164,19 @@ impl KvTxn for MemTxn {
         let limit = if limit == 0 { usize::MAX } else { limit };
         // Merge the snapshot with own writes: collect candidate keys from both.
         let bounds = (range.0.as_ref().map(|b| b.as_ref()), range.1.as_ref().map(|b| b.as_ref()));
-        let mut out = Vec::new();
-        {
-            // Merge the snapshot with own writes lazily, stopping at `limit`.
+        let out = {
             let st = self.store.lock();
             let read_ts = self.read_ts;
             let stored = st.data.range::<[u8], _>(bounds);
             let stored: Box<dyn Iterator<Item = (&Bytes, &Versions)>> =
                 if reverse { Box::new(stored.rev()) } else { Box::new(stored) };
-            let mut stored = stored
-                .filter_map(|(k, versions)| {
-                    versions.iter().find(|(t, _)| *t <= read_ts).and_then(|(_, v)| v.clone()).map(|v| (k, v))
-                })
-                .peekable();
-            let own = self.writes.range::<[u8], _>(bounds);
-            let own: Box<dyn Iterator<Item = (&Bytes, &Option<Bytes>)>> =
-                if reverse { Box::new(own.rev()) } else { Box::new(own) };
-            let mut own = own.peekable();
-            while out.len() < limit {
-                let take_own = match (own.peek(), stored.peek()) {
-                    (None, None) => break,
-                    (Some(_), None) => true,
-                    (None, Some(_)) => false,
-                    (Some((ok, _)), Some((sk, _))) => {
-                        let ord = ok.as_ref().cmp(sk.as_ref());
-                        let ord = if reverse { ord.reverse() } else { ord };
-                        if ord.is_eq() {
-                            stored.next(); // own write shadows the stored value
-                        }
-                        ord.is_le()
-                    }
-                };
-                if take_own {
-                    if let Some((k, Some(v))) = own.next() {
-                        out.push((k.clone(), v.clone()));
-                    }
-                } else if let Some((k, v)) = stored.next() {
-                    out.push((k.clone(), v));
-                }
-            }
-        }
+            let stored = stored.filter_map(|(k, versions)| {
+                versions.iter().find(|(t, _)| *t <= read_ts).and_then(|(_, v)| v.clone()).map(|v| Ok((k.clone(), v)))
+            });
+            merge::with_own_writes(stored, &self.writes, &range, reverse, limit)?
+        };
         if self.isolation == IsolationLevel::Serializable {
-            let covered = match out.last() {
-                Some((last, _)) if out.len() >= limit => {
-                    if reverse {
-                        (Bound::Included(last.clone()), range.1)
-                    } else {
-                        (range.0, Bound::Included(last.clone()))
-                    }
-                }
-                _ => range,
-            };
-            self.read_ranges.push(covered);
+            self.read_ranges.push(merge::covered(range, &out, reverse, limit));
         }
         Ok(out)
     }

@@ -21,7 +21,6 @@
 //! caller retries the whole transaction.
 
 use std::collections::BTreeMap;
-use std::ops::Bound;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -32,6 +31,8 @@ use crate::error::{Error, Result};
 use crate::key::Timestamp;
 use crate::oracle::ReadSet;
 use crate::version::KeyBounds;
+
+pub(crate) mod merge;
 
 /// How strictly a transaction is isolated from concurrent ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -124,61 +125,10 @@ impl Transaction {
     pub fn scan(&mut self, range: KeyBounds, reverse: bool, limit: usize) -> Result<Vec<(Bytes, Bytes)>> {
         self.check_active()?;
         let limit = if limit == 0 { usize::MAX } else { limit };
-        let mut stored = self.shared.scan_at(range.clone(), self.read_ts(), reverse).peekable();
-        let own = self.writes.range::<Bytes, _>((range.0.as_ref(), range.1.as_ref()));
-        let mut own: Box<dyn Iterator<Item = (&Bytes, &Option<Bytes>)>> =
-            if reverse { Box::new(own.rev()) } else { Box::new(own) };
-        let mut own_next = own.next();
-        let mut out = Vec::with_capacity(limit.min(1024));
-        if own_next.is_none() {
-            // No own writes in the range (always so for a read-only
-            // transaction): the stored pairs as they come.
-            for item in stored.by_ref().take(limit) {
-                out.push(item?);
-            }
-        }
-        while out.len() < limit {
-            let stored_key = match stored.peek() {
-                Some(Ok((k, _))) => Some(k.clone()),
-                Some(Err(_)) => return Err(stored.next().and_then(|r| r.err()).unwrap_or(Error::Closed)),
-                None => None,
-            };
-            let take_own = match (&own_next, &stored_key) {
-                (None, None) => break,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (Some((ok, _)), Some(sk)) => {
-                    let ord = ok.as_ref().cmp(sk.as_ref());
-                    let ord = if reverse { ord.reverse() } else { ord };
-                    if ord.is_eq() {
-                        stored.next(); // own write shadows the stored value
-                    }
-                    ord.is_le()
-                }
-            };
-            if take_own {
-                if let Some((k, v)) = own_next {
-                    if let Some(v) = v {
-                        out.push((k.clone(), v.clone()));
-                    }
-                    own_next = own.next();
-                }
-            } else if let Some(item) = stored.next() {
-                out.push(item?);
-            }
-        }
+        let stored = self.shared.scan_at(range.clone(), self.read_ts(), reverse);
+        let out = merge::with_own_writes(stored, &self.writes, &range, reverse, limit)?;
         if self.serializable() {
-            let covered = match out.last() {
-                Some((last, _)) if out.len() >= limit => {
-                    if reverse {
-                        (Bound::Included(last.clone()), range.1)
-                    } else {
-                        (range.0, Bound::Included(last.clone()))
-                    }
-                }
-                _ => range,
-            };
-            self.reads.ranges.push(covered);
+            self.reads.ranges.push(merge::covered(range, &out, reverse, limit));
         }
         Ok(out)
     }
