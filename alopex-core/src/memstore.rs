@@ -23,6 +23,7 @@ use crate::key::Timestamp;
 use crate::kv::{KvStore, KvTxn, TxnOptions};
 use crate::txn::IsolationLevel;
 use crate::txn::merge;
+use crate::txn::write_buffer::WriteBuffer;
 use crate::version::KeyBounds;
 
 /// An in-memory MVCC store. Cloning shares the same data.
@@ -97,7 +98,7 @@ impl KvStore for MemStore {
             store: self.state.clone(),
             read_ts,
             isolation: opts.isolation,
-            writes: BTreeMap::new(),
+            writes: WriteBuffer::default(),
             read_keys: Vec::new(),
             read_ranges: Vec::new(),
             open: true,
@@ -110,7 +111,7 @@ pub struct MemTxn {
     store: Arc<Mutex<State>>,
     read_ts: Timestamp,
     isolation: IsolationLevel,
-    writes: BTreeMap<Bytes, Option<Bytes>>,
+    writes: WriteBuffer,
     read_keys: Vec<Bytes>,
     read_ranges: Vec<KeyBounds>,
     open: bool,
@@ -167,9 +168,15 @@ impl KvTxn for MemTxn {
         let out = {
             let st = self.store.lock();
             let read_ts = self.read_ts;
-            let stored = st.data.range::<[u8], _>(bounds);
+            // BTreeMap::range panics on inverted or empty bounds.
             let stored: Box<dyn Iterator<Item = (&Bytes, &Versions)>> =
-                if reverse { Box::new(stored.rev()) } else { Box::new(stored) };
+                if crate::txn::write_buffer::is_empty_range(&range) {
+                    Box::new(std::iter::empty())
+                } else if reverse {
+                    Box::new(st.data.range::<[u8], _>(bounds).rev())
+                } else {
+                    Box::new(st.data.range::<[u8], _>(bounds))
+                };
             let stored = stored.filter_map(|(k, versions)| {
                 versions.iter().find(|(t, _)| *t <= read_ts).and_then(|(_, v)| v.clone()).map(|v| Ok((k.clone(), v)))
             });
@@ -206,9 +213,10 @@ impl KvTxn for MemTxn {
             self.finish();
             return Ok(self.read_ts);
         }
+        let writes = self.writes.take_sorted();
         let mut st = self.store.lock();
         for (ts, keys) in st.log.range(self.read_ts + 1..) {
-            if let Some(k) = self.writes.keys().find(|k| keys.contains(*k)) {
+            if let Some((k, _)) = writes.iter().find(|(k, _)| keys.contains(k)) {
                 let msg = format!("key {k:?} was written by a transaction that committed at {ts}");
                 drop(st);
                 self.writes.clear();
@@ -229,8 +237,7 @@ impl KvTxn for MemTxn {
         }
         let ts = st.last + 1;
         st.last = ts;
-        let writes = std::mem::take(&mut self.writes);
-        let keys: BTreeSet<Bytes> = writes.keys().cloned().collect();
+        let keys: BTreeSet<Bytes> = writes.iter().map(|(k, _)| k.clone()).collect();
         for (k, v) in writes {
             st.data.entry(k).or_default().insert(0, (ts, v));
         }
@@ -261,6 +268,25 @@ mod tests {
 
     fn b(s: &str) -> Bytes {
         Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    #[test]
+    fn empty_and_inverted_ranges_scan_nothing() {
+        let store = MemStore::new();
+        let mut tx = store.begin(TxnOptions::default()).unwrap();
+        tx.put(Bytes::from_static(b"b"), Bytes::from_static(b"1")).unwrap();
+        tx.commit().unwrap();
+        let mut tx = store.begin(TxnOptions::default()).unwrap();
+        tx.put(Bytes::from_static(b"a"), Bytes::from_static(b"2")).unwrap();
+        let b = || Bytes::from_static(b"b");
+        for range in [
+            (Bound::Excluded(b()), Bound::Excluded(b())),
+            (Bound::Included(b()), Bound::Excluded(b())),
+            (Bound::Included(Bytes::from_static(b"c")), Bound::Included(Bytes::from_static(b"a"))),
+        ] {
+            assert!(tx.scan(range.clone(), false, 0).unwrap().is_empty(), "{range:?}");
+            assert!(tx.scan(range, true, 0).unwrap().is_empty());
+        }
     }
 
     #[test]

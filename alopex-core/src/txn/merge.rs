@@ -1,18 +1,18 @@
 //! Merging a transaction's buffered writes into a scan of its snapshot.
 //!
 //! Both transactional stores (the engine's [`super::Transaction`] and the
-//! in-memory [`crate::MemStore`]) buffer writes in a sorted map and answer a
+//! in-memory [`crate::MemStore`]) buffer writes in a [`WriteBuffer`] and answer a
 //! scan by walking the stored pairs and the buffered writes side by side: an
 //! own write shadows the stored value of its key, an own delete hides it.
 //! The walk stops at `limit` pairs, so a paged scan reads no more than it
 //! returns. Under serializable isolation the part of the range a page
 //! actually covered ([`covered`]) is what must be validated at commit.
 
-use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use bytes::Bytes;
 
+use super::write_buffer::WriteBuffer;
 use crate::error::{Error, Result};
 use crate::version::KeyBounds;
 
@@ -20,15 +20,13 @@ use crate::version::KeyBounds;
 /// `stored` pairs (already in that order) merged with the buffered `writes`.
 pub(crate) fn with_own_writes(
     stored: impl Iterator<Item = Result<(Bytes, Bytes)>>,
-    writes: &BTreeMap<Bytes, Option<Bytes>>,
+    writes: &WriteBuffer,
     range: &KeyBounds,
     reverse: bool,
     limit: usize,
 ) -> Result<Vec<(Bytes, Bytes)>> {
     let mut stored = stored.peekable();
-    let own = writes.range::<Bytes, _>((range.0.as_ref(), range.1.as_ref()));
-    let mut own: Box<dyn Iterator<Item = (&Bytes, &Option<Bytes>)>> =
-        if reverse { Box::new(own.rev()) } else { Box::new(own) };
+    let mut own = writes.range(range, reverse);
     let mut own_next = own.next();
     let mut out = Vec::with_capacity(limit.min(1024));
     if own_next.is_none() {

@@ -20,7 +20,6 @@
 //! A failed commit returns [`Error::Conflict`]; the
 //! caller retries the whole transaction.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -33,6 +32,9 @@ use crate::oracle::ReadSet;
 use crate::version::KeyBounds;
 
 pub(crate) mod merge;
+pub(crate) mod write_buffer;
+
+use write_buffer::WriteBuffer;
 
 /// How strictly a transaction is isolated from concurrent ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -56,7 +58,7 @@ pub struct Transaction {
     shared: Arc<Shared>,
     guard: ReadGuard,
     isolation: IsolationLevel,
-    writes: BTreeMap<Bytes, Option<Bytes>>,
+    writes: WriteBuffer,
     reads: ReadSet,
     state: TxnState,
 }
@@ -78,7 +80,7 @@ impl Transaction {
             shared: Arc::clone(shared),
             guard: ReadGuard::begin(shared),
             isolation,
-            writes: BTreeMap::new(),
+            writes: WriteBuffer::default(),
             reads: ReadSet::default(),
             state: TxnState::Active,
         }
@@ -172,7 +174,7 @@ impl Transaction {
         let reads = self.serializable().then_some(&self.reads);
         let req = crate::engine::CommitRequest {
             ts: None,
-            writes: std::mem::take(&mut self.writes).into_iter().collect(),
+            writes: self.writes.take_sorted(),
             ranges: Vec::new(),
             validate: Some((self.read_ts(), reads)),
         };
