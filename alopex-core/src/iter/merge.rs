@@ -2,6 +2,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
+use std::collections::binary_heap::PeekMut;
 
 use crate::error::Result;
 use crate::key::Entry;
@@ -22,6 +23,12 @@ impl Head {
         let by_key = if self.reverse { by_key.reverse() } else { by_key };
         // Equal (key, ts) in two sources: the lower source index is newer.
         by_key.then(self.source.cmp(&other.source))
+    }
+}
+
+impl Head {
+    fn ts_and_key_eq(&self, other: &Entry) -> bool {
+        self.entry.ts == other.ts && self.entry.key == other.key
     }
 }
 
@@ -78,21 +85,30 @@ impl MergeIter {
                 self.pull(i)?;
             }
         }
-        let Some(head) = self.heap.pop() else { return Ok(None) };
-        self.pull(head.source)?;
+        let Some(head) = self.advance_top()? else { return Ok(None) };
         // The same version in older sources is shadowed. Equal versions
         // come out of the heap one after the other (newest source first),
         // so they are dropped here while the winner is in hand, without
         // keeping a copy of its key.
         while let Some(next) = self.heap.peek()
-            && next.entry.ts == head.entry.ts
-            && next.entry.key == head.entry.key
+            && next.ts_and_key_eq(&head)
         {
-            if let Some(dup) = self.heap.pop() {
-                self.pull(dup.source)?;
-            }
+            self.advance_top()?;
         }
-        Ok(Some(head.entry))
+        Ok(Some(head))
+    }
+
+    /// Takes the top entry and refills its slot from the same source. The
+    /// refill replaces the top in place, so the heap sifts once (usually a
+    /// comparison or two: runs from one source tend to stay on top) instead
+    /// of a pop and a push.
+    fn advance_top(&mut self) -> Result<Option<Entry>> {
+        let Some(mut top) = self.heap.peek_mut() else { return Ok(None) };
+        match self.sources[top.source].next() {
+            Some(Ok(next)) => Ok(Some(std::mem::replace(&mut top.entry, next))),
+            Some(Err(e)) => Err(e),
+            None => Ok(Some(PeekMut::pop(top).entry)),
+        }
     }
 }
 

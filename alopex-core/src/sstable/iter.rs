@@ -29,6 +29,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::block::BlockIter;
+use super::key_arena::KeyArena;
 use super::reader::Table;
 use crate::Result;
 use crate::key::{Entry, Timestamp, ValueKind, compare_internal, encode_internal_key};
@@ -53,6 +54,8 @@ pub struct TableIter {
     decoded: Vec<Entry>,
     /// Forward: passed the lower bound. Reverse: passed the upper bound.
     in_range: bool,
+    /// Where yielded keys are copied.
+    arena: KeyArena,
 }
 
 impl TableIter {
@@ -69,6 +72,7 @@ impl TableIter {
             advance_first: false,
             decoded: Vec::new(),
             in_range: false,
+            arena: KeyArena::default(),
         }
     }
 
@@ -148,7 +152,7 @@ impl TableIter {
                 self.open_cursor(next, None)?;
                 continue;
             }
-            let entry = self.table.decode_entry(self.block, it)?;
+            let entry = self.table.decode_entry(self.block, it, Some(&mut self.arena))?;
             self.advance_first = true;
             if !self.in_range {
                 if self.below_lower(&entry.key) {
@@ -164,13 +168,13 @@ impl TableIter {
     }
 
     /// Decodes every entry of block `i`.
-    fn decode_block(&self, i: usize) -> Result<Vec<Entry>> {
+    fn decode_block(&mut self, i: usize) -> Result<Vec<Entry>> {
         let block = self.table.data_block(i)?;
         let mut it = block.iter();
         it.seek_to_first().map_err(|m| self.table.data_malformed(i, m))?;
         let mut out = Vec::new();
         while it.valid() {
-            out.push(self.table.decode_entry(i, &it)?);
+            out.push(self.table.decode_entry(i, &it, Some(&mut self.arena))?);
             it.advance().map_err(|m| self.table.data_malformed(i, m))?;
         }
         Ok(out)

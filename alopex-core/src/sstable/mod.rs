@@ -45,6 +45,7 @@ mod cache;
 mod footer;
 mod frame;
 mod iter;
+mod key_arena;
 mod metaindex;
 mod properties;
 mod reader;

@@ -36,6 +36,7 @@ use super::cache::BlockCache;
 use super::footer::{FOOTER_LEN, Footer};
 use super::frame::{BlockHandle, Malformed, TRAILER_LEN, unseal};
 use super::iter::TableIter;
+use super::key_arena::KeyArena;
 use super::metaindex;
 use super::properties::TableProperties;
 use crate::key::{Entry, Timestamp, ValueKind, compare_internal, decode_internal_key, encode_internal_key};
@@ -197,7 +198,7 @@ impl Table {
         if !it.valid() {
             return Err(self.data_malformed(i, Malformed::new(0, "block ends before the key its index entry promises")));
         }
-        let entry = self.decode_entry(i, &it)?;
+        let entry = self.decode_entry(i, &it, None)?;
         Ok((entry.key.as_ref() == user_key).then_some(entry))
     }
 
@@ -235,7 +236,7 @@ impl Table {
             let mut it = block.iter();
             it.seek_to_first().map_err(|m| self.data_malformed(i, m))?;
             while it.valid() {
-                let e = self.decode_entry(i, &it)?;
+                let e = self.decode_entry(i, &it, None)?;
                 if prev.as_deref().is_some_and(|p| compare_internal(p, it.key()) != Ordering::Less) {
                     return Err(self.data_malformed(i, Malformed::new(0, "keys are not strictly ascending")));
                 }
@@ -273,7 +274,9 @@ impl Table {
     }
 
     /// Turns an encoded entry of data block `i` into an [`Entry`].
-    pub(crate) fn decode_entry(&self, i: usize, it: &BlockIter) -> Result<Entry> {
+    /// Its key is copied into `arena` when one is given (scans), or into an
+    /// allocation of its own (point reads).
+    pub(crate) fn decode_entry(&self, i: usize, it: &BlockIter, arena: Option<&mut KeyArena>) -> Result<Entry> {
         let (key, value, at) = (it.key(), it.value(), it.entry_offset());
         let Some((user_key, ts, kind)) = decode_internal_key(key) else {
             let detail = format!("invalid internal key {:?}", key.escape_ascii().to_string());
@@ -286,7 +289,11 @@ impl Table {
                 return Err(self.data_malformed(i, Malformed::new(at, "tombstone carries a value")));
             }
         };
-        Ok(Entry { key: Bytes::copy_from_slice(user_key), ts, value })
+        let key = match arena {
+            Some(arena) => arena.copy(user_key),
+            None => Bytes::copy_from_slice(user_key),
+        };
+        Ok(Entry { key, ts, value })
     }
 
     /// A corruption error for data block `i`.
