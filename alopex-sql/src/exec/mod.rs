@@ -139,7 +139,21 @@ pub type StatsHandle = Arc<Mutex<Vec<NodeStats>>>;
 
 /// Builds the operator tree for a plan. With `stats`, every operator counts
 /// its rows and time into it.
+///
+/// The root's rows are expected to be read to the end (a statement's
+/// result), which lets scans read in large pages; see [`build_lazy`].
 pub fn build(node: &Node, stats: Option<StatsHandle>) -> Result<Box<dyn Executor>> {
+    build_root(node, stats, true)
+}
+
+/// Like [`build`], for a consumer that may stop after a row or two (a
+/// subquery under EXISTS or in scalar position): scans start with small
+/// pages.
+pub fn build_lazy(node: &Node, stats: Option<StatsHandle>) -> Result<Box<dyn Executor>> {
+    build_root(node, stats, false)
+}
+
+fn build_root(node: &Node, stats: Option<StatsHandle>, eager: bool) -> Result<Box<dyn Executor>> {
     if let Some(stats) = &stats {
         let nodes = count_nodes(node);
         let mut stats = stats.lock();
@@ -148,7 +162,23 @@ pub fn build(node: &Node, stats: Option<StatsHandle>) -> Result<Box<dyn Executor
         }
     }
     let mut next_index = 0;
-    build_tree(node, stats.as_ref(), &mut next_index)
+    build_tree(node, stats.as_ref(), &mut next_index, eager)
+}
+
+/// Whether `node` reads all of its input (`Some(true)`), may stop early
+/// (`Some(false)`), or reads as much as its own consumer does (`None`).
+fn node_reads_all_input(node: &Node) -> Option<bool> {
+    match node {
+        Node::Aggregate { .. }
+        | Node::Sort { .. }
+        | Node::TopN { .. }
+        | Node::HashJoin { .. }
+        | Node::Insert { .. }
+        | Node::Update { .. }
+        | Node::Delete { .. } => Some(true),
+        Node::Limit { .. } | Node::NestedLoopJoin { .. } | Node::LookupJoin { .. } => Some(false),
+        _ => None,
+    }
 }
 
 /// The number of nodes in the tree (the length of the stats vector).
@@ -157,20 +187,30 @@ fn count_nodes(node: &Node) -> usize {
 }
 
 /// Builds `node` and its children; `next_index` is the pre-order position
-/// the node gets, advanced past the whole subtree.
-fn build_tree(node: &Node, stats: Option<&StatsHandle>, next_index: &mut usize) -> Result<Box<dyn Executor>> {
+/// the node gets, advanced past the whole subtree. `eager` says the node's
+/// consumer reads all of its rows.
+fn build_tree(
+    node: &Node,
+    stats: Option<&StatsHandle>,
+    next_index: &mut usize,
+    eager: bool,
+) -> Result<Box<dyn Executor>> {
     let index = *next_index;
     *next_index += 1;
-    let mut child = |n: &Node| build_tree(n, stats, next_index);
+    // Children that feed an operator which reads its whole input (an
+    // aggregate, a sort, a write) are eager; a LIMIT's, a join's inner side
+    // and anything under them are not; the rest inherit.
+    let child_eager = node_reads_all_input(node).unwrap_or(eager);
+    let mut child = |n: &Node| build_tree(n, stats, next_index, child_eager);
     let exec: Box<dyn Executor> = match node {
         Node::Values { rows, width } => Box::new(values::ValuesExec::new(rows.clone(), *width)),
         Node::Empty { .. } => Box::new(values::EmptyExec),
         Node::Scan { table, range, reverse, filter, .. } => {
-            Box::new(scan::ScanExec::primary(table.clone(), range.clone(), *reverse, filter.clone()))
+            Box::new(scan::ScanExec::primary(table.clone(), range.clone(), *reverse, filter.clone()).eager(eager))
         }
-        Node::IndexScan { table, index, range, reverse, filter, .. } => {
-            Box::new(scan::ScanExec::index(table.clone(), *index, range.clone(), *reverse, filter.clone())?)
-        }
+        Node::IndexScan { table, index, range, reverse, filter, .. } => Box::new(
+            scan::ScanExec::index(table.clone(), *index, range.clone(), *reverse, filter.clone())?.eager(eager),
+        ),
         Node::Filter { input, predicate } => Box::new(filter::FilterExec::new(child(input)?, predicate.clone())),
         Node::Project { input, exprs } => Box::new(project::ProjectExec::new(child(input)?, exprs.clone())),
         Node::NestedLoopJoin { left, right, kind, predicate } => {

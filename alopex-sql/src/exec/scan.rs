@@ -43,6 +43,8 @@ pub(super) struct ScanExec {
     range: ScanRange,
     reverse: bool,
     filter: Option<Expr>,
+    /// The consumer reads every row: start with large pages.
+    eager: bool,
     /// Set when the scan opens.
     source: Option<Source>,
 }
@@ -50,7 +52,7 @@ pub(super) struct ScanExec {
 impl ScanExec {
     /// A scan of `table` by primary key.
     pub(super) fn primary(table: Arc<TableSchema>, range: ScanRange, reverse: bool, filter: Option<Expr>) -> ScanExec {
-        ScanExec { table, index: None, range, reverse, filter, source: None }
+        ScanExec { table, index: None, range, reverse, filter, eager: false, source: None }
     }
 
     /// A scan of `table` through its secondary index at position `index`.
@@ -64,7 +66,13 @@ impl ScanExec {
         if index >= table.indexes.len() {
             return Err(Error::internal(format!("index scan of index {index} of table \"{}\"", table.name)));
         }
-        Ok(ScanExec { table, index: Some(index), range, reverse, filter, source: None })
+        Ok(ScanExec { table, index: Some(index), range, reverse, filter, eager: false, source: None })
+    }
+
+    /// Marks the scan as read to the end by its consumer (larger pages).
+    pub(super) fn eager(mut self, eager: bool) -> ScanExec {
+        self.eager = eager;
+        self
     }
 
     /// The types of the key columns.
@@ -110,10 +118,11 @@ impl ScanExec {
                     *current = None;
                 }
                 let Some(range) = pending.next() else { return Ok(None) };
-                *current = Some(match self.index {
+                let scan = match self.index {
                     Some(i) => RowScan::index(self.table.clone(), i, range, self.reverse),
                     None => RowScan::primary(self.table.clone(), range, self.reverse),
-                });
+                };
+                *current = Some(if self.eager { scan.eager() } else { scan });
             },
         }
     }

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::{ExecContext, Executor, build};
+use super::{ExecContext, Executor, build_lazy};
 use crate::error::{Error, Result};
 use crate::expr::{EvalEnv, Subquery, ValueSet};
 use crate::sql_err;
@@ -47,7 +47,7 @@ impl ExecContext<'_> {
         row: &[Value],
         f: impl FnOnce(&mut dyn Executor, &mut Self) -> Result<T>,
     ) -> Result<T> {
-        let mut exec = build(&sub.plan, None)?;
+        let mut exec = build_lazy(&sub.plan, None)?;
         self.state.outer.push(row.to_vec());
         let result = f(exec.as_mut(), self);
         self.state.outer.pop();

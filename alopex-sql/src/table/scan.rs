@@ -1,11 +1,12 @@
 //! Paged scans over rows, by primary key or through a secondary index.
 //!
-//! A scan does not know how many rows its consumer wants: `LIMIT 1` wants
-//! one, a full aggregate wants all. Each [`KvTxn::scan`] call may be a
+//! A scan does not always know how many rows its consumer wants: `LIMIT 1`
+//! wants one, a full aggregate wants all. Each [`KvTxn::scan`] call may be a
 //! network round trip in the distributed store, so pages start small
 //! ([`FIRST_PAGE`] keys, cheap for the `LIMIT 1` case) and double up to
 //! [`MAX_PAGE`], so a full scan makes few round trips without ever holding
-//! more than one large page in memory.
+//! more than one large page in memory. When the executor knows every row
+//! will be read ([`RowScan::eager`]), the first page is larger.
 //!
 //! An index scan reads a page of index entries, then fetches the rows they
 //! point at with one `multi_get` per page, again to keep round trips per
@@ -41,6 +42,9 @@ use crate::types::Row;
 
 /// Keys in the first page of a scan.
 const FIRST_PAGE: usize = 16;
+/// Keys in the first page of a scan whose consumer reads every row (see
+/// [`RowScan::eager`]).
+const EAGER_FIRST_PAGE: usize = 256;
 /// The most keys in one page.
 const MAX_PAGE: usize = 1024;
 
@@ -82,6 +86,14 @@ impl RowScan {
 
     fn new(table: Arc<TableSchema>, index: Option<usize>, range: KeyRange, reverse: bool) -> RowScan {
         RowScan { table, index, reverse, state: ScanState::Start(range), page_size: FIRST_PAGE, rows: VecDeque::new() }
+    }
+
+    /// Starts with larger pages, for a consumer known to read every row (an
+    /// aggregate, a sort, a statement's result): a 1,000-row range then
+    /// takes three page reads instead of seven.
+    pub fn eager(mut self) -> RowScan {
+        self.page_size = EAGER_FIRST_PAGE;
+        self
     }
 
     /// The next row.
