@@ -146,6 +146,89 @@ pub fn decode_row(table: &TableSchema, bytes: &[u8]) -> Result<Row> {
     decode_row_general(table, row, input)
 }
 
+/// Like [`decode_row`], but only the columns marked in `wanted` are decoded;
+/// the others read as NULL. A scan whose consumer needs a few columns skips
+/// the rest without building their values (no allocation for an unread
+/// text column). Skipped values are still walked and bounds-checked, so a
+/// malformed row is reported as it would be by [`decode_row`].
+pub fn decode_row_columns(table: &TableSchema, bytes: &[u8], wanted: &[bool]) -> Result<Row> {
+    let mut input = bytes;
+    let version = get_u8(&mut input)?;
+    if version != ROW_FORMAT_VERSION {
+        return Err(corrupt(format!("unknown row format version {version}")));
+    }
+    let columns = &table.columns;
+    let mut row: Row = Vec::with_capacity(columns.len());
+    while let Some(column) = columns.get(row.len()) {
+        if input.is_empty() {
+            break;
+        }
+        let mut rest = input;
+        if get_u32_varint_fast(&mut rest)? != column.id {
+            break;
+        }
+        if wanted.get(row.len()).copied().unwrap_or(true) {
+            let value = decode_value(&mut rest)?;
+            if !fits(&value, &column.ty) {
+                return Err(misfit(&value, column));
+            }
+            row.push(value);
+        } else {
+            skip_value(&mut rest)?;
+            row.push(Value::Null);
+        }
+        input = rest;
+    }
+    if input.is_empty() && row.len() == columns.len() {
+        return Ok(row);
+    }
+    // A row written under another schema: decode it whole, then drop what
+    // is not wanted.
+    let mut row = decode_row_general(table, row, input)?;
+    for (value, &keep) in row.iter_mut().zip(wanted) {
+        if !keep {
+            *value = Value::Null;
+        }
+    }
+    Ok(row)
+}
+
+/// Steps over one self-describing value without building it.
+fn skip_value(input: &mut &[u8]) -> Result<()> {
+    match get_u8(input)? {
+        TAG_NULL | TAG_FALSE | TAG_TRUE => {}
+        TAG_INT => {
+            get_ivarint_fast(input)?;
+        }
+        TAG_FLOAT => {
+            take_array::<8>(input)?;
+        }
+        TAG_NUMERIC => {
+            get_u8(input)?;
+            get_ivarint128(input)?;
+        }
+        TAG_TEXT | TAG_JSON => {
+            get_str_fast(input)?;
+        }
+        TAG_BYTES => {
+            get_bytes(input)?;
+        }
+        TAG_DATE => {
+            get_i32_varint(input)?;
+        }
+        TAG_TIMESTAMP | TAG_TIMESTAMPTZ => {
+            get_ivarint(input)?;
+        }
+        TAG_INTERVAL => {
+            get_i32_varint(input)?;
+            get_i32_varint(input)?;
+            get_ivarint(input)?;
+        }
+        tag => return Err(corrupt(format!("unknown value tag {tag}"))),
+    }
+    Ok(())
+}
+
 /// The rest of [`decode_row`] for a row whose columns differ from the
 /// schema's: `done` holds the values of the first columns, in order, and
 /// `input` the entries after them.
@@ -387,6 +470,35 @@ mod tests {
                     assert!(a.to_bits() == b.to_bits() || a.is_nan(), "float bits kept");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn decoding_some_columns_reads_the_rest_as_null() {
+        let types = all_types();
+        let columns: Vec<ColumnSchema> =
+            types.iter().enumerate().map(|(i, ty)| column(i as u32 + 1, &format!("c{i}"), ty.clone())).collect();
+        let t = table(columns);
+        let mut g = Gen::new(5);
+        let row: Row = types.iter().map(|ty| g.value(ty)).collect();
+        let bytes = encode_row(&t, &row).unwrap();
+        for skip_every in 1..4 {
+            let wanted: Vec<bool> = (0..row.len()).map(|i| i % skip_every == 0).collect();
+            let got = decode_row_columns(&t, &bytes, &wanted).unwrap();
+            for (i, (got, full)) in got.iter().zip(&row).enumerate() {
+                if wanted[i] {
+                    assert!(same_value(got, full), "column {i}: {got:?} vs {full:?}");
+                } else {
+                    assert_eq!(got, &Value::Null, "column {i}");
+                }
+            }
+        }
+        // A truncated row is refused exactly when the full decoder refuses
+        // it, even if the cut falls inside a skipped value.
+        let none = vec![false; row.len()];
+        for cut in 1..bytes.len() {
+            let partial = decode_row_columns(&t, &bytes[..cut], &none);
+            assert_eq!(partial.is_err(), decode_row(&t, &bytes[..cut]).is_err(), "cut at {cut}");
         }
     }
 

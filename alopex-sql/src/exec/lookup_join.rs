@@ -28,13 +28,14 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use super::demand::Demand;
 use super::scan_range::exact_key;
 use super::{ExecContext, Executor, eval_expr, eval_pred};
 use crate::catalog::TableSchema;
 use crate::error::{Error, Result};
 use crate::expr::Expr;
 use crate::plan::JoinKind;
-use crate::table::{KeyRange, RowScan, get_rows};
+use crate::table::{KeyRange, RowScan, get_rows_columns};
 use crate::types::{DataType, Row, Value};
 
 /// Left rows in the first batch.
@@ -87,6 +88,8 @@ pub(super) struct LookupJoinExec {
     current: Option<Probe>,
     left_done: bool,
     scratch: Row,
+    /// The table columns to decode (None = all); see `demand.rs`.
+    columns: Demand,
 }
 
 impl LookupJoinExec {
@@ -151,7 +154,15 @@ impl LookupJoinExec {
             current: None,
             left_done: false,
             scratch,
+            columns: None,
         })
+    }
+
+    /// Decodes only these columns of the table's rows; the others read as
+    /// NULL.
+    pub(super) fn columns(mut self, columns: Demand) -> LookupJoinExec {
+        self.columns = columns;
+        self
     }
 
     /// The key values of `row`, or None when no key can match.
@@ -197,7 +208,7 @@ impl LookupJoinExec {
         let mut fetched = if wanted.is_empty() {
             Vec::new().into_iter()
         } else {
-            get_rows(&mut *cx.txn, &self.table, &wanted)?.into_iter()
+            get_rows_columns(&mut *cx.txn, &self.table, &wanted, self.columns.as_deref())?.into_iter()
         };
         for (row, key) in rows.into_iter().zip(keys) {
             let matches = match key.and_then(|_| fetched.next().flatten()) {
@@ -296,10 +307,11 @@ impl Executor for LookupJoinExec {
                     Matches::Row(row) => Source::One(Some(row)),
                     Matches::Prefix(key) => {
                         let range = KeyRange::Prefix(key);
-                        Source::Scan(match self.index {
+                        let scan = match self.index {
                             Some(i) => RowScan::index(self.table.clone(), i, range, false),
                             None => RowScan::primary(self.table.clone(), range, false),
-                        })
+                        };
+                        Source::Scan(scan.columns(self.columns.clone()))
                     }
                 };
                 self.current = Some(Probe { left, source, matched: false });

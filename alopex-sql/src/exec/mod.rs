@@ -35,6 +35,7 @@
 mod aggregate;
 mod analyze;
 mod delete;
+mod demand;
 mod distinct;
 mod dml;
 mod filter;
@@ -70,6 +71,7 @@ use crate::expr::{EvalEnv, Expr};
 use crate::plan::Node;
 use crate::table::RowIdSource;
 use crate::types::{DataType, Row, Value};
+use demand::Demand;
 
 /// One operator.
 pub trait Executor: Send {
@@ -162,7 +164,7 @@ fn build_root(node: &Node, stats: Option<StatsHandle>, eager: bool) -> Result<Bo
         }
     }
     let mut next_index = 0;
-    build_tree(node, stats.as_ref(), &mut next_index, eager)
+    build_tree(node, stats.as_ref(), &mut next_index, eager, None)
 }
 
 /// Whether `node` reads all of its input (`Some(true)`), may stop early
@@ -194,23 +196,30 @@ fn build_tree(
     stats: Option<&StatsHandle>,
     next_index: &mut usize,
     eager: bool,
+    demand: Demand,
 ) -> Result<Box<dyn Executor>> {
     let index = *next_index;
     *next_index += 1;
+    // What each child must produce (children are built in order).
+    let mut demands = demand::child_demands(node, &demand).into_iter();
     // Children that feed an operator which reads its whole input (an
     // aggregate, a sort, a write) are eager; a LIMIT's, a join's inner side
     // and anything under them are not; the rest inherit.
     let child_eager = node_reads_all_input(node).unwrap_or(eager);
-    let mut child = |n: &Node| build_tree(n, stats, next_index, child_eager);
+    let mut child = |n: &Node| build_tree(n, stats, next_index, child_eager, demands.next().flatten());
     let exec: Box<dyn Executor> = match node {
         Node::Values { rows, width } => Box::new(values::ValuesExec::new(rows.clone(), *width)),
         Node::Empty { .. } => Box::new(values::EmptyExec),
         Node::Scan { table, range, reverse, filter, .. } => {
-            Box::new(scan::ScanExec::primary(table.clone(), range.clone(), *reverse, filter.clone()).eager(eager))
+            let columns = demand::scan_columns(table.columns.len(), &demand, filter.as_ref());
+            let scan = scan::ScanExec::primary(table.clone(), range.clone(), *reverse, filter.clone());
+            Box::new(scan.eager(eager).columns(columns))
         }
-        Node::IndexScan { table, index, range, reverse, filter, .. } => Box::new(
-            scan::ScanExec::index(table.clone(), *index, range.clone(), *reverse, filter.clone())?.eager(eager),
-        ),
+        Node::IndexScan { table, index, range, reverse, filter, .. } => {
+            let columns = demand::scan_columns(table.columns.len(), &demand, filter.as_ref());
+            let scan = scan::ScanExec::index(table.clone(), *index, range.clone(), *reverse, filter.clone())?;
+            Box::new(scan.eager(eager).columns(columns))
+        }
         Node::Filter { input, predicate } => Box::new(filter::FilterExec::new(child(input)?, predicate.clone())),
         Node::Project { input, exprs } => Box::new(project::ProjectExec::new(child(input)?, exprs.clone())),
         Node::NestedLoopJoin { left, right, kind, predicate } => {
@@ -228,16 +237,21 @@ fn build_tree(
         }
         Node::LookupJoin { left, table, index, keys, kind, filter, residual, .. } => {
             let lw = left.width();
-            Box::new(lookup_join::LookupJoinExec::new(
-                child(left)?,
-                table.clone(),
-                *index,
-                keys.clone(),
-                *kind,
-                filter.clone(),
-                residual.clone(),
-                lw,
-            )?)
+            let columns =
+                demand::lookup_columns(&demand, lw, table.columns.len(), *kind, filter.as_ref(), residual.as_ref());
+            Box::new(
+                lookup_join::LookupJoinExec::new(
+                    child(left)?,
+                    table.clone(),
+                    *index,
+                    keys.clone(),
+                    *kind,
+                    filter.clone(),
+                    residual.clone(),
+                    lw,
+                )?
+                .columns(columns),
+            )
         }
         Node::Aggregate { input, group_by, aggregates } => {
             Box::new(aggregate::AggregateExec::new(child(input)?, group_by.clone(), aggregates.clone()))

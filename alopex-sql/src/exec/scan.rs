@@ -13,13 +13,14 @@
 use std::sync::Arc;
 use std::vec::IntoIter;
 
+use super::demand::Demand;
 use super::scan_range::{Resolved, resolve};
 use super::{ExecContext, Executor, eval_pred};
 use crate::catalog::TableSchema;
 use crate::error::{Error, Result};
 use crate::expr::Expr;
 use crate::plan::ScanRange;
-use crate::table::{KeyRange, RowScan, get_rows};
+use crate::table::{KeyRange, RowScan, get_rows_columns};
 use crate::types::{DataType, Row};
 
 /// Where an open scan's rows come from.
@@ -45,6 +46,8 @@ pub(super) struct ScanExec {
     filter: Option<Expr>,
     /// The consumer reads every row: start with large pages.
     eager: bool,
+    /// The columns to decode (None = all); see `demand.rs`.
+    columns: Demand,
     /// Set when the scan opens.
     source: Option<Source>,
 }
@@ -52,7 +55,7 @@ pub(super) struct ScanExec {
 impl ScanExec {
     /// A scan of `table` by primary key.
     pub(super) fn primary(table: Arc<TableSchema>, range: ScanRange, reverse: bool, filter: Option<Expr>) -> ScanExec {
-        ScanExec { table, index: None, range, reverse, filter, eager: false, source: None }
+        ScanExec { table, index: None, range, reverse, filter, eager: false, columns: None, source: None }
     }
 
     /// A scan of `table` through its secondary index at position `index`.
@@ -66,12 +69,18 @@ impl ScanExec {
         if index >= table.indexes.len() {
             return Err(Error::internal(format!("index scan of index {index} of table \"{}\"", table.name)));
         }
-        Ok(ScanExec { table, index: Some(index), range, reverse, filter, eager: false, source: None })
+        Ok(ScanExec { table, index: Some(index), range, reverse, filter, eager: false, columns: None, source: None })
     }
 
     /// Marks the scan as read to the end by its consumer (larger pages).
     pub(super) fn eager(mut self, eager: bool) -> ScanExec {
         self.eager = eager;
+        self
+    }
+
+    /// Decodes only these columns; the others read as NULL.
+    pub(super) fn columns(mut self, columns: Demand) -> ScanExec {
+        self.columns = columns;
         self
     }
 
@@ -98,7 +107,7 @@ impl ScanExec {
         Ok(match resolved {
             Resolved::Nothing => Source::Rows(Vec::new().into_iter()),
             Resolved::Keys(keys) => {
-                let rows = get_rows(&mut *cx.txn, &self.table, &keys)?;
+                let rows = get_rows_columns(&mut *cx.txn, &self.table, &keys, self.columns.as_deref())?;
                 Source::Rows(rows.into_iter().flatten().collect::<Vec<_>>().into_iter())
             }
             Resolved::Ranges(ranges) => Source::Scans { pending: ranges.into_iter(), current: None },
@@ -122,6 +131,7 @@ impl ScanExec {
                     Some(i) => RowScan::index(self.table.clone(), i, range, self.reverse),
                     None => RowScan::primary(self.table.clone(), range, self.reverse),
                 };
+                let scan = scan.columns(self.columns.clone());
                 *current = Some(if self.eager { scan.eager() } else { scan });
             },
         }

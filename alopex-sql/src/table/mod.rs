@@ -59,7 +59,7 @@ use bytes::Bytes;
 
 use crate::catalog::TableSchema;
 use crate::encoding::keycode::decode_value;
-use crate::encoding::row::decode_row;
+use crate::encoding::row::{decode_row, decode_row_columns};
 use crate::encoding::varint::corrupt;
 use crate::error::{Error, Result};
 use crate::types::{DataType, Row, Value};
@@ -94,9 +94,24 @@ pub trait RowIdSource {
 
 /// Reads rows by full primary key, in one batch; None where absent.
 pub fn get_rows(txn: &mut dyn KvTxn, table: &TableSchema, keys: &[Vec<Value>]) -> Result<Vec<Option<Row>>> {
+    get_rows_columns(txn, table, keys, None)
+}
+
+/// [`get_rows`], decoding only the marked `columns` (None = all); the
+/// others read as NULL.
+pub fn get_rows_columns(
+    txn: &mut dyn KvTxn,
+    table: &TableSchema,
+    keys: &[Vec<Value>],
+    columns: Option<&[bool]>,
+) -> Result<Vec<Option<Row>>> {
     let keys: Vec<Bytes> =
         keys.iter().map(|pk| keys::row_key_from_pk(table, pk).map(Bytes::from)).collect::<Result<_>>()?;
-    txn.multi_get(&keys)?.into_iter().map(|value| value.map(|v| decode_row(table, &v)).transpose()).collect()
+    let decode = |v: Bytes| match columns {
+        Some(wanted) => decode_row_columns(table, &v, wanted),
+        None => decode_row(table, &v),
+    };
+    txn.multi_get(&keys)?.into_iter().map(|value| value.map(decode).transpose()).collect()
 }
 
 /// Inserts a full row (values already coerced to the column types): 23502

@@ -32,13 +32,15 @@ use bytes::Bytes;
 
 use super::KeyRange;
 use super::keys::{
-    PRIMARY_INDEX_ID, index, index_key_types, index_prefix, pk_suffix, pk_types, range_bounds, row_key_from_encoded_pk,
+    PRIMARY_INDEX_ID, index, index_key_types, index_prefix, index_prefix_len, pk_suffix, pk_types, range_bounds,
+    row_key_from_encoded_pk,
 };
-use crate::catalog::TableSchema;
-use crate::encoding::row::decode_row;
+use crate::catalog::{IndexSchema, TableSchema};
+use crate::encoding::keycode;
+use crate::encoding::row::{decode_row, decode_row_columns};
 use crate::encoding::varint::corrupt;
 use crate::error::Result;
-use crate::types::Row;
+use crate::types::{DataType, Row, Value};
 
 /// Keys in the first page of a scan.
 const FIRST_PAGE: usize = 16;
@@ -68,8 +70,13 @@ pub struct RowScan {
     reverse: bool,
     state: ScanState,
     page_size: usize,
-    /// The stored rows of the current page not returned yet.
+    /// The stored rows of the current page not returned yet (index keys
+    /// for an index-only scan).
     rows: VecDeque<Bytes>,
+    /// The columns to decode; None = all. The others read as NULL.
+    columns: Option<Arc<[bool]>>,
+    /// Rows are built from the index entries alone (see [`RowScan::columns`]).
+    index_only: bool,
 }
 
 impl RowScan {
@@ -85,7 +92,16 @@ impl RowScan {
     }
 
     fn new(table: Arc<TableSchema>, index: Option<usize>, range: KeyRange, reverse: bool) -> RowScan {
-        RowScan { table, index, reverse, state: ScanState::Start(range), page_size: FIRST_PAGE, rows: VecDeque::new() }
+        RowScan {
+            table,
+            index,
+            reverse,
+            state: ScanState::Start(range),
+            page_size: FIRST_PAGE,
+            rows: VecDeque::new(),
+            columns: None,
+            index_only: false,
+        }
     }
 
     /// Starts with larger pages, for a consumer known to read every row (an
@@ -96,11 +112,30 @@ impl RowScan {
         self
     }
 
+    /// Decodes only the `columns` marked (None = all); the others read as
+    /// NULL. When an index scan needs only columns its entries hold (the
+    /// index columns and the primary key) and their key encoding gives
+    /// values back exactly, the rows are never fetched: an *index-only
+    /// scan*, one read instead of two per row.
+    pub fn columns(mut self, columns: Option<Arc<[bool]>>) -> RowScan {
+        let table = &self.table;
+        self.index_only = self.index.and_then(|i| table.indexes.get(i)).is_some_and(|index| {
+            table.columns.iter().enumerate().all(|(position, column)| {
+                let wanted = columns.as_ref().is_none_or(|w| w.get(position).copied().unwrap_or(true));
+                !wanted
+                    || ((index.columns.contains(&position) || table.primary_key.contains(&position))
+                        && exact_in_keys(&column.ty))
+            })
+        });
+        self.columns = columns;
+        self
+    }
+
     /// The next row.
     pub fn next(&mut self, txn: &mut dyn KvTxn) -> Result<Option<Row>> {
         loop {
             if let Some(bytes) = self.rows.pop_front() {
-                return decode_row(&self.table, &bytes).map(Some);
+                return self.decode(&bytes).map(Some);
             }
             // Left as Done if anything below fails.
             match std::mem::replace(&mut self.state, ScanState::Done) {
@@ -112,6 +147,16 @@ impl RowScan {
                 }
                 ScanState::Reading(bounds) => self.read_page(txn, bounds)?,
             }
+        }
+    }
+
+    /// One row from what the page holds for it.
+    fn decode(&self, bytes: &[u8]) -> Result<Row> {
+        let table = &self.table;
+        match (&self.columns, self.index) {
+            (_, Some(i)) if self.index_only => row_from_index_entry(table, index(table, i)?, bytes),
+            (Some(wanted), _) => decode_row_columns(table, bytes, wanted),
+            (None, _) => decode_row(table, bytes),
         }
     }
 
@@ -137,6 +182,7 @@ impl RowScan {
         let table = &self.table;
         match self.index {
             None => self.rows.extend(page.into_iter().map(|(_, value)| value)),
+            Some(_) if self.index_only => self.rows.extend(page.into_iter().map(|(key, _)| key)),
             Some(i) => {
                 let index = index(table, i)?;
                 let mut keys = Vec::with_capacity(page.len());
@@ -153,4 +199,30 @@ impl RowScan {
         }
         Ok(())
     }
+}
+
+/// Whether a key-encoded value of this type decodes to exactly the value
+/// stored: not so for NUMERIC (`1.0` and `1.00` encode alike) and floats
+/// (`-0.0` becomes `0.0`).
+fn exact_in_keys(ty: &DataType) -> bool {
+    !matches!(ty, DataType::Numeric(_) | DataType::Float4 | DataType::Float8 | DataType::Jsonb | DataType::Unknown)
+}
+
+/// A table row holding the index and primary-key columns of an index
+/// entry's key, NULL elsewhere.
+fn row_from_index_entry(table: &TableSchema, index: &IndexSchema, key: &[u8]) -> Result<Row> {
+    let mut row: Row = vec![Value::Null; table.columns.len()];
+    let mut rest = key
+        .get(index_prefix_len(table.id, index.id)..)
+        .ok_or_else(|| corrupt(format!("index \"{}\" key too short", index.name)))?;
+    for &position in index.columns.iter().chain(&table.primary_key) {
+        let column = table.columns.get(position).ok_or_else(|| {
+            corrupt(format!("index \"{}\" names column {position}, which does not exist", index.name))
+        })?;
+        row[position] = keycode::decode_value(&mut rest, &column.ty)?;
+    }
+    if !rest.is_empty() {
+        return Err(corrupt(format!("index \"{}\" key has trailing bytes", index.name)));
+    }
+    Ok(row)
 }
