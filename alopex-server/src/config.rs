@@ -25,6 +25,7 @@
 //! max_connections = 200
 //! max_result_bytes = 268435456 # per-statement result memory
 //! sync = true                  # fsync every commit
+//! http_token = "secret"        # REST API bearer token (default: none)
 //! ```
 //!
 //! Unknown keys are an error, so a misspelt setting is noticed.
@@ -73,6 +74,9 @@ pub struct Settings {
     /// Fsync every commit (true) or group commits within a few ms (false).
     #[arg(long, env = "ALOPEX_SYNC")]
     pub sync: Option<bool>,
+    /// A bearer token the REST API requires (none: no token needed).
+    #[arg(long, env = "ALOPEX_HTTP_TOKEN")]
+    pub http_token: Option<String>,
 }
 
 /// The settings in force, every one decided.
@@ -94,6 +98,8 @@ pub struct Config {
     pub max_result_bytes: usize,
     /// Fsync every commit.
     pub sync: bool,
+    /// The REST API's bearer token, if required.
+    pub http_token: Option<String>,
 }
 
 /// Why the settings could not be read.
@@ -148,6 +154,7 @@ impl Settings {
             max_connections: self.max_connections.or(lower.max_connections),
             max_result_bytes: self.max_result_bytes.or(lower.max_result_bytes),
             sync: self.sync.or(lower.sync),
+            http_token: self.http_token.or(lower.http_token),
         }
     }
 
@@ -175,6 +182,7 @@ impl Settings {
             max_connections,
             max_result_bytes: self.max_result_bytes.unwrap_or(256 << 20),
             sync: self.sync.unwrap_or(true),
+            http_token: self.http_token.filter(|t| !t.is_empty()),
         })
     }
 }

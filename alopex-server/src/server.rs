@@ -15,7 +15,11 @@ use alopex_sql::{Database, DatabaseOptions};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use std::sync::Arc;
+
 use crate::config::Config;
+use crate::http::AppState;
+use crate::metrics::Metrics;
 use crate::pg::PgServer;
 use crate::workers::Workers;
 
@@ -59,19 +63,34 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         .map_err(|e| ServeError::Open { dir: dir.clone(), message: e.to_string() })?;
     let pg_listener =
         TcpListener::bind(config.pg_addr).await.map_err(|source| ServeError::Bind { addr: config.pg_addr, source })?;
+    let http_listener = TcpListener::bind(config.http_addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr: config.http_addr, source })?;
     let pg_addr = pg_listener.local_addr().unwrap_or(config.pg_addr);
+    let http_addr = http_listener.local_addr().unwrap_or(config.http_addr);
     tracing::info!(data_dir = %dir, "database open");
     tracing::info!("postgres wire listening on {pg_addr}");
+    tracing::info!("http listening on {http_addr}");
 
     let workers = Workers::new(config.workers);
+    let metrics = Metrics::new();
     let (stop_tx, stop_rx) = watch::channel(false);
     let pg = PgServer {
         db: db.clone(),
         workers: workers.clone(),
+        metrics: metrics.clone(),
         max_connections: config.max_connections,
         max_result_bytes: config.max_result_bytes,
     };
-    let pg_task = tokio::spawn(pg.serve(pg_listener, stop_rx));
+    let pg_task = tokio::spawn(pg.serve(pg_listener, stop_rx.clone()));
+    let http_state = AppState {
+        db: db.clone(),
+        workers: workers.clone(),
+        metrics,
+        max_result_bytes: config.max_result_bytes,
+        token: config.http_token.as_deref().map(Arc::from),
+    };
+    let http_task = tokio::spawn(crate::http::serve(http_state, http_listener, stop_rx));
 
     wait_for_signal().await;
     tracing::info!("shutting down");
@@ -83,6 +102,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     }
     workers.close();
     let _ = pg_task.await;
+    let _ = http_task.await;
     let closed = tokio::task::spawn_blocking(move || db.close()).await;
     match closed {
         Ok(Ok(())) => tracing::info!("database closed"),

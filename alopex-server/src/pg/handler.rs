@@ -46,6 +46,7 @@ use pgwire::messages::data::DataRow;
 
 use super::error::{error_info, user_error};
 use super::types::{decode_param, encode_value, fields, pg_type, sql_type};
+use crate::metrics::Metrics;
 use crate::workers::Workers;
 
 /// A statement parsed and bound by the extended protocol's Parse.
@@ -101,16 +102,17 @@ impl QueryParser for StatementParser {
 pub struct PgConnection {
     session: Arc<Mutex<Session>>,
     workers: Workers,
+    metrics: Arc<Metrics>,
     max_result_bytes: usize,
     parser: Arc<StatementParser>,
 }
 
 impl PgConnection {
     /// A connection running statements in `session` on `workers`.
-    pub fn new(session: Session, workers: Workers, max_result_bytes: usize) -> PgConnection {
+    pub fn new(session: Session, workers: Workers, metrics: Arc<Metrics>, max_result_bytes: usize) -> PgConnection {
         let session = Arc::new(Mutex::new(session));
         let parser = Arc::new(StatementParser { session: session.clone(), workers: workers.clone() });
-        PgConnection { session, workers, max_result_bytes, parser }
+        PgConnection { session, workers, metrics, max_result_bytes, parser }
     }
 
     /// Runs `sql` with `params` on a worker: the results of the statements
@@ -118,10 +120,13 @@ impl PgConnection {
     async fn run(&self, sql: String, params: Vec<Value>) -> (Vec<StatementResult>, Option<Error>) {
         let session = self.session.clone();
         let limit = self.max_result_bytes;
-        match self.workers.run(move || session.lock().run_script_limited(&sql, &params, limit)).await {
+        let started = std::time::Instant::now();
+        let out = match self.workers.run(move || session.lock().run_script_limited(&sql, &params, limit)).await {
             Ok(out) => out,
             Err(e) => (Vec::new(), Some(e)),
-        }
+        };
+        self.metrics.statement("pg", out.1.is_none(), started.elapsed());
+        out
     }
 }
 

@@ -30,6 +30,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
+use crate::metrics::{Metrics, OpenConnection};
 use crate::workers::Workers;
 use handler::PgConnection;
 
@@ -64,6 +65,8 @@ pub struct PgServer {
     pub db: Database,
     /// Where statements run.
     pub workers: Workers,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
     /// Connection limit.
     pub max_connections: usize,
     /// Per-statement result memory limit.
@@ -96,15 +99,20 @@ impl PgServer {
                 connections.spawn(async move { refuse(&mut socket).await });
                 continue;
             };
-            let connection =
-                Arc::new(PgConnection::new(self.db.session(), self.workers.clone(), self.max_result_bytes));
+            let connection = Arc::new(PgConnection::new(
+                self.db.session(),
+                self.workers.clone(),
+                self.metrics.clone(),
+                self.max_result_bytes,
+            ));
+            let open = OpenConnection::new(&self.metrics, "pg");
             let handlers = Arc::new(ConnectionHandlers { connection, startup: Arc::new(TrustStartup) });
             connections.spawn(async move {
                 tracing::debug!(%peer, "connection opened");
                 if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
                     tracing::debug!(%peer, "connection ended with an error: {e}");
                 }
-                drop(slot);
+                drop((slot, open));
                 tracing::debug!(%peer, "connection closed");
             });
         }

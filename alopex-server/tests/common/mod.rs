@@ -14,6 +14,8 @@ pub struct Server {
     child: Option<Child>,
     /// The Postgres wire port.
     pub pg_port: u16,
+    /// The HTTP port.
+    pub http_port: u16,
     /// The data directory.
     pub data_dir: PathBuf,
     _dir: Option<tempfile::TempDir>,
@@ -37,12 +39,15 @@ impl Server {
     /// Starts a server over `data_dir` with extra flags.
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> Server {
         let pg_port = free_port();
+        let http_port = free_port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_alopex"))
             .arg("serve")
             .arg("--data-dir")
             .arg(data_dir)
             .arg("--pg-addr")
             .arg(format!("127.0.0.1:{pg_port}"))
+            .arg("--http-addr")
+            .arg(format!("127.0.0.1:{http_port}"))
             .args(extra)
             .env("ALOPEX_LOG", "info")
             .stderr(Stdio::piped())
@@ -71,12 +76,17 @@ impl Server {
             }
             assert!(Instant::now() < deadline, "alopex did not start listening");
         }
-        Server { child: Some(child), pg_port, data_dir: data_dir.to_path_buf(), _dir: None }
+        Server { child: Some(child), pg_port, http_port, data_dir: data_dir.to_path_buf(), _dir: None }
     }
 
     /// A libpq-style connection string.
     pub fn conn_str(&self) -> String {
         format!("host=127.0.0.1 port={} user=alopex dbname=alopex", self.pg_port)
+    }
+
+    /// The base URL of the REST API.
+    pub fn http_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
     }
 
     /// Sends SIGTERM and waits; returns the exit code.
