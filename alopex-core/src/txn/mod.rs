@@ -33,6 +33,7 @@ use crate::oracle::ReadSet;
 use crate::version::KeyBounds;
 
 pub(crate) mod merge;
+mod vector;
 
 /// How strictly a transaction is isolated from concurrent ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

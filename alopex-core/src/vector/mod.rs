@@ -12,12 +12,14 @@
 //! * `value.rs` — how a vector is stored as a value.
 //! * `spec.rs` — the registry entry of one index.
 //! * `segment/` — the per-table graph: format, reader, search, builder.
-//! * `search.rs` — the search over memtables, segments and own writes.
+//! * `table_segments.rs` — the segments of a table being written.
+//! * `search.rs` — search results and the exact search.
 
 pub mod distance;
 pub mod search;
 pub mod segment;
 pub mod spec;
+pub mod table_segments;
 pub mod value;
 
 pub use distance::Metric;
