@@ -101,6 +101,7 @@ pub fn run(task: &CompactionTask, ctx: CompactionContext<'_>) -> Result<Vec<Arc<
         sources.push(level_iter(task.overlapping.clone(), full, false));
     }
     let merged = MergeIter::new(sources, false);
+    let task_tables: Vec<Arc<Table>> = task.all_inputs().cloned().collect();
     let floor = if task.bottommost { ctx.tombstone_floor } else { 0 };
     let mut gc = GcFilter::new(ctx.gc_watermark, floor);
     let mut outputs = Vec::new();
@@ -118,7 +119,7 @@ pub fn run(task: &CompactionTask, ctx: CompactionContext<'_>) -> Result<Vec<Arc<
                 && b.estimated_size() >= ctx.target_table_bytes
                 && let Some((id, b, segments)) = builder.take()
             {
-                outputs.push(finish(ctx.dir, id, b, segments, &ctx.cache)?);
+                outputs.push(finish(ctx.dir, id, b, segments, &task_tables, &ctx.cache)?);
             }
             if builder.is_none() {
                 let id = (ctx.allocate_id)();
@@ -134,7 +135,7 @@ pub fn run(task: &CompactionTask, ctx: CompactionContext<'_>) -> Result<Vec<Arc<
             }
         }
         if let Some((id, b, segments)) = builder.take() {
-            outputs.push(finish(ctx.dir, id, b, segments, &ctx.cache)?);
+            outputs.push(finish(ctx.dir, id, b, segments, &task_tables, &ctx.cache)?);
         }
         Ok(())
     })();
@@ -157,9 +158,10 @@ fn finish(
     id: u64,
     mut builder: TableBuilder,
     segments: TableSegments,
+    inputs: &[Arc<Table>],
     cache: &Arc<BlockCache>,
 ) -> Result<Arc<Table>> {
-    segments.write_to(&mut builder)?; // on error, dropping the builder deletes its file
+    segments.write_to(&mut builder, inputs)?; // on error, dropping the builder deletes its file
     builder.finish()?;
     Table::open(&dir.join(table_file_name(id)), id, Arc::clone(cache))
 }

@@ -97,7 +97,7 @@ pub(super) fn write_memtable(shared: &Shared, mem: &Arc<Memtable>, id: u64) -> R
         }
         segments.add(&entry.key, entry.ts, entry.value.as_deref());
     }
-    if let Err(e) = segments.write_to(&mut builder) {
+    if let Err(e) = segments.write_to(&mut builder, &[]) {
         builder.abandon();
         return Err(e);
     }

@@ -41,6 +41,7 @@ use hnsw_rs::anndists::dist::Distance;
 use hnsw_rs::hnsw::Hnsw;
 
 use super::format::{GRAPH_MIN_NODES, MAX_LEVEL, SegmentGraph, SegmentNode, SegmentParts};
+use super::reader::Segment;
 use crate::key::Timestamp;
 use crate::vector::distance::{self, Metric};
 use crate::vector::spec::VectorIndexSpec;
@@ -117,6 +118,19 @@ impl SegmentBuilder {
             distance::normalize(&mut self.vectors[start..]);
         }
         self.nodes.push(SegmentNode { key: Bytes::copy_from_slice(key), ts, level: 0 });
+    }
+
+    /// True when `segment` indexes exactly the versions collected here
+    /// (same keys and timestamps in the same order, same spec): its bytes
+    /// can then be reused instead of building a new graph.
+    pub fn same_nodes(&self, segment: &Segment) -> bool {
+        segment.fingerprint() == self.spec.fingerprint()
+            && segment.len() == self.nodes.len()
+            && self
+                .nodes
+                .iter()
+                .enumerate()
+                .all(|(i, n)| segment.ts(i as u32) == n.ts && *segment.key(i as u32) == n.key)
     }
 
     /// Builds the graph (if there are enough nodes) and encodes the segment.

@@ -29,4 +29,4 @@ pub fn section_name(index_id: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
