@@ -36,6 +36,22 @@ pub trait KvStore: Send + Sync {
 
     /// Begins a transaction at a fresh snapshot.
     fn begin(&self, opts: TxnOptions) -> Result<Self::Txn>;
+
+    /// Registers a vector index, so the store can build search structures
+    /// for its span (the engine: an HNSW segment in every table it writes).
+    /// Idempotent for an identical spec. The default accepts any valid
+    /// spec and does nothing: [`KvTxn::vector_search`]'s default is exact
+    /// and needs no structure.
+    fn create_vector_index(&self, spec: &VectorIndexSpec) -> Result<()> {
+        spec.validate()
+    }
+
+    /// Unregisters vector index `id`; returns whether the store had it
+    /// registered (the default keeps no registry: `false`).
+    fn drop_vector_index(&self, id: u64) -> Result<bool> {
+        let _ = id;
+        Ok(false)
+    }
 }
 
 /// One transaction: reads at a snapshot, buffered writes, atomic commit.
@@ -124,6 +140,14 @@ impl KvStore for Engine {
 
     fn begin(&self, opts: TxnOptions) -> Result<Transaction> {
         Ok(Engine::begin(self, opts.isolation))
+    }
+
+    fn create_vector_index(&self, spec: &VectorIndexSpec) -> Result<()> {
+        Engine::create_vector_index(self, spec.clone())
+    }
+
+    fn drop_vector_index(&self, id: u64) -> Result<bool> {
+        Engine::drop_vector_index(self, id)
     }
 }
 
