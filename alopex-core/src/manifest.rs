@@ -129,6 +129,9 @@ impl ManifestState {
     fn apply(&mut self, edit: &Edit, path: &Path) -> Result<()> {
         match edit {
             Edit::CreateVectorIndex(spec) => {
+                if let Err(e) = spec.validate() {
+                    return Err(Error::corruption(path, format!("invalid vector index: {e}")));
+                }
                 if let Some(old) = self.vector_indexes.insert(spec.id, spec.clone())
                     && old != *spec
                 {

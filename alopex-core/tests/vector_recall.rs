@@ -319,3 +319,32 @@ fn a_flipped_segment_byte_is_corruption() {
         other => panic!("expected corruption, got {other:?}"),
     }
 }
+
+#[test]
+fn an_exported_span_carries_its_segment_to_the_ingesting_engine() {
+    let spec = spec(Metric::L2);
+    let rows = 2000;
+    let source_dir = tempfile::tempdir().expect("tempdir");
+    let target_dir = tempfile::tempdir().expect("tempdir");
+    let file = source_dir.path().join("export.sst");
+    {
+        let source = Engine::open(source_dir.path().join("db"), options()).expect("open");
+        source.create_vector_index(spec.clone()).expect("create");
+        let mut batch = WriteBatch::new();
+        for (row, v) in data().base[..rows].iter().enumerate() {
+            batch.put(key(row), value::encode(v).expect("finite"));
+        }
+        let ts = source.write(batch).expect("write");
+        source.export(spec.span(), ts, &file).expect("export");
+    }
+    let bytes = std::fs::read(&file).expect("read export");
+    assert!(bytes.windows(8).any(|w| w == b"ALXVSEG\0"), "the export holds a segment");
+    let target = Engine::open(target_dir.path(), options()).expect("open");
+    target.create_vector_index(spec.clone()).expect("create");
+    target.ingest(&file).expect("ingest");
+    let live: Vec<Option<Vec<f32>>> = data().base[..rows].iter().cloned().map(Some).collect();
+    let truth = |qi: usize| exact_top(Metric::L2, &live, &data().queries[qi], &|_| true);
+    let mut txn = target.begin(IsolationLevel::Snapshot);
+    let r = recall(&mut txn, &spec, &live, &truth, None);
+    assert!(r >= MIN_RECALL, "recall {r}");
+}

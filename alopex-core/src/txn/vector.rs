@@ -49,6 +49,7 @@ impl Transaction {
         filter: Option<KeyFilter<'_>>,
     ) -> Result<Vec<VectorHit>> {
         self.check_active()?;
+        spec.validate()?;
         let q = VectorQuery { spec, query, k, ef_search, filter, read_ts: self.read_ts(), own_writes: &self.writes };
         let hits = self.shared.vector_search(&q)?;
         if self.serializable() {
