@@ -18,6 +18,8 @@
 //!
 //! ```text
 //! cargo bench -p alopex-core --bench vector
+//! # only the query path, 40 passes at ef_search 40 (for perf record):
+//! ALOPEX_BENCH_PROFILE_EF=40 ALOPEX_BENCH_SEARCH_REPS=40 cargo bench -p alopex-core --bench vector
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -129,6 +131,28 @@ fn main() {
     // ALOPEX_BENCH_SEARCH_REPS=n repeats each search pass n times (for
     // profiling the query path).
     let reps: usize = std::env::var("ALOPEX_BENCH_SEARCH_REPS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+    if let Ok(ef) = std::env::var("ALOPEX_BENCH_PROFILE_EF") {
+        // Only the query path, for a profiler: one indexed table, then
+        // `reps` passes at one ef_search.
+        let ef: usize = ef.parse().expect("ALOPEX_BENCH_PROFILE_EF is a number");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = Engine::open(dir.path(), options()).expect("open");
+        engine.create_vector_index(spec.clone()).expect("create");
+        load(&engine, &base);
+        engine.flush().expect("flush");
+        let start = Instant::now();
+        let mut pass = (0.0, 0.0);
+        for _ in 0..reps {
+            pass = search_pass(&engine, &queries, &truth, ef);
+        }
+        println!(
+            "ef_search {ef}: recall@10 {:.3}, {:.0} QPS over {:.1} s",
+            pass.0,
+            pass.1,
+            start.elapsed().as_secs_f64()
+        );
+        return;
+    }
     let (plain, _plain_dir) = write_costs(&base, &spec, false);
     let (indexed, indexed_dir) = write_costs(&base, &spec, true);
     let steps = ["flush of 10k rows", "compact_all, moves only", "compact_all, merging"];

@@ -348,3 +348,52 @@ fn an_exported_span_carries_its_segment_to_the_ingesting_engine() {
     let r = recall(&mut txn, &spec, &live, &truth, None);
     assert!(r >= MIN_RECALL, "recall {r}");
 }
+
+/// Searches keep answering consistently while a writer commits and the
+/// background threads flush and compact underneath them: every hit is the
+/// value a point read at the same snapshot returns, at its exact distance.
+#[test]
+fn searches_stay_consistent_under_concurrent_flush_and_compaction() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = spec(Metric::Cosine);
+    let opts = Options { memtable_budget: 512 << 10, ..Options::small_for_tests() };
+    let engine = std::sync::Arc::new(Engine::open(dir.path(), opts).expect("open"));
+    engine.create_vector_index(spec.clone()).expect("create");
+    let rows = 3000;
+    let writer = {
+        let engine = std::sync::Arc::clone(&engine);
+        std::thread::spawn(move || {
+            for round in 0..3 {
+                for chunk in (0..rows).collect::<Vec<_>>().chunks(100) {
+                    let mut batch = WriteBatch::new();
+                    for &row in chunk {
+                        if round == 2 && row % 7 == 0 {
+                            batch.delete(key(row));
+                        } else {
+                            let v = &data().base[(row + round * 17) % data().base.len()];
+                            batch.put(key(row), value::encode(v).expect("finite"));
+                        }
+                    }
+                    engine.write(batch).expect("write");
+                }
+            }
+        })
+    };
+    let mut searches = 0;
+    while !writer.is_finished() || searches < 20 {
+        let mut txn = engine.begin(IsolationLevel::Snapshot);
+        let query = &data().queries[searches % data().queries.len()];
+        let hits = txn.vector_search(1, query, K, EF_SEARCH, None).expect("search");
+        for hit in &hits {
+            assert_eq!(txn.get(&hit.key).expect("get"), Some(hit.value.clone()), "hit is the visible version");
+            let v = value::decode(&hit.value, 384).expect("vector");
+            assert!((hit.distance - Metric::Cosine.distance(query, &v)).abs() <= 1e-5);
+        }
+        assert!(hits.windows(2).all(|w| w[0].distance <= w[1].distance));
+        searches += 1;
+    }
+    writer.join().expect("writer");
+    let stats = engine.stats();
+    println!("{searches} searches during {} flushes and {} compactions", stats.flushes, stats.compactions);
+    assert!(stats.flushes > 0, "{stats:?}");
+}
