@@ -397,3 +397,29 @@ fn searches_stay_consistent_under_concurrent_flush_and_compaction() {
     println!("{searches} searches during {} flushes and {} compactions", stats.flushes, stats.compactions);
     assert!(stats.flushes > 0, "{stats:?}");
 }
+
+#[test]
+fn inner_product_search_after_flush() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = spec(Metric::InnerProduct);
+    let engine = Engine::open(dir.path(), options()).expect("open");
+    engine.create_vector_index(spec.clone()).expect("create");
+    let rows = 3000;
+    // Scale rows so norms differ: inner product is not cosine here.
+    let live: Vec<Option<Vec<f32>>> = data().base[..rows]
+        .iter()
+        .enumerate()
+        .map(|(row, v)| Some(v.iter().map(|x| x * (1.0 + (row % 5) as f32 * 0.25)).collect()))
+        .collect();
+    let mut batch = WriteBatch::new();
+    for (row, v) in live.iter().enumerate() {
+        batch.put(key(row), value::encode(v.as_deref().expect("live")).expect("finite"));
+    }
+    engine.write(batch).expect("write");
+    engine.flush().expect("flush");
+    let truth = |qi: usize| exact_top(Metric::InnerProduct, &live, &data().queries[qi], &|_| true);
+    let mut txn = engine.begin(IsolationLevel::Snapshot);
+    let r = recall(&mut txn, &spec, &live, &truth, None);
+    println!("InnerProduct flushed: recall@{K} = {r:.3}");
+    assert!(r >= MIN_RECALL, "inner product recall {r}");
+}

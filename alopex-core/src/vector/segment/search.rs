@@ -17,7 +17,8 @@
 //!
 //! A segment without a graph is searched exactly.
 //!
-//! Distances here are ranking distances ([`Metric::rank_distance`]); the
+//! Distances here are ranking distances
+//! ([`Metric::rank_distance`](crate::vector::Metric::rank_distance)); the
 //! query must already be normalised for cosine. The caller re-ranks the
 //! final candidates by the exact distance of the version it returns.
 
@@ -25,8 +26,6 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::reader::Segment;
-#[allow(unused_imports)] // named in the docs
-use crate::vector::Metric;
 
 /// A node and its ranking distance, ordered by distance (then node).
 #[derive(Debug, Clone, Copy, PartialEq)]
