@@ -32,7 +32,7 @@
 //! why compaction, which drops dead versions and rebuilds the graph,
 //! matters for recall as well as space.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -66,13 +66,15 @@ pub(crate) struct VectorQuery<'a> {
     pub ef_search: usize,
     pub filter: Option<KeyFilter<'a>>,
     pub read_ts: Timestamp,
-    /// The transaction's buffered writes (`None` = delete).
-    pub own_writes: &'a BTreeMap<Bytes, Option<Bytes>>,
+    /// The transaction's buffered writes inside the index's span, sorted by
+    /// key (`None` = delete).
+    pub own_writes: &'a [(Bytes, Option<Bytes>)],
 }
 
 impl VectorQuery<'_> {
     fn accepts(&self, key: &[u8]) -> bool {
-        !self.own_writes.contains_key(key) && self.filter.is_none_or(|f| f(key))
+        let shadowed = self.own_writes.binary_search_by(|(k, _)| k.as_ref().cmp(key)).is_ok();
+        !shadowed && self.filter.is_none_or(|f| f(key))
     }
 
     /// Scores, per key, the newest version at or below the snapshot among
@@ -132,8 +134,11 @@ impl Shared {
 
         // 1. Own writes.
         let mut vector = Vec::with_capacity(q.spec.dim as usize);
-        for (key, val) in q.own_writes.range::<Bytes, _>((span.0.as_ref(), span.1.as_ref())) {
+        for (key, val) in q.own_writes {
             let Some(val) = val else { continue };
+            if !q.spec.contains(key) {
+                continue;
+            }
             if q.filter.is_some_and(|f| !f(key)) {
                 continue;
             }

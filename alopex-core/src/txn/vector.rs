@@ -8,6 +8,8 @@
 //! of the index conflicts with this transaction (conservative: a search
 //! depends on every vector it did not return, too).
 
+use bytes::Bytes;
+
 use super::Transaction;
 use crate::engine::VectorQuery;
 use crate::error::Result;
@@ -50,7 +52,16 @@ impl Transaction {
     ) -> Result<Vec<VectorHit>> {
         self.check_active()?;
         spec.validate()?;
-        let q = VectorQuery { spec, query, k, ef_search, filter, read_ts: self.read_ts(), own_writes: &self.writes };
+        // The own writes in the span, in key order: the only place the
+        // search touches the transaction's write buffer.
+        let span = spec.span();
+        let own_writes: Vec<(Bytes, Option<Bytes>)> = self
+            .writes
+            .range::<Bytes, _>((span.0.as_ref(), span.1.as_ref()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let read_ts = self.read_ts();
+        let q = VectorQuery { spec, query, k, ef_search, filter, read_ts, own_writes: &own_writes };
         let hits = self.shared.vector_search(&q)?;
         if self.serializable() {
             self.reads.ranges.push(spec.span());
