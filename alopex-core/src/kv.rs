@@ -18,6 +18,8 @@ use crate::engine::Engine;
 use crate::error::Result;
 use crate::key::Timestamp;
 use crate::txn::{IsolationLevel, Transaction};
+use crate::vector::search::{TopHits, exact_search};
+use crate::vector::{KeyFilter, VectorHit, VectorIndexSpec};
 use crate::version::KeyBounds;
 
 /// Options for [`KvStore::begin`].
@@ -34,6 +36,22 @@ pub trait KvStore: Send + Sync {
 
     /// Begins a transaction at a fresh snapshot.
     fn begin(&self, opts: TxnOptions) -> Result<Self::Txn>;
+
+    /// Registers a vector index, so the store can build search structures
+    /// for its span (the engine: an HNSW segment in every table it writes).
+    /// Idempotent for an identical spec. The default accepts any valid
+    /// spec and does nothing: [`KvTxn::vector_search`]'s default is exact
+    /// and needs no structure.
+    fn create_vector_index(&self, spec: &VectorIndexSpec) -> Result<()> {
+        spec.validate()
+    }
+
+    /// Unregisters vector index `id`; returns whether the store had it
+    /// registered (the default keeps no registry: `false`).
+    fn drop_vector_index(&self, id: u64) -> Result<bool> {
+        let _ = id;
+        Ok(false)
+    }
 }
 
 /// One transaction: reads at a snapshot, buffered writes, atomic commit.
@@ -68,6 +86,44 @@ pub trait KvTxn: Send {
 
     /// Discards the transaction.
     fn rollback(&mut self) -> Result<()>;
+
+    /// The `k` entries of the vector index `spec` closest to `query` at
+    /// the snapshot (own writes included), closest first, with their exact
+    /// distances; only keys `filter` accepts. `ef_search` is the HNSW
+    /// candidate list length where the store has graphs.
+    ///
+    /// The default scans the index's span and scores every entry exactly
+    /// (correct, linear in the span); the engine's [`Transaction`] searches
+    /// its per-table graphs instead. Values in the span that are not
+    /// vectors of `spec.dim` dimensions are skipped.
+    fn vector_search(
+        &mut self,
+        spec: &VectorIndexSpec,
+        query: &[f32],
+        k: usize,
+        ef_search: usize,
+        filter: Option<KeyFilter<'_>>,
+    ) -> Result<Vec<VectorHit>> {
+        const PAGE: usize = 1024;
+        let _ = ef_search; // exact: no candidate list
+        let mut top = TopHits::new(k);
+        let mut range = spec.span();
+        loop {
+            let page = self.scan(range.clone(), false, PAGE)?;
+            let last = page.last().map(|(key, _)| key.clone());
+            let full = page.len() >= PAGE;
+            for hit in exact_search(page, spec, query, k, filter)? {
+                if top.admits(hit.distance) {
+                    top.offer(hit);
+                }
+            }
+            match last {
+                Some(last) if full => range = continue_after(&range, &last, false),
+                _ => break,
+            }
+        }
+        Ok(top.into_sorted())
+    }
 }
 
 /// The range that continues a page of a scan after `last`.
@@ -84,6 +140,14 @@ impl KvStore for Engine {
 
     fn begin(&self, opts: TxnOptions) -> Result<Transaction> {
         Ok(Engine::begin(self, opts.isolation))
+    }
+
+    fn create_vector_index(&self, spec: &VectorIndexSpec) -> Result<()> {
+        Engine::create_vector_index(self, spec.clone())
+    }
+
+    fn drop_vector_index(&self, id: u64) -> Result<bool> {
+        Engine::drop_vector_index(self, id)
     }
 }
 
@@ -111,5 +175,15 @@ impl KvTxn for Transaction {
     }
     fn rollback(&mut self) -> Result<()> {
         Transaction::rollback(self)
+    }
+    fn vector_search(
+        &mut self,
+        spec: &VectorIndexSpec,
+        query: &[f32],
+        k: usize,
+        ef_search: usize,
+        filter: Option<KeyFilter<'_>>,
+    ) -> Result<Vec<VectorHit>> {
+        Transaction::vector_search_spec(self, spec, query, k, ef_search, filter)
     }
 }

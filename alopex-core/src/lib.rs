@@ -36,6 +36,7 @@ pub mod options;
 pub mod oracle;
 pub mod sstable;
 pub mod txn;
+pub mod vector;
 pub mod version;
 pub mod wal;
 
@@ -48,5 +49,6 @@ pub use kv::{KvStore, KvTxn, TxnOptions};
 pub use memstore::{MemStore, MemTxn};
 pub use options::Options;
 pub use txn::{IsolationLevel, Transaction};
+pub use vector::{Metric, VectorHit, VectorIndexSpec};
 pub use version::KeyBounds;
 pub use wal::SyncMode;

@@ -30,7 +30,16 @@
 //!   3 NextFileId    id
 //!   4 WalMinSegment segment   (WAL segments below it are flushed)
 //!   5 LastTimestamp ts        (a floor for the clock after recovery)
+//!   6 CreateVectorIndex spec  (see crate::vector::spec for its encoding)
+//!   7 DropVectorIndex   id
 //! ```
+//!
+//! Vector indexes are registered here because the registry must change
+//! atomically with respect to the set of tables (a table written after a
+//! registration carries its segment) and survive a crash like any edit.
+//! Creating an index whose id is registered with an identical spec is a
+//! no-op for the engine, which never writes such an edit; replaying one
+//! with a different spec, or dropping an unknown id, is corruption.
 //!
 //! ## Recovery rules
 //!
@@ -58,6 +67,7 @@ use std::path::{Path, PathBuf};
 use crate::coding::{checksum, get_u8, get_u32, get_u64, get_varint, put_varint};
 use crate::error::{Error, Result};
 use crate::key::Timestamp;
+use crate::vector::VectorIndexSpec;
 
 const MAGIC: &[u8; 8] = b"ALXMANIF";
 const VERSION: u32 = 1;
@@ -94,6 +104,10 @@ pub enum Edit {
     WalMinSegment(u64),
     /// A floor for the clock after recovery.
     LastTimestamp(Timestamp),
+    /// A vector index is registered.
+    CreateVectorIndex(VectorIndexSpec),
+    /// A vector index is unregistered.
+    DropVectorIndex(u64),
 }
 
 /// The state a manifest describes.
@@ -107,10 +121,32 @@ pub struct ManifestState {
     pub wal_min_segment: u64,
     /// The greatest timestamp known to be persisted in tables.
     pub last_ts: Timestamp,
+    /// Registered vector indexes by id.
+    pub vector_indexes: BTreeMap<u64, VectorIndexSpec>,
 }
 
 impl ManifestState {
     fn apply(&mut self, edit: &Edit, path: &Path) -> Result<()> {
+        match edit {
+            Edit::CreateVectorIndex(spec) => {
+                if let Err(e) = spec.validate() {
+                    return Err(Error::corruption(path, format!("invalid vector index: {e}")));
+                }
+                if let Some(old) = self.vector_indexes.insert(spec.id, spec.clone())
+                    && old != *spec
+                {
+                    return Err(Error::corruption(path, format!("vector index {} registered twice", spec.id)));
+                }
+                return Ok(());
+            }
+            Edit::DropVectorIndex(id) => {
+                if self.vector_indexes.remove(id).is_none() {
+                    return Err(Error::corruption(path, format!("drop of vector index {id}, not registered")));
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
         match *edit {
             Edit::AddTable { level, id, size } => {
                 if self.tables.insert(id, (level, size)).is_some() {
@@ -124,6 +160,7 @@ impl ManifestState {
             Edit::NextFileId(id) => self.next_file_id = self.next_file_id.max(id),
             Edit::WalMinSegment(s) => self.wal_min_segment = self.wal_min_segment.max(s),
             Edit::LastTimestamp(ts) => self.last_ts = self.last_ts.max(ts),
+            Edit::CreateVectorIndex(_) | Edit::DropVectorIndex(_) => {}
         }
         Ok(())
     }
@@ -135,6 +172,7 @@ impl ManifestState {
         edits.push(Edit::NextFileId(self.next_file_id));
         edits.push(Edit::WalMinSegment(self.wal_min_segment));
         edits.push(Edit::LastTimestamp(self.last_ts));
+        edits.extend(self.vector_indexes.values().cloned().map(Edit::CreateVectorIndex));
         edits
     }
 }
@@ -143,6 +181,19 @@ fn encode_edits(edits: &[Edit]) -> Vec<u8> {
     let mut buf = Vec::new();
     put_varint(&mut buf, edits.len() as u64);
     for edit in edits {
+        match edit {
+            Edit::CreateVectorIndex(spec) => {
+                buf.push(6);
+                spec.encode_to(&mut buf);
+                continue;
+            }
+            Edit::DropVectorIndex(id) => {
+                buf.push(7);
+                put_varint(&mut buf, *id);
+                continue;
+            }
+            _ => {}
+        }
         match *edit {
             Edit::AddTable { level, id, size } => {
                 buf.push(1);
@@ -167,6 +218,7 @@ fn encode_edits(edits: &[Edit]) -> Vec<u8> {
                 buf.push(5);
                 put_varint(&mut buf, v);
             }
+            Edit::CreateVectorIndex(_) | Edit::DropVectorIndex(_) => {}
         }
     }
     buf
@@ -185,6 +237,8 @@ fn decode_edits(mut input: &[u8]) -> Option<Vec<Edit>> {
             3 => Edit::NextFileId(get_varint(&mut input)?),
             4 => Edit::WalMinSegment(get_varint(&mut input)?),
             5 => Edit::LastTimestamp(get_varint(&mut input)?),
+            6 => Edit::CreateVectorIndex(VectorIndexSpec::decode_from(&mut input)?),
+            7 => Edit::DropVectorIndex(get_varint(&mut input)?),
             _ => return None,
         };
         edits.push(edit);
@@ -447,6 +501,33 @@ mod tests {
             .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().starts_with("MANIFEST-")))
             .count();
         assert_eq!(manifests, 1, "old manifest removed after rewrite");
+    }
+
+    #[test]
+    fn vector_indexes_survive_replay_and_rewrite() {
+        use crate::vector::Metric;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let a = VectorIndexSpec::new(1, &b"a/"[..], &b"a0"[..], 3, Metric::Cosine);
+        let b = VectorIndexSpec::new(2, &b"b/"[..], &b"b0"[..], 8, Metric::L2);
+        {
+            let mut m = Manifest::open(dir.path()).expect("create");
+            m.apply(&[Edit::CreateVectorIndex(a.clone())]).expect("create a");
+            m.apply(&[Edit::CreateVectorIndex(b.clone())]).expect("create b");
+            m.apply(&[Edit::CreateVectorIndex(a.clone())]).expect("same spec again is a no-op");
+            let changed = VectorIndexSpec { dim: 4, ..a.clone() };
+            assert!(m.apply(&[Edit::CreateVectorIndex(changed)]).is_err());
+            m.apply(&[Edit::DropVectorIndex(2)]).expect("drop b");
+            assert!(m.apply(&[Edit::DropVectorIndex(2)]).is_err());
+        }
+        let m = Manifest::open(dir.path()).expect("reopen");
+        assert_eq!(m.state().vector_indexes.values().cloned().collect::<Vec<_>>(), vec![a.clone()]);
+        // A rewrite (snapshot frame) keeps them too.
+        let state = m.state().clone();
+        drop(m);
+        let m = Manifest::write_new(dir.path(), 2, state).expect("rewrite");
+        drop(m);
+        let m = Manifest::open(dir.path()).expect("reopen rewritten");
+        assert_eq!(m.state().vector_indexes.get(&1), Some(&a));
     }
 
     fn current_path(dir: &Path) -> PathBuf {

@@ -10,6 +10,8 @@ use crate::error::Result;
 use crate::iter::{BoxedIter, MergeIter};
 use crate::key::{Entry, Timestamp};
 use crate::sstable::{BlockCache, Table, TableBuilder, TableOptions};
+use crate::vector::VectorIndexSpec;
+use crate::vector::table_segments::TableSegments;
 use crate::version::level_iter;
 
 use super::CompactionTask;
@@ -38,6 +40,9 @@ pub struct CompactionContext<'a> {
     pub tombstone_floor: Timestamp,
     /// The block cache new tables read through.
     pub cache: Arc<BlockCache>,
+    /// The registered vector indexes: each output table gets a segment per
+    /// index it holds vectors of.
+    pub vector_indexes: Arc<Vec<VectorIndexSpec>>,
     /// Hands out fresh file ids.
     pub allocate_id: &'a mut dyn FnMut() -> u64,
 }
@@ -96,10 +101,11 @@ pub fn run(task: &CompactionTask, ctx: CompactionContext<'_>) -> Result<Vec<Arc<
         sources.push(level_iter(task.overlapping.clone(), full, false));
     }
     let merged = MergeIter::new(sources, false);
+    let task_tables: Vec<Arc<Table>> = task.all_inputs().cloned().collect();
     let floor = if task.bottommost { ctx.tombstone_floor } else { 0 };
     let mut gc = GcFilter::new(ctx.gc_watermark, floor);
     let mut outputs = Vec::new();
-    let mut builder: Option<(u64, TableBuilder)> = None;
+    let mut builder: Option<(u64, TableBuilder, TableSegments)> = None;
     let mut last_key: Option<Bytes> = None;
     let result = (|| -> Result<()> {
         for entry in merged {
@@ -109,33 +115,34 @@ pub fn run(task: &CompactionTask, ctx: CompactionContext<'_>) -> Result<Vec<Arc<
             }
             let new_key = last_key.as_ref() != Some(&entry.key);
             if new_key
-                && let Some((_, b)) = &builder
+                && let Some((_, b, _)) = &builder
                 && b.estimated_size() >= ctx.target_table_bytes
-                && let Some((id, b)) = builder.take()
+                && let Some((id, b, segments)) = builder.take()
             {
-                outputs.push(finish(ctx.dir, id, b, &ctx.cache)?);
+                outputs.push(finish(ctx.dir, id, b, segments, &task_tables, &ctx.cache)?);
             }
             if builder.is_none() {
                 let id = (ctx.allocate_id)();
-                builder =
-                    Some((id, TableBuilder::create(&ctx.dir.join(table_file_name(id)), ctx.table_options.clone())?));
+                let table = TableBuilder::create(&ctx.dir.join(table_file_name(id)), ctx.table_options.clone())?;
+                builder = Some((id, table, TableSegments::new(&ctx.vector_indexes)));
             }
-            if let Some((_, b)) = builder.as_mut() {
+            if let Some((_, b, segments)) = builder.as_mut() {
                 b.add(&entry.key, entry.ts, entry.value.as_deref())?;
+                segments.add(&entry.key, entry.ts, entry.value.as_deref());
             }
             if new_key {
                 last_key = Some(entry.key);
             }
         }
-        if let Some((id, b)) = builder.take() {
-            outputs.push(finish(ctx.dir, id, b, &ctx.cache)?);
+        if let Some((id, b, segments)) = builder.take() {
+            outputs.push(finish(ctx.dir, id, b, segments, &task_tables, &ctx.cache)?);
         }
         Ok(())
     })();
     match result {
         Ok(()) => Ok(outputs),
         Err(e) => {
-            if let Some((_, b)) = builder {
+            if let Some((_, b, _)) = builder {
                 b.abandon();
             }
             for t in outputs {
@@ -146,7 +153,15 @@ pub fn run(task: &CompactionTask, ctx: CompactionContext<'_>) -> Result<Vec<Arc<
     }
 }
 
-fn finish(dir: &Path, id: u64, builder: TableBuilder, cache: &Arc<BlockCache>) -> Result<Arc<Table>> {
+fn finish(
+    dir: &Path,
+    id: u64,
+    mut builder: TableBuilder,
+    segments: TableSegments,
+    inputs: &[Arc<Table>],
+    cache: &Arc<BlockCache>,
+) -> Result<Arc<Table>> {
+    segments.write_to(&mut builder, inputs)?; // on error, dropping the builder deletes its file
     builder.finish()?;
     Table::open(&dir.join(table_file_name(id)), id, Arc::clone(cache))
 }

@@ -24,6 +24,7 @@ use crate::error::{Error, Result};
 use crate::manifest::{Edit, sync_dir};
 use crate::memtable::Memtable;
 use crate::sstable::{Table, TableBuilder};
+use crate::vector::table_segments::TableSegments;
 
 use super::{Engine, Shared, SuperVersion};
 
@@ -87,12 +88,18 @@ pub(super) fn write_memtable(shared: &Shared, mem: &Arc<Memtable>, id: u64) -> R
     }
     let path = shared.dir.join(table_file_name(id));
     let mut builder = TableBuilder::create(&path, shared.opts.table.clone())?;
+    let mut segments = TableSegments::new(&shared.vector_specs());
     for entry in mem.iter((Bound::Unbounded, Bound::Unbounded), false) {
         let entry = entry?;
         if let Err(e) = builder.add(&entry.key, entry.ts, entry.value.as_deref()) {
             builder.abandon();
             return Err(e);
         }
+        segments.add(&entry.key, entry.ts, entry.value.as_deref());
+    }
+    if let Err(e) = segments.write_to(&mut builder, &[]) {
+        builder.abandon();
+        return Err(e);
     }
     builder.finish()?;
     sync_dir(&shared.dir)?;
@@ -179,6 +186,7 @@ fn run_task(shared: &Shared, task: &CompactionTask) -> Result<()> {
             gc_watermark: watermark,
             tombstone_floor,
             cache: Arc::clone(&shared.cache),
+            vector_indexes: shared.vector_specs(),
             allocate_id: &mut allocate,
         };
         let outputs = worker::run(task, ctx)?;

@@ -35,6 +35,8 @@ mod background;
 mod read;
 mod recovery;
 mod transfer;
+mod vector;
+mod vector_search;
 mod write;
 
 use std::fs::File;
@@ -57,6 +59,7 @@ use crate::wal::Wal;
 pub(crate) use read::ReadGuard;
 pub use read::{ScanIter, Snapshot, prefix_end, prefix_range};
 pub use transfer::{EXPORT_SECTION, ExportStats};
+pub(crate) use vector_search::VectorQuery;
 pub(crate) use write::CommitRequest;
 
 /// Memtables plus SSTables: everything a read needs, captured at once.
@@ -127,6 +130,9 @@ pub(crate) struct Shared {
     pub lock_file: Mutex<Option<File>>,
     /// Unique per opened engine in this process (see `write::OWN_COMMIT`).
     pub instance: u64,
+    /// The registered vector indexes (see `vector`); changed only under
+    /// the manifest lock, after the manifest edit is durable.
+    pub vector_indexes: RwLock<Arc<Vec<crate::vector::VectorIndexSpec>>>,
 }
 
 /// Hands out [`Shared::instance`] numbers.

@@ -119,6 +119,7 @@ pub(super) fn open(dir: &Path, opts: Options) -> Result<Shared> {
         closed: std::sync::atomic::AtomicBool::new(false),
         lock_file: Mutex::new(Some(lock_file)),
         instance: super::NEXT_INSTANCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        vector_indexes: RwLock::new(Arc::new(state.vector_indexes.values().cloned().collect())),
     };
 
     // Persist what the WAL replay recovered as an L0 table, so the replayed

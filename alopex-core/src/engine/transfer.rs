@@ -30,6 +30,7 @@ use crate::error::{Error, Result};
 use crate::key::Timestamp;
 use crate::manifest::{Edit, sync_dir};
 use crate::sstable::{BlockCache, Table, TableBuilder};
+use crate::vector::table_segments::TableSegments;
 use crate::version::KeyBounds;
 
 use super::Engine;
@@ -74,12 +75,17 @@ impl Engine {
         put_bound(&mut meta, &range.0);
         put_bound(&mut meta, &range.1);
         let mut keys = 0;
+        // The export carries a vector segment per registered index, so an
+        // engine that ingests it with the same index searches it by graph.
+        let mut segments = TableSegments::new(&self.shared.vector_specs());
         let result = (|| -> Result<()> {
             for entry in self.shared.visible_versions(&range, guard.ts(), false) {
                 let entry = entry?;
                 builder.add(&entry.key, entry.ts, entry.value.as_deref())?;
+                segments.add(&entry.key, entry.ts, entry.value.as_deref());
                 keys += 1;
             }
+            segments.write_to(&mut builder, &[])?;
             builder.add_section(EXPORT_SECTION, &meta)
         })();
         if let Err(e) = result {

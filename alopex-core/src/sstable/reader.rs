@@ -62,6 +62,18 @@ pub struct Table {
     /// Every metaindex entry, built-in blocks included.
     sections: BTreeMap<String, BlockHandle>,
     footer: Footer,
+    /// Sections already parsed by [`Table::parsed_section`].
+    parsed: ParsedSections,
+}
+
+/// Parsed forms of sections, by name, kept for the table's lifetime.
+#[derive(Default)]
+struct ParsedSections(parking_lot::Mutex<BTreeMap<String, Arc<dyn std::any::Any + Send + Sync>>>);
+
+impl std::fmt::Debug for ParsedSections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.lock().keys()).finish()
+    }
 }
 
 impl Table {
@@ -102,6 +114,7 @@ impl Table {
             properties: TableProperties::default(),
             sections: BTreeMap::new(),
             footer,
+            parsed: ParsedSections::default(),
         };
 
         let meta_payload = table.read_verified("metaindex block", footer.metaindex)?;
@@ -218,6 +231,31 @@ impl Table {
             None => Ok(None),
             Some(&h) => self.read_verified(&format!("section {name:?}"), h).map(Some),
         }
+    }
+
+    /// The named section parsed by `parse` (given the verified bytes and
+    /// this table's path), parsed once and kept as long as the table is
+    /// open; `None` if the table has no such section. Each name must always
+    /// be parsed to the same type `T`; a different one is an
+    /// [`Error::InvalidArgument`]. Parsed sections are not counted in the
+    /// block cache's budget.
+    pub fn parsed_section<T: std::any::Any + Send + Sync>(
+        &self,
+        name: &str,
+        parse: impl FnOnce(&Bytes, &Path) -> Result<T>,
+    ) -> Result<Option<Arc<T>>> {
+        let cached = self.parsed.0.lock().get(name).cloned();
+        let any = match cached {
+            Some(any) => any,
+            None => {
+                let Some(bytes) = self.section(name)? else { return Ok(None) };
+                let parsed: Arc<dyn std::any::Any + Send + Sync> = Arc::new(parse(&bytes, &self.path)?);
+                Arc::clone(self.parsed.0.lock().entry(name.to_owned()).or_insert(parsed))
+            }
+        };
+        any.downcast::<T>()
+            .map(Some)
+            .map_err(|_| Error::InvalidArgument(format!("section {name:?} was parsed as another type")))
     }
 
     /// Reads every block from disk (bypassing the cache), verifies every

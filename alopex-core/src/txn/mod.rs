@@ -32,6 +32,7 @@ use crate::oracle::ReadSet;
 use crate::version::KeyBounds;
 
 pub(crate) mod merge;
+mod vector;
 pub(crate) mod write_buffer;
 
 use write_buffer::WriteBuffer;
