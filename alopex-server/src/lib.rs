@@ -1,5 +1,5 @@
 //! `alopex-server`: the `alopex` binary's library. One process serves the
-//! database over the Postgres wire protocol and a REST API (gRPC follows), with
+//! database over the Postgres wire protocol, a REST API and gRPC, with
 //! SQL work on a bounded pool of threads and network I/O on tokio.
 //!
 //! The life of a connection: [`server::serve`] opens the database and the
@@ -12,6 +12,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod config;
+pub mod grpc;
 pub mod http;
 pub mod metrics;
 pub mod pg;

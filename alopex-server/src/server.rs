@@ -66,11 +66,16 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let http_listener = TcpListener::bind(config.http_addr)
         .await
         .map_err(|source| ServeError::Bind { addr: config.http_addr, source })?;
+    let grpc_listener = TcpListener::bind(config.grpc_addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr: config.grpc_addr, source })?;
+    let grpc_addr = grpc_listener.local_addr().unwrap_or(config.grpc_addr);
     let pg_addr = pg_listener.local_addr().unwrap_or(config.pg_addr);
     let http_addr = http_listener.local_addr().unwrap_or(config.http_addr);
     tracing::info!(data_dir = %dir, "database open");
     tracing::info!("postgres wire listening on {pg_addr}");
     tracing::info!("http listening on {http_addr}");
+    tracing::info!("grpc listening on {grpc_addr}");
 
     let workers = Workers::new(config.workers);
     let metrics = Metrics::new();
@@ -83,6 +88,13 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         max_result_bytes: config.max_result_bytes,
     };
     let pg_task = tokio::spawn(pg.serve(pg_listener, stop_rx.clone()));
+    let grpc = crate::grpc::GrpcServer {
+        db: db.clone(),
+        workers: workers.clone(),
+        metrics: metrics.clone(),
+        max_result_bytes: config.max_result_bytes,
+    };
+    let grpc_task = tokio::spawn(grpc.serve(grpc_listener, stop_rx.clone()));
     let http_state = AppState {
         db: db.clone(),
         workers: workers.clone(),
@@ -103,6 +115,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     workers.close();
     let _ = pg_task.await;
     let _ = http_task.await;
+    let _ = grpc_task.await;
     let closed = tokio::task::spawn_blocking(move || db.close()).await;
     match closed {
         Ok(Ok(())) => tracing::info!("database closed"),

@@ -16,6 +16,8 @@ pub struct Server {
     pub pg_port: u16,
     /// The HTTP port.
     pub http_port: u16,
+    /// The gRPC port.
+    pub grpc_port: u16,
     /// The data directory.
     pub data_dir: PathBuf,
     _dir: Option<tempfile::TempDir>,
@@ -40,6 +42,7 @@ impl Server {
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> Server {
         let pg_port = free_port();
         let http_port = free_port();
+        let grpc_port = free_port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_alopex"))
             .arg("serve")
             .arg("--data-dir")
@@ -48,6 +51,8 @@ impl Server {
             .arg(format!("127.0.0.1:{pg_port}"))
             .arg("--http-addr")
             .arg(format!("127.0.0.1:{http_port}"))
+            .arg("--grpc-addr")
+            .arg(format!("127.0.0.1:{grpc_port}"))
             .args(extra)
             .env("ALOPEX_LOG", "info")
             .stderr(Stdio::piped())
@@ -76,7 +81,7 @@ impl Server {
             }
             assert!(Instant::now() < deadline, "alopex did not start listening");
         }
-        Server { child: Some(child), pg_port, http_port, data_dir: data_dir.to_path_buf(), _dir: None }
+        Server { child: Some(child), pg_port, http_port, grpc_port, data_dir: data_dir.to_path_buf(), _dir: None }
     }
 
     /// A libpq-style connection string.
@@ -87,6 +92,11 @@ impl Server {
     /// The base URL of the REST API.
     pub fn http_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// The gRPC endpoint.
+    pub fn grpc_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.grpc_port)
     }
 
     /// Sends SIGTERM and waits; returns the exit code.
