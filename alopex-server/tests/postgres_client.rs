@@ -134,6 +134,40 @@ async fn extended_protocol_types_transactions_and_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_in_and_out_through_the_extended_protocol() {
+    use futures::{SinkExt, StreamExt};
+    let server = Server::start();
+    let client = connect(&server).await;
+    client.batch_execute("CREATE TABLE c (id INTEGER PRIMARY KEY, name TEXT, amount NUMERIC(8,2))").await.unwrap();
+    let sink = client.copy_in("COPY c (id, name, amount) FROM STDIN").await.unwrap();
+    futures::pin_mut!(sink);
+    // 10,000 rows in uneven chunks that split lines.
+    let data: String = (0..10_000).map(|i| format!("{i}\tname {i}\t{}.25\n", i % 100)).collect();
+    for chunk in data.as_bytes().chunks(1777) {
+        sink.send(bytes::Bytes::copy_from_slice(chunk)).await.unwrap();
+    }
+    assert_eq!(sink.finish().await.unwrap(), 10_000);
+    let row = client.query_one("SELECT count(*), sum(amount) FROM c", &[]).await.unwrap();
+    assert_eq!(row.get::<_, i64>(0), 10_000);
+    // A bad row fails the whole COPY: nothing of it stays.
+    let sink = client.copy_in("COPY c FROM STDIN").await.unwrap();
+    futures::pin_mut!(sink);
+    sink.send(bytes::Bytes::from_static(b"20000\tok\t1\n20001\tbad\tnope\n")).await.unwrap();
+    let err = sink.finish().await.unwrap_err();
+    assert_eq!(err.code(), Some(&SqlState::INVALID_TEXT_REPRESENTATION), "{err}");
+    let n: i64 = client.query_one("SELECT count(*) FROM c", &[]).await.unwrap().get(0);
+    assert_eq!(n, 10_000);
+    // COPY TO STDOUT.
+    let stream = client
+        .copy_out("COPY (SELECT id, name FROM c WHERE id < 3 ORDER BY id) TO STDOUT WITH (FORMAT csv)")
+        .await
+        .unwrap();
+    let chunks: Vec<bytes::Bytes> = stream.map(|r| r.unwrap()).collect().await;
+    let text: String = chunks.iter().map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+    assert_eq!(text, "0,name 0\n1,name 1\n2,name 2\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_limit_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_in(&dir.path().join("d"), &["--max-connections", "1"]);

@@ -86,3 +86,54 @@ fn psql_queries_errors_and_transactions() {
     assert!(stderr.contains("division by zero"), "{stderr}");
     assert!(stderr.contains("current transaction is aborted"), "{stderr}");
 }
+
+#[test]
+fn psql_copy_text_and_csv() {
+    if !psql_available() {
+        return;
+    }
+    let server = Server::start();
+    let (ok, _, err) =
+        psql(&server, &["-c", "CREATE TABLE c (id INTEGER PRIMARY KEY, name TEXT, amount NUMERIC(6,2))"]);
+    assert!(ok, "{err}");
+    let copy_in = |sql: &str, data: &str| {
+        let out = Command::new("psql")
+            .args([
+                "-X",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &server.pg_port.to_string(),
+                "-U",
+                "alopex",
+                "-d",
+                "alopex",
+                "-c",
+                sql,
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child.stdin.take().expect("stdin").write_all(data.as_bytes())?;
+                child.wait_with_output()
+            })
+            .expect("psql");
+        (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (out, err) = copy_in("COPY c FROM STDIN", "1\talpha\t1.50\n2\t\\N\t2\n3\ttab\\there\t\\N\n");
+    assert_eq!(out, "COPY 3\n", "{err}");
+    let (out, err) = copy_in("COPY c FROM STDIN WITH (FORMAT csv, HEADER)", "id,name,amount\n4,\"x, y\",3\n5,,\n");
+    assert_eq!(out, "COPY 2\n", "{err}");
+    let (_, err) = copy_in("COPY c FROM STDIN", "9\tbad\tnotanumber\n");
+    assert!(err.contains("invalid input syntax for type numeric"), "{err}");
+    let (ok, out, err) = psql(&server, &["-c", "COPY c TO STDOUT"]);
+    assert!(ok, "{err}");
+    assert_eq!(out, "1\talpha\t1.50\n2\t\\N\t2.00\n3\ttab\\there\t\\N\n4\tx, y\t3.00\n5\t\\N\t\\N\n");
+    let (ok, out, _) =
+        psql(&server, &["-c", "COPY (SELECT id, name FROM c WHERE id > 3) TO STDOUT WITH (FORMAT csv, HEADER)"]);
+    assert!(ok);
+    assert_eq!(out, "id,name\n4,\"x, y\"\n5,\n");
+}

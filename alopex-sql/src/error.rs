@@ -70,6 +70,7 @@ impl SqlState {
     pub const CHARACTER_NOT_IN_REPERTOIRE: SqlState = SqlState("22021");
     pub const TOO_MANY_CONNECTIONS: SqlState = SqlState("53300");
     pub const ADMIN_SHUTDOWN: SqlState = SqlState("57P01");
+    pub const BAD_COPY_FILE_FORMAT: SqlState = SqlState("22P04");
 
     /// The five-character code.
     pub fn code(&self) -> &'static str {

@@ -27,11 +27,13 @@
 use std::fmt::Debug;
 use std::sync::Arc;
 
-use alopex_sql::{Column, DataType, Error, Session, StatementResult, Value};
+use alopex_sql::copy::{CopyCommand, CopyDirection, parse_copy};
+use alopex_sql::{Column, DataType, Error, Session, SqlState, StatementResult, TxnStatus, Value};
 use async_trait::async_trait;
 use bytes::BytesMut;
-use futures::{Sink, stream};
+use futures::{Sink, SinkExt, stream};
 use parking_lot::Mutex;
+use pgwire::api::copy::CopyHandler;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{
@@ -42,8 +44,11 @@ use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, Type};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
 use pgwire::messages::data::DataRow;
+use pgwire::messages::response::TransactionStatus;
 
+use super::copy::{self, CopyIn};
 use super::error::{error_info, user_error};
 use super::types::{decode_param, encode_value, fields, pg_type, sql_type};
 use crate::metrics::Metrics;
@@ -55,6 +60,8 @@ pub struct PreparedStatement {
     sql: String,
     param_types: Vec<DataType>,
     columns: Vec<Column>,
+    /// A COPY statement, run through the COPY sub-protocol.
+    copy: Option<CopyCommand>,
 }
 
 /// Parses and binds statements for the extended protocol.
@@ -76,6 +83,11 @@ impl QueryParser for StatementParser {
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
+        if let Some(copy) = parse_copy(sql).map_err(user_error)? {
+            let stmt =
+                PreparedStatement { sql: sql.to_string(), param_types: vec![], columns: vec![], copy: Some(copy) };
+            return Ok(Some(Arc::new(stmt)));
+        }
         let given: Vec<DataType> = types.iter().map(|t| t.as_ref().map_or(DataType::Unknown, sql_type)).collect();
         let session = self.session.clone();
         let text = sql.to_string();
@@ -85,6 +97,7 @@ impl QueryParser for StatementParser {
             sql: sql.to_string(),
             param_types: prepared.param_types,
             columns: prepared.columns,
+            copy: None,
         })))
     }
 
@@ -105,6 +118,8 @@ pub struct PgConnection {
     metrics: Arc<Metrics>,
     max_result_bytes: usize,
     parser: Arc<StatementParser>,
+    /// A COPY FROM STDIN in progress.
+    copy_in: tokio::sync::Mutex<Option<CopyIn>>,
 }
 
 impl PgConnection {
@@ -112,7 +127,23 @@ impl PgConnection {
     pub fn new(session: Session, workers: Workers, metrics: Arc<Metrics>, max_result_bytes: usize) -> PgConnection {
         let session = Arc::new(Mutex::new(session));
         let parser = Arc::new(StatementParser { session: session.clone(), workers: workers.clone() });
-        PgConnection { session, workers, metrics, max_result_bytes, parser }
+        PgConnection { session, workers, metrics, max_result_bytes, parser, copy_in: tokio::sync::Mutex::new(None) }
+    }
+
+    /// Starts a COPY: the response that switches the client into the COPY
+    /// sub-protocol, or the error.
+    async fn copy(&self, cmd: CopyCommand) -> Response {
+        let started = match cmd.direction {
+            CopyDirection::In => match copy::start_in(cmd, &self.session, &self.workers).await {
+                Ok((state, response)) => {
+                    *self.copy_in.lock().await = Some(state);
+                    Ok(response)
+                }
+                Err(e) => Err(e),
+            },
+            CopyDirection::Out => copy::run_out(cmd, &self.session, &self.workers, self.max_result_bytes).await,
+        };
+        started.unwrap_or_else(|e| Response::Error(Box::new(error_info(&e))))
     }
 
     /// Runs `sql` with `params` on a worker: the results of the statements
@@ -184,6 +215,11 @@ impl SimpleQueryHandler for PgConnection {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        match parse_copy(query) {
+            Ok(Some(cmd)) => return Ok(vec![self.copy(cmd).await]),
+            Ok(None) => {}
+            Err(e) => return Ok(vec![Response::Error(Box::new(error_info(&e)))]),
+        }
         let (results, error) = self.run(query.to_string(), Vec::new()).await;
         let mut out: Vec<Response> = results.into_iter().map(|r| response(r, &Format::UnifiedText)).collect();
         if let Some(e) = error {
@@ -215,6 +251,9 @@ impl ExtendedQueryHandler for PgConnection {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let stmt = &portal.statement.statement;
+        if let Some(cmd) = &stmt.copy {
+            return Ok(self.copy(cmd.clone()).await);
+        }
         let mut params = Vec::with_capacity(portal.parameters.len());
         for (i, bytes) in portal.parameters.iter().enumerate() {
             // The client's declared type wins; else the one we inferred.
@@ -278,6 +317,61 @@ impl ExtendedQueryHandler for PgConnection {
     {
         let format = &portal.result_column_format;
         Ok(DescribePortalResponse::new(fields(&portal.statement.statement.columns, |i| format.format_for(i)).to_vec()))
+    }
+}
+
+#[async_trait]
+impl CopyHandler for PgConnection {
+    async fn on_copy_data<C>(&self, _client: &mut C, copy_data: CopyData) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if let Some(state) = self.copy_in.lock().await.as_mut() {
+            state.data(&copy_data.data, &self.session, &self.workers).await;
+        }
+        Ok(())
+    }
+
+    async fn on_copy_done<C>(&self, client: &mut C, _done: CopyDone) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let Some(state) = self.copy_in.lock().await.take() else {
+            return Err(user_error(Error::new(SqlState::PROTOCOL_VIOLATION, "CopyDone without a COPY in progress")));
+        };
+        match state.done(&self.session, &self.workers).await {
+            Ok(rows) => {
+                let tag = Tag::new("COPY").with_rows(rows as usize);
+                client.send(PgWireBackendMessage::CommandComplete(tag.into())).await?;
+                Ok(())
+            }
+            Err(e) => {
+                if self.session.lock().status() == TxnStatus::Failed {
+                    client.set_transaction_status(TransactionStatus::Error);
+                }
+                Err(user_error(e))
+            }
+        }
+    }
+
+    async fn on_copy_fail<C>(&self, client: &mut C, fail: CopyFail) -> PgWireError
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let e = Error::new(SqlState::QUERY_CANCELED, format!("COPY from stdin failed: {}", fail.message));
+        if let Some(state) = self.copy_in.lock().await.take() {
+            state.abort(&self.session, &self.workers, e.clone()).await;
+        }
+        if self.session.lock().status() == TxnStatus::Failed {
+            client.set_transaction_status(TransactionStatus::Error);
+        }
+        user_error(e)
     }
 }
 

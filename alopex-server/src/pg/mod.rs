@@ -14,6 +14,7 @@
 //! Authentication is `trust` for now (any user, no password), which is only
 //! appropriate on loopback; SCRAM and TLS are listed as missing in the docs.
 
+pub mod copy;
 pub mod error;
 pub mod handler;
 pub mod types;
@@ -24,6 +25,7 @@ use alopex_sql::Database;
 use pgwire::api::PgWireServerHandlers;
 use pgwire::api::auth::StartupHandler;
 use pgwire::api::auth::noop::NoopStartupHandler;
+use pgwire::api::copy::CopyHandler;
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -56,6 +58,10 @@ impl PgWireServerHandlers for ConnectionHandlers {
 
     fn startup_handler(&self) -> Arc<impl StartupHandler> {
         self.startup.clone()
+    }
+
+    fn copy_handler(&self) -> Arc<impl CopyHandler> {
+        self.connection.clone()
     }
 }
 
