@@ -67,6 +67,9 @@ impl SqlState {
     pub const OBJECT_NOT_IN_PREREQUISITE_STATE: SqlState = SqlState("55000");
     pub const PROGRAM_LIMIT_EXCEEDED: SqlState = SqlState("54000");
     pub const QUERY_CANCELED: SqlState = SqlState("57014");
+    pub const CHARACTER_NOT_IN_REPERTOIRE: SqlState = SqlState("22021");
+    pub const TOO_MANY_CONNECTIONS: SqlState = SqlState("53300");
+    pub const ADMIN_SHUTDOWN: SqlState = SqlState("57P01");
 
     /// The five-character code.
     pub fn code(&self) -> &'static str {

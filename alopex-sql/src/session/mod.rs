@@ -154,6 +154,36 @@ impl Session {
         Ok(out)
     }
 
+    /// Runs the statements of `sql` in order and stops at the first error:
+    /// the results of the statements that ran, then that error. This is
+    /// the simple query protocol's contract (a script stops where it fails,
+    /// but what ran before stands).
+    pub fn run_script(&mut self, sql: &str, params: &[Value]) -> (Vec<StatementResult>, Option<Error>) {
+        self.run_script_limited(sql, params, usize::MAX)
+    }
+
+    /// [`Session::run_script`], failing a statement with 54000 once its
+    /// result would hold more than about `max_result_bytes`.
+    pub fn run_script_limited(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        max_result_bytes: usize,
+    ) -> (Vec<StatementResult>, Option<Error>) {
+        let parsed = match self.db.shared.plans.parse(sql) {
+            Ok(p) => p,
+            Err(e) => return (Vec::new(), Some(e)),
+        };
+        let mut out = Vec::with_capacity(parsed.len());
+        for i in 0..parsed.len() {
+            match self.statement(&parsed, i, params).and_then(|rows| rows.into_result_limited(max_result_bytes)) {
+                Ok(result) => out.push(result),
+                Err(e) => return (out, Some(e)),
+            }
+        }
+        (out, None)
+    }
+
     /// Runs the single statement in `sql` and streams its rows.
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows<'_>> {
         let parsed = self.db.shared.plans.parse(sql)?;
@@ -182,6 +212,16 @@ impl Session {
         let Some(stmt) = parsed.first() else {
             return Ok(Prepared { sql: Arc::from(sql), param_types: vec![], columns: vec![] });
         };
+        if let Some(t) = &self.txn
+            && t.explicit
+            && t.failed
+            && !is_rollback(stmt)
+        {
+            return Err(sql_err!(
+                IN_FAILED_SQL_TRANSACTION,
+                "current transaction is aborted, commands ignored until end of transaction block"
+            ));
+        }
         let autocommit = self.txn.is_none();
         if autocommit {
             self.begin_txn(false, None)?;
@@ -210,6 +250,12 @@ impl Session {
         })();
         if autocommit && let Some(mut t) = self.txn.take() {
             let _ = t.txn.rollback();
+        } else if result.is_err()
+            && let Some(t) = &mut self.txn
+        {
+            // As in PostgreSQL, a statement that fails to parse or bind
+            // inside a transaction block aborts the block.
+            t.failed = true;
         }
         result.map_err(|e: Error| e.resolve_position(sql))
     }

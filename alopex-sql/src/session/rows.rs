@@ -350,9 +350,24 @@ impl<'a> Rows<'a> {
     }
 
     /// Drains the rows into a [`StatementResult`].
-    pub fn into_result(mut self) -> Result<StatementResult> {
+    pub fn into_result(self) -> Result<StatementResult> {
+        self.into_result_limited(usize::MAX)
+    }
+
+    /// Drains the rows into a [`StatementResult`], failing with 54000 once
+    /// the rows held would take more than about `max_bytes` of memory: a
+    /// server's guard against one statement exhausting it.
+    pub fn into_result_limited(mut self, max_bytes: usize) -> Result<StatementResult> {
         let mut rows = Vec::new();
+        let mut bytes = 0usize;
         while let Some(r) = self.next_row()? {
+            bytes = bytes.saturating_add(r.iter().map(Value::approximate_size).sum::<usize>());
+            if bytes > max_bytes {
+                return Err(crate::sql_err!(
+                    PROGRAM_LIMIT_EXCEEDED,
+                    "statement result exceeds the memory limit of {max_bytes} bytes"
+                ));
+            }
             rows.push(r);
         }
         let tag = self.tag();

@@ -62,6 +62,19 @@ impl Value {
         Value::Vector(v.into())
     }
 
+    /// About how many bytes of memory the value takes (for limits, not
+    /// accounting).
+    pub fn approximate_size(&self) -> usize {
+        std::mem::size_of::<Value>()
+            + match self {
+                Value::Text(s) => s.len(),
+                Value::Bytes(b) => b.len(),
+                Value::Json(_) => 64,
+                Value::Vector(v) => v.len() * 4,
+                _ => 0,
+            }
+    }
+
     /// True for NULL.
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)

@@ -1,0 +1,69 @@
+//! The `alopex` command: `alopex serve` runs a node.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use alopex_server::config::Settings;
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// Alopex: a SQL + vector database.
+#[derive(Parser)]
+#[command(name = "alopex", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs a node: Postgres wire (and, later, HTTP and gRPC) over the
+    /// database in the data directory.
+    Serve {
+        /// A TOML settings file (flags and ALOPEX_* variables override it).
+        #[arg(long, env = "ALOPEX_CONFIG")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        settings: Settings,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_env("ALOPEX_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { config, settings } => {
+            let file = match config.as_deref().map(Settings::from_file).transpose() {
+                Ok(f) => f.unwrap_or_default(),
+                Err(e) => {
+                    eprintln!("alopex: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let config = match settings.over(file).resolve() {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("alopex: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("alopex: cannot start the runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(alopex_server::server::serve(config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("alopex: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! One client connection: the simple and the extended query protocol over
+//! one [`Session`].
+//!
+//! Every connection owns a session (its transaction, its settings) behind a
+//! mutex, and every piece of SQL work (parsing and binding a prepared
+//! statement, running a statement) is handed to the [`Workers`] pool with
+//! the session, so the connection's task only moves bytes.
+//!
+//! * **Simple protocol.** A query string may hold several statements; they
+//!   run in order and stop at the first error, whose ErrorResponse follows
+//!   the results of the statements before it, as in PostgreSQL.
+//! * **Extended protocol.** Parse binds the statement against the catalog
+//!   ([`Session::prepare`]) to learn its parameter and result types, which
+//!   Describe reports. Bind's parameters are decoded per the statement's
+//!   types (`types.rs`), Execute runs the statement; pgwire keeps the rows
+//!   and answers `max_rows` with PortalSuspended.
+//!
+//! The transaction status in ReadyForQuery comes from the responses:
+//! BEGIN starts a block, COMMIT and ROLLBACK end it, and an error inside a
+//! block marks it failed, after which the session itself refuses all but
+//! ROLLBACK with 25P02.
+//!
+//! Results are materialized on the worker before they are sent, within the
+//! `max_result_bytes` limit (54000 beyond it), so a session is never held
+//! across an await point on the network.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use alopex_sql::{Column, DataType, Error, Session, StatementResult, Value};
+use async_trait::async_trait;
+use bytes::BytesMut;
+use futures::{Sink, stream};
+use parking_lot::Mutex;
+use pgwire::api::portal::{Format, Portal};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::results::{
+    DescribePortalResponse, DescribeStatementResponse, FieldInfo, QueryResponse, Response, Tag,
+};
+use pgwire::api::stmt::{QueryParser, StoredStatement};
+use pgwire::api::store::PortalStore;
+use pgwire::api::{ClientInfo, ClientPortalStore, Type};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::data::DataRow;
+
+use super::error::{error_info, user_error};
+use super::types::{decode_param, encode_value, fields, pg_type, sql_type};
+use crate::metrics::Metrics;
+use crate::workers::Workers;
+
+/// A statement parsed and bound by the extended protocol's Parse.
+#[derive(Debug)]
+pub struct PreparedStatement {
+    sql: String,
+    param_types: Vec<DataType>,
+    columns: Vec<Column>,
+}
+
+/// Parses and binds statements for the extended protocol.
+pub struct StatementParser {
+    session: Arc<Mutex<Session>>,
+    workers: Workers,
+}
+
+#[async_trait]
+impl QueryParser for StatementParser {
+    type Statement = Arc<PreparedStatement>;
+
+    async fn parse_sql<C>(
+        &self,
+        _client: &C,
+        sql: &str,
+        types: &[Option<Type>],
+    ) -> PgWireResult<Option<Self::Statement>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let given: Vec<DataType> = types.iter().map(|t| t.as_ref().map_or(DataType::Unknown, sql_type)).collect();
+        let session = self.session.clone();
+        let text = sql.to_string();
+        let prepared = self.workers.run(move || session.lock().prepare(&text, &given)).await.and_then(|r| r);
+        let prepared = prepared.map_err(user_error)?;
+        Ok(Some(Arc::new(PreparedStatement {
+            sql: sql.to_string(),
+            param_types: prepared.param_types,
+            columns: prepared.columns,
+        })))
+    }
+
+    fn get_parameter_types(&self, stmt: &Self::Statement) -> PgWireResult<Vec<Type>> {
+        Ok(stmt.param_types.iter().map(pg_type).collect())
+    }
+
+    fn get_result_schema(&self, stmt: &Self::Statement, format: Option<&Format>) -> PgWireResult<Vec<FieldInfo>> {
+        let format = format.cloned().unwrap_or_default();
+        Ok(fields(&stmt.columns, |i| format.format_for(i)).to_vec())
+    }
+}
+
+/// The handlers of one connection.
+pub struct PgConnection {
+    session: Arc<Mutex<Session>>,
+    workers: Workers,
+    metrics: Arc<Metrics>,
+    max_result_bytes: usize,
+    parser: Arc<StatementParser>,
+}
+
+impl PgConnection {
+    /// A connection running statements in `session` on `workers`.
+    pub fn new(session: Session, workers: Workers, metrics: Arc<Metrics>, max_result_bytes: usize) -> PgConnection {
+        let session = Arc::new(Mutex::new(session));
+        let parser = Arc::new(StatementParser { session: session.clone(), workers: workers.clone() });
+        PgConnection { session, workers, metrics, max_result_bytes, parser }
+    }
+
+    /// Runs `sql` with `params` on a worker: the results of the statements
+    /// that ran and the error that stopped them, if any.
+    async fn run(&self, sql: String, params: Vec<Value>) -> (Vec<StatementResult>, Option<Error>) {
+        let session = self.session.clone();
+        let limit = self.max_result_bytes;
+        let started = std::time::Instant::now();
+        let out = match self.workers.run(move || session.lock().run_script_limited(&sql, &params, limit)).await {
+            Ok(out) => out,
+            Err(e) => (Vec::new(), Some(e)),
+        };
+        self.metrics.statement("pg", out.1.is_none(), started.elapsed());
+        out
+    }
+}
+
+/// The wire response of one statement's result, rows in `format`.
+fn response(result: StatementResult, format: &Format) -> Response {
+    match result {
+        StatementResult::Command { tag, .. } => command_response(&tag),
+        StatementResult::Rows { columns, rows, tag } => {
+            let schema = fields(&columns, |i| format.format_for(i));
+            let types: Vec<DataType> = columns.iter().map(|c| c.ty.clone()).collect();
+            let encoded: Vec<PgWireResult<DataRow>> = rows
+                .iter()
+                .map(|row| {
+                    let mut buf = BytesMut::with_capacity(16 * row.len());
+                    for (i, value) in row.iter().enumerate() {
+                        let ty = types.get(i).unwrap_or(&DataType::Unknown);
+                        encode_value(&mut buf, value, ty, format.format_for(i)).map_err(user_error)?;
+                    }
+                    Ok(DataRow::new(buf, row.len() as i16))
+                })
+                .collect();
+            let mut q = QueryResponse::new(schema, stream::iter(encoded));
+            if let Some(command) = tag.split_whitespace().next() {
+                q.set_command_tag(command);
+            }
+            Response::Query(q)
+        }
+    }
+}
+
+/// A command tag (`INSERT 0 3`, `BEGIN`, `CREATE TABLE`) as a response that
+/// also moves the transaction status.
+fn command_response(tag: &str) -> Response {
+    let words: Vec<&str> = tag.split_whitespace().collect();
+    let t = match words.as_slice() {
+        [cmd, oid, rows] if oid.parse::<u32>().is_ok() && rows.parse::<usize>().is_ok() => {
+            Tag::new(cmd).with_oid(oid.parse().unwrap_or(0)).with_rows(rows.parse().unwrap_or(0))
+        }
+        [cmd, rows] if rows.parse::<usize>().is_ok() => Tag::new(cmd).with_rows(rows.parse().unwrap_or(0)),
+        _ => Tag::new(tag),
+    };
+    match tag {
+        "BEGIN" | "START TRANSACTION" => Response::TransactionStart(t),
+        "COMMIT" | "ROLLBACK" => Response::TransactionEnd(t),
+        _ => Response::Execution(t),
+    }
+}
+
+#[async_trait]
+impl SimpleQueryHandler for PgConnection {
+    async fn do_query<C>(&self, _client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let (results, error) = self.run(query.to_string(), Vec::new()).await;
+        let mut out: Vec<Response> = results.into_iter().map(|r| response(r, &Format::UnifiedText)).collect();
+        if let Some(e) = error {
+            out.push(Response::Error(Box::new(error_info(&e))));
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for PgConnection {
+    type Statement = Arc<PreparedStatement>;
+    type QueryParser = StatementParser;
+
+    fn query_parser(&self) -> Arc<Self::QueryParser> {
+        self.parser.clone()
+    }
+
+    async fn do_query<C>(
+        &self,
+        _client: &mut C,
+        portal: &Portal<Self::Statement>,
+        _max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let stmt = &portal.statement.statement;
+        let mut params = Vec::with_capacity(portal.parameters.len());
+        for (i, bytes) in portal.parameters.iter().enumerate() {
+            // The client's declared type wins; else the one we inferred.
+            let declared = portal.statement.parameter_types.get(i).cloned().flatten().map(|t| sql_type(&t));
+            let ty = match declared {
+                Some(t) if t != DataType::Unknown => t,
+                _ => stmt.param_types.get(i).cloned().unwrap_or(DataType::Unknown),
+            };
+            match decode_param(bytes.as_deref(), portal.parameter_format.is_binary(i), &ty) {
+                Ok(v) => params.push(v),
+                Err(e) => return Ok(Response::Error(Box::new(error_info(&e)))),
+            }
+        }
+        let (mut results, error) = self.run(stmt.sql.clone(), params).await;
+        if let Some(e) = error {
+            return Ok(Response::Error(Box::new(error_info(&e))));
+        }
+        Ok(match results.pop() {
+            Some(r) => response(r, &portal.result_column_format),
+            None => Response::EmptyQuery,
+        })
+    }
+
+    async fn do_describe_statement<C>(
+        &self,
+        _client: &mut C,
+        target: &StoredStatement<Self::Statement>,
+    ) -> PgWireResult<DescribeStatementResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let stmt = &target.statement;
+        let params = (0..stmt.param_types.len().max(target.parameter_types.len()))
+            .map(|i| {
+                target
+                    .parameter_types
+                    .get(i)
+                    .cloned()
+                    .flatten()
+                    .or_else(|| stmt.param_types.get(i).map(pg_type))
+                    .unwrap_or(Type::UNKNOWN)
+            })
+            .collect();
+        let columns = fields(&stmt.columns, |_| pgwire::api::results::FieldFormat::Text).to_vec();
+        Ok(DescribeStatementResponse::new(params, columns))
+    }
+
+    async fn do_describe_portal<C>(
+        &self,
+        _client: &mut C,
+        portal: &Portal<Self::Statement>,
+    ) -> PgWireResult<DescribePortalResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let format = &portal.result_column_format;
+        Ok(DescribePortalResponse::new(fields(&portal.statement.statement.columns, |i| format.format_for(i)).to_vec()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_tags_move_the_transaction_status() {
+        assert!(matches!(command_response("BEGIN"), Response::TransactionStart(_)));
+        assert!(matches!(command_response("COMMIT"), Response::TransactionEnd(_)));
+        assert!(matches!(command_response("ROLLBACK"), Response::TransactionEnd(_)));
+        assert!(matches!(command_response("INSERT 0 3"), Response::Execution(_)));
+        assert!(matches!(command_response("CREATE TABLE"), Response::Execution(_)));
+    }
+}

@@ -1,0 +1,143 @@
+//! Starting and stopping a node.
+//!
+//! [`serve`] opens the database in the configured data directory (created
+//! when missing), binds the listeners, and runs until SIGINT or SIGTERM.
+//! Shutdown then goes in the order that loses nothing: stop accepting
+//! connections, let statements already on a worker finish (their commits
+//! are acknowledged only once durable), close the connections (a session
+//! dropped with an open transaction rolls it back), refuse any further
+//! work, and close the database, which flushes the storage engine. The
+//! process exits 0.
+
+use std::time::Duration;
+
+use alopex_sql::{Database, DatabaseOptions};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::http::AppState;
+use crate::metrics::Metrics;
+use crate::pg::PgServer;
+use crate::workers::Workers;
+
+/// How long shutdown waits for running statements.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why the server stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The data directory could not be created or opened.
+    #[error("cannot open the database in {dir}: {message}")]
+    Open {
+        /// The directory.
+        dir: String,
+        /// The cause.
+        message: String,
+    },
+    /// A listener could not bind.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Runs a node with `config` until a shutdown signal.
+pub async fn serve(config: Config) -> Result<(), ServeError> {
+    let dir = config.data_dir.display().to_string();
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| ServeError::Open { dir: dir.clone(), message: e.to_string() })?;
+    let mut opts = DatabaseOptions::default();
+    if !config.sync {
+        opts = opts.relaxed(Duration::from_millis(10));
+    }
+    let data_dir = config.data_dir.clone();
+    let db = tokio::task::spawn_blocking(move || Database::open_with(&data_dir, opts))
+        .await
+        .map_err(|e| ServeError::Open { dir: dir.clone(), message: e.to_string() })?
+        .map_err(|e| ServeError::Open { dir: dir.clone(), message: e.to_string() })?;
+    let pg_listener =
+        TcpListener::bind(config.pg_addr).await.map_err(|source| ServeError::Bind { addr: config.pg_addr, source })?;
+    let http_listener = TcpListener::bind(config.http_addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr: config.http_addr, source })?;
+    let pg_addr = pg_listener.local_addr().unwrap_or(config.pg_addr);
+    let http_addr = http_listener.local_addr().unwrap_or(config.http_addr);
+    tracing::info!(data_dir = %dir, "database open");
+    tracing::info!("postgres wire listening on {pg_addr}");
+    tracing::info!("http listening on {http_addr}");
+
+    let workers = Workers::new(config.workers);
+    let metrics = Metrics::new();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let pg = PgServer {
+        db: db.clone(),
+        workers: workers.clone(),
+        metrics: metrics.clone(),
+        max_connections: config.max_connections,
+        max_result_bytes: config.max_result_bytes,
+    };
+    let pg_task = tokio::spawn(pg.serve(pg_listener, stop_rx.clone()));
+    let http_state = AppState {
+        db: db.clone(),
+        workers: workers.clone(),
+        metrics,
+        max_result_bytes: config.max_result_bytes,
+        token: config.http_token.as_deref().map(Arc::from),
+    };
+    let http_task = tokio::spawn(crate::http::serve(http_state, http_listener, stop_rx));
+
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    // Statements already running finish; new ones are refused.
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, drain(&workers, config.workers)).await;
+    if drained.is_err() {
+        tracing::warn!("statements still running after {DRAIN_TIMEOUT:?}; closing anyway");
+    }
+    workers.close();
+    let _ = pg_task.await;
+    let _ = http_task.await;
+    let closed = tokio::task::spawn_blocking(move || db.close()).await;
+    match closed {
+        Ok(Ok(())) => tracing::info!("database closed"),
+        Ok(Err(e)) => tracing::warn!("database close: {e}"),
+        Err(e) => tracing::warn!("database close failed: {e}"),
+    }
+    Ok(())
+}
+
+/// Waits until every worker is idle, by taking each worker slot in turn.
+async fn drain(workers: &Workers, n: usize) {
+    for _ in 0..n {
+        let _ = workers.run(|| ()).await;
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,117 @@
+//! A real `alopex serve` process for integration tests: started on a free
+//! loopback port over a fresh data directory, stopped with SIGTERM.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running server.
+pub struct Server {
+    child: Option<Child>,
+    /// The Postgres wire port.
+    pub pg_port: u16,
+    /// The HTTP port.
+    pub http_port: u16,
+    /// The data directory.
+    pub data_dir: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+impl Server {
+    /// Starts a server over a new temporary data directory.
+    pub fn start() -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data_dir = dir.path().join("data");
+        let mut s = Server::start_in(&data_dir, &[]);
+        s._dir = Some(dir);
+        s
+    }
+
+    /// Starts a server over `data_dir` with extra flags.
+    pub fn start_in(data_dir: &Path, extra: &[&str]) -> Server {
+        let pg_port = free_port();
+        let http_port = free_port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_alopex"))
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--pg-addr")
+            .arg(format!("127.0.0.1:{pg_port}"))
+            .arg("--http-addr")
+            .arg(format!("127.0.0.1:{http_port}"))
+            .args(extra)
+            .env("ALOPEX_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start alopex");
+        // Wait for the listening line.
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("postgres wire listening")
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(());
+                }
+                if std::env::var_os("ALOPEX_TEST_LOG").is_some() {
+                    eprintln!("server: {line}");
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while rx.recv_timeout(Duration::from_millis(50)).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("alopex exited early: {status}");
+            }
+            assert!(Instant::now() < deadline, "alopex did not start listening");
+        }
+        Server { child: Some(child), pg_port, http_port, data_dir: data_dir.to_path_buf(), _dir: None }
+    }
+
+    /// A libpq-style connection string.
+    pub fn conn_str(&self) -> String {
+        format!("host=127.0.0.1 port={} user=alopex dbname=alopex", self.pg_port)
+    }
+
+    /// The base URL of the REST API.
+    pub fn http_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// Sends SIGTERM and waits; returns the exit code.
+    pub fn stop(&mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
