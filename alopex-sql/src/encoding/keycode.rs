@@ -131,6 +131,10 @@ pub fn encoded_id_len(n: u64) -> usize {
 pub fn check_key_type(ty: &DataType) -> Result<()> {
     match ty {
         DataType::Jsonb => Err(sql_err!(FEATURE_NOT_SUPPORTED, "{ty} cannot be used in a key")),
+        DataType::Vector(_) => Err(sql_err!(
+            FEATURE_NOT_SUPPORTED,
+            "vector cannot be used in a key (a primary key or a B-tree index); use an hnsw index for vector search"
+        )),
         DataType::Unknown => Err(sql_err!(FEATURE_NOT_SUPPORTED, "a column of unknown type cannot be used in a key")),
         _ => Ok(()),
     }
@@ -213,7 +217,7 @@ pub fn decode_value(input: &mut &[u8], ty: &DataType) -> Result<Value> {
         DataType::Timestamp => Value::Timestamp(decode_timestamp(input)?.naive_utc()),
         DataType::TimestampTz => Value::TimestampTz(decode_timestamp(input)?),
         DataType::Interval => Value::Interval(decode_interval(input)?),
-        DataType::Jsonb | DataType::Unknown => unreachable_key_type()?,
+        DataType::Jsonb | DataType::Vector(_) | DataType::Unknown => unreachable_key_type()?,
     })
 }
 
@@ -233,7 +237,7 @@ pub fn skip_value(input: &mut &[u8], ty: &DataType) -> Result<()> {
         DataType::Interval => take(input, 24).map(drop),
         DataType::Numeric(_) => decode_decimal(input).map(drop),
         DataType::Text | DataType::Varchar(_) | DataType::Bytea => decode_bytes(input).map(drop),
-        DataType::Jsonb | DataType::Unknown => unreachable_key_type(),
+        DataType::Jsonb | DataType::Vector(_) | DataType::Unknown => unreachable_key_type(),
     }
 }
 

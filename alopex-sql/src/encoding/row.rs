@@ -47,6 +47,7 @@
 //! | 10  | TIMESTAMPTZ           | microseconds since 1970-01-01 UTC, likewise    |
 //! | 11  | INTERVAL              | months, days, microseconds: 3 signed varints   |
 //! | 12  | JSONB                 | length varint, the JSON text                   |
+//! | 13  | VECTOR                | dimension varint, then each `f32`'s bits, 4 bytes little-endian |
 //!
 //! Timestamps keep microseconds, PostgreSQL's precision.
 
@@ -56,8 +57,8 @@ use chrono::{DateTime, Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
 use super::varint::{
-    corrupt, get_bytes, get_i32_varint, get_ivarint, get_ivarint128, get_str, get_u8, get_u32_varint, put_bytes,
-    put_ivarint, put_ivarint128, put_uvarint, take_array,
+    corrupt, get_bytes, get_i32_varint, get_ivarint, get_ivarint128, get_str, get_u8, get_u32_varint, get_uvarint,
+    put_bytes, put_ivarint, put_ivarint128, put_uvarint, take, take_array,
 };
 use crate::catalog::TableSchema;
 use crate::error::{Error, Result};
@@ -79,6 +80,7 @@ const TAG_TIMESTAMP: u8 = 9;
 const TAG_TIMESTAMPTZ: u8 = 10;
 const TAG_INTERVAL: u8 = 11;
 const TAG_JSON: u8 = 12;
+const TAG_VECTOR: u8 = 13;
 
 /// Encodes a full row of `table` (one value per column, already of the
 /// column types).
@@ -224,6 +226,9 @@ fn skip_value(input: &mut &[u8]) -> Result<()> {
             get_i32_varint(input)?;
             get_ivarint(input)?;
         }
+        TAG_VECTOR => {
+            vector_bytes(input)?;
+        }
         tag => return Err(corrupt(format!("unknown value tag {tag}"))),
     }
     Ok(())
@@ -323,6 +328,11 @@ fn fits(value: &Value, ty: &DataType) -> bool {
         Value::TimestampTz(_) => *ty == DataType::TimestampTz,
         Value::Interval(_) => *ty == DataType::Interval,
         Value::Json(_) => *ty == DataType::Jsonb,
+        Value::Vector(v) => match ty {
+            DataType::Vector(None) => true,
+            DataType::Vector(Some(n)) => v.len() == *n as usize,
+            _ => false,
+        },
     }
 }
 
@@ -375,6 +385,14 @@ pub fn encode_value(value: &Value, out: &mut Vec<u8>) {
             out.push(TAG_JSON);
             put_bytes(out, j.to_string().as_bytes());
         }
+        Value::Vector(v) => {
+            out.push(TAG_VECTOR);
+            put_uvarint(out, v.len() as u64);
+            out.reserve(v.len() * 4);
+            for x in v.iter() {
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+        }
     }
 }
 
@@ -412,8 +430,26 @@ pub fn decode_value(input: &mut &[u8]) -> Result<Value> {
             let text = get_str(input)?;
             Value::Json(Arc::new(serde_json::from_str(text).map_err(|_| corrupt("invalid stored json"))?))
         }
+        TAG_VECTOR => Value::Vector(vector(input)?),
         tag => return Err(corrupt(format!("unknown value tag {tag}"))),
     })
+}
+
+/// A stored vector's elements (tag 13's payload).
+fn vector(input: &mut &[u8]) -> Result<Arc<[f32]>> {
+    let bytes = vector_bytes(input)?;
+    Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+}
+
+/// The element bytes of a stored vector, advancing past them.
+fn vector_bytes<'a>(input: &mut &'a [u8]) -> Result<&'a [u8]> {
+    let dim = get_uvarint(input)?;
+    let len = usize::try_from(dim)
+        .ok()
+        .and_then(|d| d.checked_mul(4))
+        .filter(|len| *len <= input.len())
+        .ok_or_else(|| corrupt(format!("vector of {dim} elements longer than the data")))?;
+    take(input, len)
 }
 
 fn timestamp(micros: i64) -> Result<DateTime<chrono::Utc>> {
@@ -448,6 +484,7 @@ mod tests {
     fn all_types() -> Vec<DataType> {
         let mut types = crate::encoding::testgen::key_types();
         types.push(DataType::Jsonb);
+        types.push(DataType::Vector(None));
         types
     }
 
@@ -575,6 +612,7 @@ mod tests {
         corrupted(&[1, 2, TAG_TEXT, 2, 0xff, 0xfe]); // Invalid UTF-8.
         corrupted(&[1, 3, TAG_NUMERIC, 29, 2]); // Scale beyond 28.
         corrupted(&[1, 3, TAG_JSON, 1, b'{']); // Invalid JSON.
+        corrupted(&[1, 3, TAG_VECTOR, 2, 0, 0, 0x80, 0x3f]); // Vector shorter than its dimension.
         corrupted(&[1, 3, TAG_DATE, 0xff, 0xff, 0xff, 0xff, 0x0f]); // Date out of range.
         // Random garbage never panics.
         let mut g = Gen::new(77);

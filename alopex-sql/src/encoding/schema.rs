@@ -28,9 +28,11 @@
 //! type       := tag:u8 [typmod]
 //!               0 unknown, 1 boolean, 2 smallint, 3 integer, 4 bigint, 5 real,
 //!               6 double precision, 7 numeric, 8 text, 9 varchar, 10 bytea,
-//!               11 date, 12 timestamp, 13 timestamptz, 14 interval, 15 jsonb
+//!               11 date, 12 timestamp, 13 timestamptz, 14 interval, 15 jsonb,
+//!               16 vector
 //!               numeric typmod: has:u8 [precision:uvarint scale:uvarint]
 //!               varchar typmod: has:u8 [length:uvarint]
+//!               vector typmod:  has:u8 [dimension:uvarint]
 //! index      := id:uvarint name:string ncols:uvarint position:uvarint*
 //!               unique:u8(0|1) kind:u8 (0 = btree)
 //! check      := name:string expr:string
@@ -159,16 +161,17 @@ fn encode_type(ty: &DataType, out: &mut Vec<u8>) {
         DataType::TimestampTz => 13,
         DataType::Interval => 14,
         DataType::Jsonb => 15,
+        DataType::Vector(_) => 16,
     };
     out.push(tag);
     match ty {
-        DataType::Numeric(None) | DataType::Varchar(None) => out.push(0),
+        DataType::Numeric(None) | DataType::Varchar(None) | DataType::Vector(None) => out.push(0),
         DataType::Numeric(Some((precision, scale))) => {
             out.push(1);
             put_uvarint(out, *precision as u64);
             put_uvarint(out, *scale as u64);
         }
-        DataType::Varchar(Some(length)) => {
+        DataType::Varchar(Some(length)) | DataType::Vector(Some(length)) => {
             out.push(1);
             put_uvarint(out, *length as u64);
         }
@@ -198,6 +201,7 @@ fn decode_type(input: &mut &[u8]) -> Result<DataType> {
         13 => DataType::TimestampTz,
         14 => DataType::Interval,
         15 => DataType::Jsonb,
+        16 => DataType::Vector(if get_bool(input)? { Some(get_u32_varint(input)?) } else { None }),
         tag => return Err(corrupt(format!("unknown type tag {tag}"))),
     })
 }
@@ -269,6 +273,8 @@ mod tests {
             DataType::TimestampTz,
             DataType::Interval,
             DataType::Jsonb,
+            DataType::Vector(None),
+            DataType::Vector(Some(3)),
         ];
         let mut g = Gen::new(1);
         let mut columns: Vec<ColumnSchema> = types

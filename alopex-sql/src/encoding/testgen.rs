@@ -167,6 +167,15 @@ impl Gen {
             DataType::Jsonb => {
                 Value::Json(Arc::new(serde_json::json!({"k": self.small_i64(), "s": self.text(), "a": [1, null]})))
             }
+            DataType::Vector(dim) => {
+                let n = dim.map_or(1 + self.below(8) as usize, |n| n as usize);
+                Value::vector(
+                    (0..n)
+                        .map(|_| self.float() as f32)
+                        .map(|x| if x.is_finite() { x } else { 0.0 })
+                        .collect::<Vec<_>>(),
+                )
+            }
             DataType::Unknown => Value::Null,
         }
     }

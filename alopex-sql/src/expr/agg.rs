@@ -4,7 +4,8 @@
 //! BIGINT and NUMERIC is NUMERIC, of REAL is REAL and of DOUBLE PRECISION
 //! DOUBLE PRECISION; `avg` of integers and NUMERIC is NUMERIC (divided with
 //! NUMERIC's division scale, so `avg` of 1 and 2 is `1.5000000000000000`),
-//! of floats DOUBLE PRECISION; both also take INTERVAL. `min`/`max` take any
+//! of floats DOUBLE PRECISION; both also take INTERVAL, and pgvector's
+//! `vector` (elementwise, see the `vector` submodule). `min`/`max` take any
 //! type with a btree order (not boolean or jsonb, as in PostgreSQL).
 //!
 //! NULL inputs are ignored; over no (non-NULL) input every aggregate is
@@ -15,6 +16,8 @@
 //! set of the argument tuples already seen, using grouping equality (NULLs
 //! equal, `1.0 = 1.00`), which is what PostgreSQL's sort-based DISTINCT
 //! does.
+
+mod vector;
 
 use std::collections::HashSet;
 
@@ -108,6 +111,7 @@ pub fn resolve(name: &str, args: &[DataType], star: bool) -> Result<Option<(AggF
         (AggFunc::Avg, t) if t.is_integer() || matches!(t, T::Numeric(_)) => T::Numeric(None),
         (AggFunc::Avg, T::Float4 | T::Float8) => T::Float8,
         (AggFunc::Avg, T::Interval) => T::Interval,
+        (AggFunc::Sum | AggFunc::Avg, T::Vector(_)) => T::Vector(None),
         (AggFunc::Min | AggFunc::Max, T::Unknown) => T::Text,
         (AggFunc::Min | AggFunc::Max, t) if t.is_numeric() => crate::expr::ops::base_type(t),
         (AggFunc::Min | AggFunc::Max, t) if t.is_string() => T::Text,
@@ -140,6 +144,9 @@ pub fn accumulator(func: AggFunc, distinct: bool, ty: &DataType) -> Box<dyn Accu
     let inner: Box<dyn Accumulator> = match func {
         AggFunc::CountStar => Box::new(Count { star: true, n: 0 }),
         AggFunc::Count => Box::new(Count { star: false, n: 0 }),
+        AggFunc::Sum | AggFunc::Avg if ty.is_vector() => {
+            Box::new(vector::VectorSum { avg: func == AggFunc::Avg, acc: Vec::new(), n: 0 })
+        }
         AggFunc::Sum => Box::new(Sum { ty: ty.clone(), avg: false, acc: Total::default() }),
         AggFunc::Avg => Box::new(Sum { ty: ty.clone(), avg: true, acc: Total::default() }),
         AggFunc::Min => Box::new(Extreme { max: false, best: None }),

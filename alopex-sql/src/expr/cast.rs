@@ -14,8 +14,9 @@
 //!
 //! Text is the pivot: [`from_text`] is every type's input function and
 //! [`to_text`] its output function, each following the PostgreSQL routine of
-//! the same type (see the `input`, `datetime_input`, `interval_input` and
-//! `output` submodules). Note that casting a boolean to text gives
+//! the same type (see the `input`, `datetime_input`, `interval_input`,
+//! `output` and `vector` submodules). A `vector` cast to `vector(n)` checks
+//! its dimension (and that its elements are finite) at every strength. Note that casting a boolean to text gives
 //! `true`/`false` (PostgreSQL's `booltext`) while its output format is
 //! `t`/`f`.
 //!
@@ -30,6 +31,7 @@ pub(crate) mod input;
 pub(crate) mod interval_input;
 pub(crate) mod numeric;
 pub(crate) mod output;
+pub(crate) mod vector;
 
 use std::sync::Arc;
 
@@ -81,6 +83,10 @@ pub fn cast(value: &Value, ty: &DataType) -> Result<Value> {
             Value::Json(j) => cast(&json_number(j, ty)?, ty),
             _ => numeric_value(value, ty),
         },
+        DataType::Vector(dim) => match value {
+            Value::Vector(v) => vector::typed(v, *dim),
+            _ => Err(cannot_cast(value, ty)),
+        },
         _ => temporal_or_same(value, ty).ok_or_else(|| cannot_cast(value, ty))?,
     }
 }
@@ -122,6 +128,10 @@ pub fn assign(value: &Value, ty: &DataType) -> Result<Value> {
             Value::Int(_) | Value::Float(_) | Value::Numeric(_) => numeric_value(value, ty),
             _ => Err(cannot_assign(value, ty)),
         },
+        DataType::Vector(dim) => match value {
+            Value::Vector(v) => vector::typed(v, *dim),
+            _ => Err(cannot_assign(value, ty)),
+        },
         _ => temporal_or_same(value, ty).ok_or_else(|| cannot_assign(value, ty))?,
     }
 }
@@ -149,6 +159,7 @@ pub fn to_text(value: &Value) -> Option<String> {
         Value::TimestampTz(t) => output::timestamptz(&t.naive_utc()),
         Value::Interval(iv) => output::interval(iv),
         Value::Json(j) => output::json(j),
+        Value::Vector(v) => vector::output(v),
     })
 }
 
@@ -187,6 +198,7 @@ pub fn from_text(text: &str, ty: &DataType) -> Result<Value> {
         DataType::TimestampTz => Value::TimestampTz(datetime_input::timestamptz(text)?.and_utc()),
         DataType::Interval => Value::Interval(interval_input::interval(text)?),
         DataType::Jsonb => input::json_value(input::json(text)?),
+        DataType::Vector(dim) => vector::input(text, *dim)?,
     })
 }
 

@@ -11,7 +11,8 @@
 //! parameter's type (the preferred DOUBLE PRECISION when several numeric
 //! overloads fit), and no fit is 42883 `function foo(integer) does not
 //! exist`. The evaluation of each family lives in its own submodule: `math`,
-//! `string`, `time`, `json`.
+//! `string`, `time`, `json`, `vector` (pgvector's functions, with the
+//! distance kernels its operators share).
 //!
 //! Most functions are strict: a NULL argument gives NULL without calling
 //! the body ([`ScalarFunc::is_strict`]). COALESCE is lazy and evaluated by
@@ -30,6 +31,7 @@ mod math;
 mod resolve;
 mod string;
 mod time;
+pub(crate) mod vector;
 
 use chrono::{DateTime, Utc};
 
@@ -177,6 +179,20 @@ pub enum ScalarFunc {
     JsonbBuildArray,
     /// `jsonb_build_object(k, v, …)`.
     JsonbBuildObject,
+    /// `l2_distance(vector, vector)`.
+    L2Distance,
+    /// `cosine_distance(vector, vector)`.
+    CosineDistance,
+    /// `inner_product(vector, vector)`.
+    InnerProduct,
+    /// `l1_distance(vector, vector)`.
+    L1Distance,
+    /// `vector_dims(vector)`.
+    VectorDims,
+    /// `vector_norm(vector)`.
+    VectorNorm,
+    /// `l2_normalize(vector)`.
+    L2Normalize,
 }
 
 impl ScalarFunc {
@@ -262,6 +278,13 @@ impl ScalarFunc {
             ToJsonb => "to_jsonb",
             JsonbBuildArray => "jsonb_build_array",
             JsonbBuildObject => "jsonb_build_object",
+            L2Distance => "l2_distance",
+            CosineDistance => "cosine_distance",
+            InnerProduct => "inner_product",
+            L1Distance => "l1_distance",
+            VectorDims => "vector_dims",
+            VectorNorm => "vector_norm",
+            L2Normalize => "l2_normalize",
         }
     }
 }
@@ -303,6 +326,9 @@ pub fn call(func: ScalarFunc, args: &[Value], ty: &DataType, now: DateTime<Utc>)
         | MakeTimestamp | MakeInterval | ToTimestamp => time::call(func, args, now),
         JsonbTypeof | JsonbArrayLength | JsonbExtractPath | JsonbExtractPathText | ToJsonb | JsonbBuildArray
         | JsonbBuildObject => json::call(func, args),
+        L2Distance | CosineDistance | InnerProduct | L1Distance | VectorDims | VectorNorm | L2Normalize => {
+            vector::call(func, args)
+        }
     }
 }
 

@@ -11,7 +11,8 @@
 //! Everything except AND, OR and IS \[NOT\] DISTINCT FROM is strict: a NULL
 //! operand gives NULL. The arithmetic itself lives in `arith` (numbers),
 //! `datetime` (dates, timestamps, intervals) and `json`; comparison
-//! semantics in `compare`.
+//! semantics in `compare`; pgvector's operators (`<->`, `<=>`, `<#>` and
+//! elementwise `+ - *`) with the vector functions in `expr::func::vector`.
 //!
 //! Keep the enums' variant names stable: the binder and optimizer match on
 //! them.
@@ -26,6 +27,7 @@ use std::cmp::Ordering;
 
 use crate::error::{Error, Result};
 use crate::expr::cast;
+use crate::expr::func::vector;
 use crate::types::{DataType, Value};
 
 pub use resolve::common_type;
@@ -93,6 +95,12 @@ pub enum BinaryOp {
     ShiftLeft,
     /// `>>`.
     ShiftRight,
+    /// pgvector `<->`: L2 distance.
+    L2Distance,
+    /// pgvector `<=>`: cosine distance.
+    CosineDistance,
+    /// pgvector `<#>`: negative inner product.
+    NegInnerProduct,
 }
 
 impl BinaryOp {
@@ -140,6 +148,9 @@ impl BinaryOp {
             BinaryOp::BitXor => "#",
             BinaryOp::ShiftLeft => "<<",
             BinaryOp::ShiftRight => ">>",
+            BinaryOp::L2Distance => "<->",
+            BinaryOp::CosineDistance => "<=>",
+            BinaryOp::NegInnerProduct => "<#>",
         }
     }
 }
@@ -213,6 +224,8 @@ pub fn binary(op: BinaryOp, left: &Value, right: &Value, ty: &DataType) -> Resul
             (Value::Int(a), Value::Int(b)) => Value::Int(bitwise(op, *a, *b, ty)),
             _ => return Err(Error::internal(format!("{} applied to non-integers", op.symbol()))),
         },
+        L2Distance | CosineDistance | NegInnerProduct => vector::distance(op, left, right)?,
+        Add | Sub | Mul if matches!(left, Value::Vector(_)) => vector::arith(op, left, right)?,
         Add | Sub | Mul | Div | Mod | Pow => {
             let is_number = |v: &Value| matches!(v, Value::Int(_) | Value::Float(_) | Value::Numeric(_));
             if is_number(left) && is_number(right) {

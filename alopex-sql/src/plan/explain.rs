@@ -546,6 +546,7 @@ fn literal(v: &Value) -> String {
             format!("{}::interval", quote(&format!("{} mons {} days {} us", i.months, i.days, i.micros)))
         }
         Value::Json(j) => format!("{}::jsonb", quote(&j.to_string())),
+        Value::Vector(v) => format!("{}::vector", quote(&crate::expr::cast::vector::output(v))),
     }
 }
 

@@ -163,6 +163,24 @@ impl FromValue for Vec<u8> {
     }
 }
 
+impl FromValue for Vec<f32> {
+    fn from_value(v: &Value) -> Result<Self> {
+        match v {
+            Value::Vector(x) => Ok(x.to_vec()),
+            _ => Err(mismatch(v, "Vec<f32>")),
+        }
+    }
+}
+
+impl FromValue for Arc<[f32]> {
+    fn from_value(v: &Value) -> Result<Self> {
+        match v {
+            Value::Vector(x) => Ok(x.clone()),
+            _ => Err(mismatch(v, "Arc<[f32]>")),
+        }
+    }
+}
+
 impl FromValue for Decimal {
     fn from_value(v: &Value) -> Result<Self> {
         match v {

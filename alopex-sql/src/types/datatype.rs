@@ -2,9 +2,13 @@
 
 use std::fmt;
 
+/// The type OID reported for `vector` (PostgreSQL's `FirstNormalObjectId`,
+/// where an extension's first type would land).
+pub const VECTOR_OID: u32 = 16385;
+
 /// A SQL data type.
 ///
-/// The enum is open to extension: the vector issue adds `Vector(dim)`.
+/// The enum is open to extension; `Vector(dim)` is pgvector's `vector(n)`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DataType {
     /// The type of a bare `NULL` or an untyped parameter before inference.
@@ -39,6 +43,9 @@ pub enum DataType {
     Interval,
     /// JSONB.
     Jsonb,
+    /// pgvector's `vector(n)`: `n` single-precision floats. `None` is a
+    /// vector of any dimension (`vector` without a modifier).
+    Vector(Option<u32>),
 }
 
 impl DataType {
@@ -58,6 +65,11 @@ impl DataType {
                 | DataType::Float8
                 | DataType::Numeric(_)
         )
+    }
+
+    /// True for `vector` of any dimension.
+    pub fn is_vector(&self) -> bool {
+        matches!(self, DataType::Vector(_))
     }
 
     /// True for TEXT and VARCHAR.
@@ -84,10 +96,15 @@ impl DataType {
             DataType::TimestampTz => 1184,
             DataType::Interval => 1186,
             DataType::Jsonb => 3802,
+            // pgvector's OID is assigned at CREATE EXTENSION time; Alopex has
+            // the type built in and reports PostgreSQL's first user OID.
+            DataType::Vector(_) => VECTOR_OID,
         }
     }
 
-    /// The name `information_schema.columns.data_type` reports.
+    /// The type's name in messages, and what
+    /// `information_schema.columns.data_type` reports (except for `vector`,
+    /// a user-defined type in PostgreSQL, reported as `USER-DEFINED`).
     pub fn sql_name(&self) -> &'static str {
         match self {
             DataType::Unknown => "unknown",
@@ -106,6 +123,7 @@ impl DataType {
             DataType::TimestampTz => "timestamp with time zone",
             DataType::Interval => "interval",
             DataType::Jsonb => "jsonb",
+            DataType::Vector(_) => "vector",
         }
     }
 }
@@ -115,6 +133,7 @@ impl fmt::Display for DataType {
         match self {
             DataType::Numeric(Some((p, s))) => write!(f, "numeric({p},{s})"),
             DataType::Varchar(Some(n)) => write!(f, "character varying({n})"),
+            DataType::Vector(Some(n)) => write!(f, "vector({n})"),
             other => f.write_str(other.sql_name()),
         }
     }

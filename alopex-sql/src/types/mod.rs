@@ -10,7 +10,10 @@
 //! declared width is enforced where a value is stored or an operator's
 //! result type says so (`22003 numeric_value_out_of_range`). NUMERIC is exact
 //! ([`rust_decimal::Decimal`], 28 significant digits), floats are IEEE `f64`
-//! (REAL is rounded through `f32` when stored).
+//! (REAL is rounded through `f32` when stored). `vector(n)` (pgvector's
+//! type) is [`Value::Vector`], a shared slice of `f32`: built from Rust with
+//! [`Value::vector`] or `From<Vec<f32>>`, and checked for its dimension and
+//! finite elements where it is cast or stored.
 
 mod datatype;
 mod interval;

@@ -45,12 +45,21 @@ pub enum Value {
     Interval(Interval),
     /// JSONB.
     Json(Arc<serde_json::Value>),
+    /// `vector`: finite single-precision floats (at least one; checked where
+    /// a vector is made from text or cast to a vector type).
+    Vector(Arc<[f32]>),
 }
 
 impl Value {
     /// A TEXT value.
     pub fn text(s: impl AsRef<str>) -> Value {
         Value::Text(Arc::from(s.as_ref()))
+    }
+
+    /// A `vector` value (`Value::vector([1.0, 2.0])`). Its elements are
+    /// checked (finite, 1..=16000 of them) when it is cast or stored.
+    pub fn vector(v: impl Into<Arc<[f32]>>) -> Value {
+        Value::Vector(v.into())
     }
 
     /// About how many bytes of memory the value takes (for limits, not
@@ -61,6 +70,7 @@ impl Value {
                 Value::Text(s) => s.len(),
                 Value::Bytes(b) => b.len(),
                 Value::Json(_) => 64,
+                Value::Vector(v) => v.len() * 4,
                 _ => 0,
             }
     }
@@ -85,6 +95,7 @@ impl Value {
             Value::TimestampTz(_) => DataType::TimestampTz,
             Value::Interval(_) => DataType::Interval,
             Value::Json(_) => DataType::Jsonb,
+            Value::Vector(_) => DataType::Vector(None),
         }
     }
 
@@ -118,6 +129,7 @@ impl Value {
             (Timestamp(a), Date(b)) => a.cmp(&date_to_ts(b)),
             (Interval(a), Interval(b)) => a.total_micros().cmp(&b.total_micros()),
             (Json(a), Json(b)) => a.to_string().cmp(&b.to_string()),
+            (Vector(a), Vector(b)) => vector_cmp(a, b),
             (a, b) => a.type_rank().cmp(&b.type_rank()),
         }
     }
@@ -132,8 +144,33 @@ impl Value {
             Value::TimestampTz(_) => 5,
             Value::Interval(_) => 6,
             Value::Json(_) => 7,
-            Value::Null => 8,
+            Value::Vector(_) => 8,
+            Value::Null => 9,
         }
+    }
+}
+
+/// pgvector's btree order (`vector_cmp_internal`): elements compare in
+/// order, then the shorter vector sorts first.
+fn vector_cmp(a: &[f32], b: &[f32]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        match x.partial_cmp(y) {
+            Some(Ordering::Equal) | None => {}
+            Some(o) => return o,
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+impl From<Vec<f32>> for Value {
+    fn from(v: Vec<f32>) -> Value {
+        Value::Vector(v.into())
+    }
+}
+
+impl From<&[f32]> for Value {
+    fn from(v: &[f32]) -> Value {
+        Value::Vector(v.into())
     }
 }
 
@@ -201,6 +238,13 @@ impl Hash for Value {
             Value::TimestampTz(t) => t.hash(state),
             Value::Interval(i) => i.total_micros().hash(state),
             Value::Json(j) => j.to_string().hash(state),
+            Value::Vector(v) => {
+                v.len().hash(state);
+                for x in v.iter() {
+                    // -0.0 equals 0.0 (vectors hold no NaN).
+                    (if *x == 0.0 { 0.0f32 } else { *x }).to_bits().hash(state);
+                }
+            }
         }
     }
 }
@@ -237,5 +281,16 @@ mod tests {
         assert!(Value::Int(2) < Value::Float(2.5));
         assert!(Value::Null > Value::Int(i64::MAX));
         assert!(Value::Float(f64::NAN) > Value::Float(f64::INFINITY));
+    }
+
+    #[test]
+    fn vectors_order_like_pgvector_btree() {
+        let v = |x: &[f32]| Value::from(x);
+        assert!(v(&[1.0, 2.0]) < v(&[1.0, 3.0]));
+        assert!(v(&[1.0, 2.0]) < v(&[1.0, 2.0, 0.0]));
+        assert!(v(&[2.0]) > v(&[1.0, 9.0]));
+        assert_eq!(v(&[-0.0, 1.0]), v(&[0.0, 1.0]));
+        assert_eq!(h(&v(&[-0.0, 1.0])), h(&v(&[0.0, 1.0])));
+        assert_eq!(Value::vector(vec![1.0f32]), v(&[1.0]));
     }
 }

@@ -209,6 +209,19 @@ fn jsonb_keys_and_type_mismatches_are_errors() {
 }
 
 #[test]
+fn vector_keys_are_refused() {
+    for ty in [DataType::Vector(None), DataType::Vector(Some(3))] {
+        let v = Value::vector(vec![1.0, 2.0, 3.0]);
+        let err = encode_value(&v, &ty, &mut Vec::new()).unwrap_err();
+        assert_eq!(err.state, SqlState::FEATURE_NOT_SUPPORTED);
+        assert!(err.message.starts_with("vector cannot be used in a key"), "{}", err.message);
+        assert_eq!(check_key_type(&ty).unwrap_err().state, SqlState::FEATURE_NOT_SUPPORTED);
+        assert!(decode_value(&mut &[0x01u8][..], &ty).is_err());
+        assert!(skip_value(&mut &[0x01u8][..], &ty).is_err());
+    }
+}
+
+#[test]
 fn garbage_and_truncation_are_corruption() {
     let mut g = Gen::new(9);
     for ty in key_types() {

@@ -42,6 +42,8 @@ enum P {
     Interval,
     /// DATE.
     Date,
+    /// `vector` of any dimension (unknown is cast to `vector`).
+    Vector,
     /// Anything; an unknown becomes text.
     Any,
 }
@@ -64,6 +66,8 @@ fn fit(p: P, t: &DataType) -> Option<Option<DataType>> {
         (P::TimestampTz, T::TimestampTz | T::Timestamp | T::Date | T::Unknown) => cast(T::TimestampTz),
         (P::Interval, T::Interval | T::Unknown) => cast(T::Interval),
         (P::Date, T::Date | T::Unknown) => cast(T::Date),
+        (P::Vector, T::Vector(_)) => Some(None),
+        (P::Vector, T::Unknown) => cast(T::Vector(None)),
         (P::Any, T::Unknown) => cast(T::Text),
         (P::Any, _) => Some(None),
         _ => None,
@@ -265,6 +269,18 @@ pub(super) fn resolve(name: &str, args: &[DataType]) -> Result<FuncSig> {
         ("to_jsonb", 1) => all(F::ToJsonb, P::Any, args, T::Jsonb),
         ("jsonb_build_array", _) => all(F::JsonbBuildArray, P::Any, args, T::Jsonb),
         ("jsonb_build_object", _) => all(F::JsonbBuildObject, P::Any, args, T::Jsonb),
+        ("l2_distance" | "cosine_distance" | "inner_product" | "l1_distance", 2) => {
+            let func = match name {
+                "l2_distance" => F::L2Distance,
+                "cosine_distance" => F::CosineDistance,
+                "inner_product" => F::InnerProduct,
+                _ => F::L1Distance,
+            };
+            pick(&[Overload(func, &[P::Vector, P::Vector], T::Float8)], args)
+        }
+        ("vector_dims", 1) => pick(&[Overload(F::VectorDims, &[P::Vector], T::Int4)], args),
+        ("vector_norm", 1) => pick(&[Overload(F::VectorNorm, &[P::Vector], T::Float8)], args),
+        ("l2_normalize", 1) => pick(&[Overload(F::L2Normalize, &[P::Vector], T::Vector(None))], args),
         _ => None,
     };
     found.ok_or_else(|| undefined(name, args))

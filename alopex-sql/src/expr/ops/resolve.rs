@@ -22,6 +22,10 @@
 //! * `||` concatenates text with anything (the other side cast to text,
 //!   as PostgreSQL's `anynonarray || text` does), bytea with bytea, jsonb
 //!   with jsonb;
+//! * pgvector's `<->`, `<=>`, `<#>` take two vectors (an unknown operand
+//!   is read as `vector`) and give DOUBLE PRECISION; `+ - *` on vectors
+//!   are elementwise; vectors compare with `= < …` in pgvector's btree
+//!   order whatever their dimensions;
 //! * date and time arithmetic follows the PostgreSQL operator table
 //!   (`date + int4`, `date - date`, `timestamp ± interval`, `date + interval`
 //!   is a timestamp, `interval * float8`, …).
@@ -63,6 +67,7 @@ pub(crate) fn base(t: &DataType) -> DataType {
     match t {
         T::Varchar(_) => T::Text,
         T::Numeric(_) => T::Numeric(None),
+        T::Vector(_) => T::Vector(None),
         other => other.clone(),
     }
 }
@@ -112,6 +117,7 @@ pub(crate) fn binary(op: BinaryOp, left: &DataType, right: &DataType) -> Result<
         Concat => concat(left, right),
         JsonGet | JsonGetText => json_access(op, left, right),
         BitAnd | BitOr | BitXor | ShiftLeft | ShiftRight => bitwise(op, left, right),
+        L2Distance | CosineDistance | NegInnerProduct => vector_operands(op, left, right, T::Float8),
         Add | Sub | Mul | Div | Mod | Pow => arithmetic_with_unknown(op, left, right),
     }
 }
@@ -139,6 +145,7 @@ pub(crate) fn comparison(
             }
         }
         (a, b) if a == b && matches!(a, T::Bool | T::Bytea | T::Interval | T::Jsonb) => (None, None),
+        (a, b) if a.is_vector() && b.is_vector() => (None, None),
         (a, b) => return Err(no_operator(op.symbol(), a, b)),
     })
 }
@@ -160,6 +167,21 @@ fn concat(left: &DataType, right: &DataType) -> Result<BinarySig> {
         }
         (a, b) => return Err(no_operator("||", a, b)),
     })
+}
+
+/// pgvector's operators on `vector, vector`: an unknown operand (a
+/// `'[1,2]'` literal, a parameter) is read as `vector`; both sides keep
+/// their dimension, which is compared when the operator runs.
+fn vector_operands(op: BinaryOp, left: &DataType, right: &DataType, result: DataType) -> Result<BinarySig> {
+    let side = |t: &DataType| match t {
+        T::Vector(_) => Some(None),
+        T::Unknown => Some(Some(T::Vector(None))),
+        _ => None,
+    };
+    match (side(left), side(right)) {
+        (Some(l), Some(r)) if left.is_vector() || right.is_vector() => Ok(sig(result, l, r)),
+        _ => Err(no_operator(op.symbol(), left, right)),
+    }
 }
 
 fn json_access(op: BinaryOp, left: &DataType, right: &DataType) -> Result<BinarySig> {
@@ -199,6 +221,9 @@ fn wider_int(a: &DataType, b: &DataType) -> DataType {
 /// Arithmetic, trying the other operand's type for an unknown one (and,
 /// next to dates and timestamps, an interval).
 fn arithmetic_with_unknown(op: BinaryOp, left: &DataType, right: &DataType) -> Result<BinarySig> {
+    if matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul) && (left.is_vector() || right.is_vector()) {
+        return vector_operands(op, left, right, T::Vector(None));
+    }
     let candidates = |other: &DataType| {
         let mut c = vec![base(other)];
         if datetime_rank(other).is_some() {
@@ -317,6 +342,7 @@ pub fn common_type(types: &[DataType], context: &str) -> Result<DataType> {
     for t in known {
         acc = match (&acc, t) {
             (a, b) if a == b => a.clone(),
+            (a, b) if a.is_vector() && b.is_vector() => T::Vector(None),
             (a, b) if numeric_rank(a).is_some() && numeric_rank(b).is_some() => {
                 let wider = if numeric_rank(a) >= numeric_rank(b) { a } else { b };
                 base(wider)

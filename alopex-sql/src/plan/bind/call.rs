@@ -22,7 +22,7 @@ use sqlparser::ast;
 
 use super::Binder;
 use super::aggregate::AGG_BASE;
-use super::coerce::typed;
+use super::coerce::{is_untyped, typed};
 use super::expr::Cx;
 use super::naming::object_name;
 use super::types::common_type;
@@ -133,9 +133,22 @@ impl Binder<'_> {
     }
 
     /// Calls scalar function `name` on bound arguments.
+    ///
+    /// String literals are bound as TEXT; when no overload takes them as
+    /// text, resolution is tried again with them as `unknown`, as
+    /// PostgreSQL types them (`l2_distance('[1,2]', '[3,4]')` reads both as
+    /// vectors). The first error is the one reported.
     pub(crate) fn call_scalar(&mut self, name: &str, args: Vec<Expr>) -> Result<Expr> {
         let types: Vec<DataType> = args.iter().map(Expr::ty).collect();
-        let sig = func::resolve(name, &types)?;
+        let sig = match func::resolve(name, &types) {
+            Ok(sig) => sig,
+            Err(e) if e.state == SqlState::UNDEFINED_FUNCTION && args.iter().any(is_untyped) => {
+                let loose: Vec<DataType> =
+                    args.iter().map(|a| if is_untyped(a) { DataType::Unknown } else { a.ty() }).collect();
+                func::resolve(name, &loose).map_err(|_| e)?
+            }
+            Err(e) => return Err(e),
+        };
         let mut casts = sig.arg_casts.into_iter();
         let args = args.into_iter().map(|a| self.apply_cast(a, casts.next().flatten())).collect();
         Ok(Expr::Function { func: sig.func, args, ty: sig.result })

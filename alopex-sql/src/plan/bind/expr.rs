@@ -83,6 +83,11 @@ fn binary_meaning(op: &ast::BinaryOperator) -> Result<BinaryMeaning> {
         A::PGBitwiseXor => BinaryOp::BitXor,
         A::PGBitwiseShiftLeft => BinaryOp::ShiftLeft,
         A::PGBitwiseShiftRight => BinaryOp::ShiftRight,
+        // pgvector: sqlparser reads `<->` as the geometric distance, `<=>`
+        // as MySQL's spaceship and `<#>` as a custom operator.
+        A::LtDashGt => BinaryOp::L2Distance,
+        A::Spaceship => BinaryOp::CosineDistance,
+        A::Custom(s) if s == "<#>" => BinaryOp::NegInnerProduct,
         A::PGLikeMatch => return Ok(BinaryMeaning::Like { case_insensitive: false, negated: false }),
         A::PGNotLikeMatch => return Ok(BinaryMeaning::Like { case_insensitive: false, negated: true }),
         A::PGILikeMatch => return Ok(BinaryMeaning::Like { case_insensitive: true, negated: false }),
@@ -542,6 +547,9 @@ fn untyped_target(op: BinaryOp, other: &DataType) -> DataType {
     match (op, other) {
         (BinaryOp::Add, DataType::Date | DataType::Timestamp | DataType::TimestampTz) => DataType::Interval,
         (BinaryOp::Mul | BinaryOp::Div, DataType::Interval) => DataType::Float8,
+        // pgvector's operators take `vector`: the literal keeps its own
+        // dimension, so `v <-> '[1,2]'` is "different vector dimensions".
+        (_, DataType::Vector(_)) => DataType::Vector(None),
         (_, t) => t.clone(),
     }
 }

@@ -47,6 +47,8 @@ mod select;
 mod subquery;
 #[cfg(test)]
 mod test_support;
+#[cfg(test)]
+mod vector_tests;
 mod walk;
 
 pub use scope::{Scope, ScopeColumn};

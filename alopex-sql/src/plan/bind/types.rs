@@ -73,6 +73,7 @@ pub fn data_type(ty: &ast::DataType) -> Result<DataType> {
                 "bpchar" if plain => DataType::Varchar(None),
                 "timestamptz" if plain => DataType::TimestampTz,
                 "jsonb" | "json" if plain => DataType::Jsonb,
+                "vector" => DataType::Vector(vector_typmod(modifiers)?),
                 "time" | "timetz" | "uuid" | "money" | "inet" | "cidr" | "xml" | "point" | "oid" => {
                     return Err(Error::unsupported(format!("type {name}")));
                 }
@@ -86,6 +87,21 @@ pub fn data_type(ty: &ast::DataType) -> Result<DataType> {
             return Err(sql_err!(UNDEFINED_OBJECT, "type \"{}\" does not exist", other.to_string().to_lowercase()));
         }
     })
+}
+
+/// `vector(n)`'s modifier: none, or one dimension in 1..=16000 (pgvector's
+/// `vector_typmod_in` messages).
+fn vector_typmod(modifiers: &[String]) -> Result<Option<u32>> {
+    match modifiers {
+        [] => Ok(None),
+        [n] => {
+            let n: i64 = n.trim().parse().map_err(|_| {
+                sql_err!(INVALID_PARAMETER_VALUE, "type modifiers must be simple constants or identifiers")
+            })?;
+            Ok(Some(crate::expr::cast::vector::check_typmod(n)?))
+        }
+        _ => Err(sql_err!(INVALID_PARAMETER_VALUE, "invalid number of type modifiers")),
+    }
 }
 
 fn numeric_typmod(info: &ast::ExactNumberInfo) -> Result<Option<(u32, u32)>> {
@@ -138,6 +154,7 @@ pub(crate) fn pg_type_name(ty: &DataType) -> &'static str {
         DataType::TimestampTz => "timestamptz",
         DataType::Interval => "interval",
         DataType::Jsonb => "jsonb",
+        DataType::Vector(_) => "vector",
     }
 }
 
@@ -151,6 +168,7 @@ enum Category {
     Timespan,
     Bytes,
     Json,
+    Vector,
     Unknown,
 }
 
@@ -163,6 +181,7 @@ fn category(ty: &DataType) -> Category {
         DataType::Date | DataType::Timestamp | DataType::TimestampTz => Category::DateTime,
         DataType::Interval => Category::Timespan,
         DataType::Bytea => Category::Bytes,
+        DataType::Vector(_) => Category::Vector,
         _ => Category::Json,
     }
 }
@@ -225,6 +244,7 @@ pub(crate) fn unconstrained(ty: &DataType) -> DataType {
     match ty {
         DataType::Numeric(_) => DataType::Numeric(None),
         DataType::Varchar(_) => DataType::Varchar(None),
+        DataType::Vector(_) => DataType::Vector(None),
         t => t.clone(),
     }
 }
@@ -304,6 +324,9 @@ mod tests {
             ("json", DataType::Jsonb),
             ("boolean", DataType::Bool),
             ("bool", DataType::Bool),
+            ("vector", DataType::Vector(None)),
+            ("vector(3)", DataType::Vector(Some(3))),
+            ("VECTOR(16000)", DataType::Vector(Some(16000))),
         ];
         for (name, want) in cases {
             assert_eq!(parse(name).unwrap(), *want, "{name}");
@@ -311,6 +334,9 @@ mod tests {
         assert_eq!(parse("widget").unwrap_err().state, SqlState::UNDEFINED_OBJECT);
         assert_eq!(parse("numeric(0)").unwrap_err().state, SqlState::INVALID_PARAMETER_VALUE);
         assert_eq!(parse("time").unwrap_err().state, SqlState::FEATURE_NOT_SUPPORTED);
+        assert_eq!(parse("vector(0)").unwrap_err().message, "dimensions for type vector must be at least 1");
+        assert_eq!(parse("vector(16001)").unwrap_err().state, SqlState::INVALID_PARAMETER_VALUE);
+        assert_eq!(parse("vector(1,2)").unwrap_err().state, SqlState::INVALID_PARAMETER_VALUE);
     }
 
     #[test]

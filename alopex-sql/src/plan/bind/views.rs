@@ -10,7 +10,9 @@
 //! Column names, their order and their values follow PostgreSQL where the
 //! view exists there; PostgreSQL's domain types (`sql_identifier`,
 //! `cardinal_number`, `yes_or_no`) are TEXT and INTEGER here, and OIDs are
-//! BIGINT. Hidden row-id columns are invisible, as everywhere. Rows come in
+//! BIGINT. `information_schema.columns` stops at `udt_name` (PostgreSQL has
+//! more columns between `numeric_scale` and it). Hidden row-id columns are
+//! invisible, as everywhere. Rows come in
 //! a fixed order (table name, then column position), so unordered queries
 //! over the views are deterministic too.
 
@@ -116,6 +118,7 @@ fn columns(catalog: &Catalog) -> View {
         ("numeric_precision", Int4),
         ("numeric_precision_radix", Int4),
         ("numeric_scale", Int4),
+        ("udt_name", Text),
     ]);
     for t in catalog.tables() {
         for (i, c) in t.columns.iter().filter(|c| !c.hidden).enumerate() {
@@ -132,15 +135,26 @@ fn columns(catalog: &Catalog) -> View {
                 int(i as i64 + 1),
                 c.default.as_ref().map_or(Value::Null, text),
                 text(if c.nullable { "YES" } else { "NO" }),
-                text(c.ty.sql_name()),
+                text(column_data_type(&c.ty)),
                 max_len,
                 precision,
                 radix,
                 scale,
+                text(super::types::pg_type_name(&c.ty)),
             ]);
         }
     }
     v
+}
+
+/// `information_schema.columns.data_type`: the SQL name, or `USER-DEFINED`
+/// for `vector` (an extension's type in PostgreSQL; `udt_name` says
+/// `vector`).
+fn column_data_type(ty: &DataType) -> &'static str {
+    match ty {
+        DataType::Vector(_) => "USER-DEFINED",
+        other => other.sql_name(),
+    }
 }
 
 /// `numeric_precision`, `numeric_precision_radix`, `numeric_scale` as
@@ -335,6 +349,7 @@ fn pg_type() -> View {
         (DataType::Interval, "interval"),
         (DataType::Numeric(None), "numeric"),
         (DataType::Jsonb, "jsonb"),
+        (DataType::Vector(None), "vector"),
     ];
     for (ty, name) in types {
         v.row(vec![int(ty.pg_oid()), text(name), int(11)]);
@@ -398,6 +413,7 @@ mod tests {
         assert_eq!(score[5], text("0"));
         assert_eq!(score[6], text("YES"));
         assert_eq!(score[7], text("integer"));
+        assert_eq!(score[12], text("int4"));
         assert_eq!((score[8].clone(), score[9].clone(), score[11].clone()), (Value::Null, int(32), int(0)));
         let name = rows.iter().find(|r| r[3] == text("name")).unwrap();
         assert_eq!((name[5].clone(), name[6].clone(), name[7].clone()), (Value::Null, text("NO"), text("text")));
