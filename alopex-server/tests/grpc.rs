@@ -131,6 +131,13 @@ async fn execute_query_transactions_health_and_reflection() {
     let err = client.begin_transaction(pb::BeginTransactionRequest { isolation: "chaos".into() }).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
 
+    // Vectors are typed values both ways.
+    client.execute(exec("CREATE TABLE vecs (id BIGINT PRIMARY KEY, e VECTOR(3))", vec![], 0)).await.unwrap();
+    let e = v(Kind::VectorValue(pb::Vector { values: vec![1.0, 0.5, -2.0] }));
+    client.execute(exec("INSERT INTO vecs VALUES (1, $1)", vec![e.clone()], 0)).await.unwrap();
+    let r = client.execute(exec("SELECT e, e <-> $1 FROM vecs", vec![e.clone()], 0)).await.unwrap().into_inner();
+    assert_eq!(r.rows[0].values, vec![e, v(Kind::FloatValue(0.0))]);
+
     // Health.
     let channel = tonic::transport::Channel::from_shared(server.grpc_url()).unwrap().connect().await.unwrap();
     let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());

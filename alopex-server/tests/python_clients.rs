@@ -20,7 +20,8 @@ fn python() -> String {
 
 /// Whether `module` imports; fails if it does not and clients are required.
 fn has_module(module: &str) -> bool {
-    let ok = Command::new(python()).args(["-c", &format!("import {module}")]).output().is_ok_and(|o| o.status.success());
+    let ok =
+        Command::new(python()).args(["-c", &format!("import {module}")]).output().is_ok_and(|o| o.status.success());
     if !ok {
         assert!(
             std::env::var_os("ALOPEX_REQUIRE_CLIENTS").is_none(),

@@ -94,9 +94,15 @@ async fn sql_tables_health_metrics_and_openapi() {
     assert_eq!(lines[1], json!([1]));
     assert_eq!(lines[3], json!({"rows_affected": 2}));
 
+    // Vectors come back as arrays of numbers; parameters take the text form.
+    let (status, body) = sql(&client, &server, json!({"sql": "CREATE TABLE v (id INT PRIMARY KEY, e VECTOR(2)); INSERT INTO v VALUES (1, $1)", "params": ["[0.5,2]"]})).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = sql(&client, &server, json!({"sql": "SELECT e FROM v"})).await;
+    assert_eq!(body["rows"], json!([[[0.5, 2.0]]]));
+
     // Tables.
     let tables: Value = client.get(format!("{base}/v1/tables")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(tables, json!([{"name": "acct", "columns": 4}]));
+    assert_eq!(tables, json!([{"name": "acct", "columns": 4}, {"name": "v", "columns": 2}]));
     let acct: Value = client.get(format!("{base}/v1/tables/acct")).send().await.unwrap().json().await.unwrap();
     assert_eq!(acct["primary_key"], json!(["id"]));
     assert_eq!(acct["columns"][1], json!({"name": "owner", "type": "text", "nullable": false, "default": null}));

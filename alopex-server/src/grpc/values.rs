@@ -35,6 +35,7 @@ pub fn to_proto(value: &Value) -> pb::Value {
             Some(Kind::IntervalValue(pb::Interval { months: iv.months, days: iv.days, micros: iv.micros }))
         }
         Value::Json(j) => Some(Kind::JsonValue(j.to_string())),
+        Value::Vector(v) => Some(Kind::VectorValue(pb::Vector { values: v.to_vec() })),
     };
     pb::Value { kind }
 }
@@ -65,9 +66,7 @@ pub fn from_proto(value: &pb::Value) -> Result<Value, Error> {
             Value::Interval(Interval { months: iv.months, days: iv.days, micros: iv.micros })
         }
         Some(Kind::JsonValue(s)) => Value::Json(Arc::new(serde_json::from_str(s).map_err(|_| bad("json"))?)),
-        Some(Kind::VectorValue(_)) => {
-            return Err(Error::new(SqlState::FEATURE_NOT_SUPPORTED, "vector parameters are not supported yet"));
-        }
+        Some(Kind::VectorValue(v)) => Value::Vector(Arc::from(v.values.as_slice())),
     })
 }
 
@@ -93,6 +92,7 @@ mod tests {
             Value::TimestampTz(ts.and_utc()),
             Value::Interval(Interval { months: 1, days: 2, micros: 3 }),
             Value::Json(Arc::new(serde_json::json!({"a": [1, 2]}))),
+            Value::Vector(Arc::from(&[1.0f32, -2.5, 3e-3][..])),
         ];
         for v in values {
             assert_eq!(from_proto(&to_proto(&v)).unwrap(), v);

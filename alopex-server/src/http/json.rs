@@ -11,6 +11,7 @@
 //! | REAL, DOUBLE PRECISION | number; `"NaN"`, `"Infinity"`, `"-Infinity"` as strings (JSON has no such numbers) |
 //! | NUMERIC | string (`"12.50"`): a JSON number would round through a double and drop the scale |
 //! | JSONB | the JSON value itself |
+//! | VECTOR | an array of numbers (parameters take pgvector's text form, `"[1,2,3]"`) |
 //! | everything else | string in PostgreSQL's text output (`"2024-01-02"`, `"\\x0a0b"`, `"1 day 02:00:00"`) |
 //!
 //! Parameters go the other way: integers become BIGINT values, other
@@ -32,6 +33,9 @@ pub fn to_json(value: &Value, ty: &DataType) -> Json {
         Value::Int(i) => Json::from(*i),
         Value::Float(f) if f.is_finite() => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
         Value::Json(j) => (**j).clone(),
+        Value::Vector(v) => Json::Array(
+            v.iter().map(|x| serde_json::Number::from_f64(f64::from(*x)).map_or(Json::Null, Json::Number)).collect(),
+        ),
         other => to_text_as(other, ty).map_or(Json::Null, Json::String),
     }
 }

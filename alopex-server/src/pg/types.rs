@@ -121,6 +121,9 @@ fn encode_binary(out: &mut BytesMut, value: &Value, ty: &DataType) -> Result<(),
         (Value::Float(f), DataType::Float4) => out.put_f32(*f as f32),
         (Value::Float(f), _) => out.put_f64(*f),
         (Value::Text(s), _) => out.put_slice(s.as_bytes()),
+        // Vectors travel as text (their column is described as text), so
+        // the binary form of a text value is their text.
+        (v @ Value::Vector(_), _) => out.put_slice(to_text_as(v, ty).unwrap_or_default().as_bytes()),
         (Value::Bytes(b), _) => out.put_slice(b),
         (Value::Json(j), _) => {
             out.put_u8(1); // jsonb binary format version

@@ -67,6 +67,22 @@ with psycopg.connect(conninfo, autocommit=True) as conn:
                 out.append(r)
         assert out == [("1", "apple"), ("2", "item 2")], out
 
+# Vectors travel as text.
+with psycopg.connect(conninfo, autocommit=True) as conn:
+    conn.execute("CREATE TABLE docs (id integer PRIMARY KEY, embedding vector(3))")
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO docs VALUES (%s, %s)", [(1, "[1,0,0]"), (2, "[0,1,0]"), (3, "[0.9,0.1,0]")])
+        cur.execute("SELECT id, embedding, embedding <-> %s AS d FROM docs ORDER BY embedding <-> %s LIMIT 2",
+                    ("[1,0,0]", "[1,0,0]"))
+        rows = cur.fetchall()
+        assert [r[0] for r in rows] == [1, 3], rows
+        assert rows[0][1] == "[1,0,0]", rows
+        try:
+            cur.execute("INSERT INTO docs VALUES (9, %s)", ("[1,2]",))
+            raise SystemExit("expected a dimension error")
+        except errors.DataException as e:
+            assert "expected 3 dimensions, not 2" in str(e), e
+
 # Transactions: committed on success, rolled back on an exception.
 with psycopg.connect(conninfo) as conn:
     with conn.transaction():
