@@ -91,6 +91,31 @@ pub(crate) fn function_name(name: &ast::ObjectName) -> Result<String> {
     }
 }
 
+/// PostgreSQL's system information functions that clients call when they
+/// connect (`version()`, `current_schema()`, `current_database()`,
+/// `current_user`, `pg_backend_pid()`): their values are fixed for a
+/// database, so they bind to constants. `version()` begins like
+/// PostgreSQL's, with the version `SHOW server_version` reports, because
+/// drivers parse it.
+fn system_information(name: &str, nargs: usize) -> Option<Value> {
+    if nargs != 0 {
+        return None;
+    }
+    Some(match name {
+        "version" => Value::text(format!(
+            "PostgreSQL 15.0 on {}-{}, compiled by rustc (Alopex {})",
+            std::env::consts::ARCH,
+            std::env::consts::OS,
+            env!("CARGO_PKG_VERSION")
+        )),
+        "current_schema" => Value::text("public"),
+        "current_database" | "current_catalog" => Value::text("alopex"),
+        "current_user" | "session_user" | "user" | "current_role" => Value::text("alopex"),
+        "pg_backend_pid" => Value::Int(i64::from(std::process::id())),
+        _ => return None,
+    })
+}
+
 /// True when `name` is an aggregate (decided by the aggregate library).
 pub(crate) fn is_aggregate(name: &str, nargs: usize, star: bool) -> bool {
     !matches!(agg::resolve(name, &vec![DataType::Unknown; nargs], star), Ok(None))
@@ -115,6 +140,10 @@ impl Binder<'_> {
         }
         if call.star {
             return Err(not_agg("*"));
+        }
+        if let Some(value) = system_information(&name, call.args.len()) {
+            let ty = value.data_type();
+            return Ok(Expr::Literal(value, ty));
         }
         let args = call.args.iter().map(|a| self.bind(cx, a)).collect::<Result<Vec<_>>>()?;
         let name = match name.as_str() {
