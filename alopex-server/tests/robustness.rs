@@ -32,6 +32,23 @@ fn startup() -> Vec<u8> {
     msg
 }
 
+/// A raw connection past startup.
+fn started(server: &Server) -> TcpStream {
+    let mut s = raw(server);
+    s.write_all(&startup()).unwrap();
+    read_until_ready(&mut s);
+    s
+}
+
+/// Sends a simple Query message.
+fn send_query(s: &mut TcpStream, sql: &str) {
+    let mut msg = vec![b'Q'];
+    msg.extend_from_slice(&((sql.len() + 5) as i32).to_be_bytes());
+    msg.extend_from_slice(sql.as_bytes());
+    msg.push(0);
+    s.write_all(&msg).unwrap();
+}
+
 /// Reads until ReadyForQuery ('Z') or the connection ends.
 fn read_until_ready(s: &mut TcpStream) -> Vec<u8> {
     let mut all = Vec::new();
@@ -78,26 +95,20 @@ async fn bad_clients_leave_the_server_serving() {
     assert_eq!(healthy(&server).await, 2);
 
     // Garbage after startup: an unknown message type.
-    let mut s = raw(&server);
-    s.write_all(&startup()).unwrap();
-    read_until_ready(&mut s);
+    let mut s = started(&server);
     let _ = s.write_all(b"\x07\x00\x00\x00\x08abcd");
     let _ = s.read(&mut [0u8; 256]);
     drop(s);
     assert_eq!(healthy(&server).await, 2);
 
     // A truncated Query message, then the client goes away.
-    let mut s = raw(&server);
-    s.write_all(&startup()).unwrap();
-    read_until_ready(&mut s);
+    let mut s = started(&server);
     s.write_all(b"Q\x00\x00\x00\x40SELECT 1").unwrap();
     drop(s);
     assert_eq!(healthy(&server).await, 2);
 
     // An oversized message length.
-    let mut s = raw(&server);
-    s.write_all(&startup()).unwrap();
-    read_until_ready(&mut s);
+    let mut s = started(&server);
     let _ = s.write_all(b"Q\x7f\xff\xff\xff");
     let _ = s.write_all(&[b'x'; 1024]);
     let _ = s.read(&mut [0u8; 256]);
@@ -106,25 +117,13 @@ async fn bad_clients_leave_the_server_serving() {
 
     // A client that opens a transaction, writes, and vanishes: its writes
     // are rolled back, and the rows it touched are free for others.
-    let mut s = raw(&server);
-    s.write_all(&startup()).unwrap();
-    read_until_ready(&mut s);
-    let q = b"BEGIN; UPDATE t SET v = 'lost' WHERE id = 1; INSERT INTO t VALUES (3, 'lost');\0";
-    let mut msg = vec![b'Q'];
-    msg.extend_from_slice(&((q.len() + 4) as i32).to_be_bytes());
-    msg.extend_from_slice(q);
-    s.write_all(&msg).unwrap();
+    let mut s = started(&server);
+    send_query(&mut s, "BEGIN; UPDATE t SET v = 'lost' WHERE id = 1; INSERT INTO t VALUES (3, 'lost');");
     read_until_ready(&mut s);
     drop(s);
     // A client that vanishes before reading its query's result.
-    let mut s = raw(&server);
-    s.write_all(&startup()).unwrap();
-    read_until_ready(&mut s);
-    let q = b"SELECT count(*) FROM t a, t b, t c, t d, t e, t f, t g, t h, t i, t j, t k;\0";
-    let mut msg = vec![b'Q'];
-    msg.extend_from_slice(&((q.len() + 4) as i32).to_be_bytes());
-    msg.extend_from_slice(q);
-    s.write_all(&msg).unwrap();
+    let mut s = started(&server);
+    send_query(&mut s, "SELECT count(*) FROM t a, t b, t c, t d, t e, t f, t g, t h, t i, t j, t k;");
     drop(s);
 
     tokio::time::sleep(Duration::from_millis(200)).await;

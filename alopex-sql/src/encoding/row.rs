@@ -120,32 +120,7 @@ pub fn encode_row(table: &TableSchema, row: &[Value]) -> Result<Vec<u8>> {
 /// one (a dropped or added column, or corruption) decoding continues in
 /// `decode_row_general` from where it stopped.
 pub fn decode_row(table: &TableSchema, bytes: &[u8]) -> Result<Row> {
-    let mut input = bytes;
-    let version = get_u8(&mut input)?;
-    if version != ROW_FORMAT_VERSION {
-        return Err(corrupt(format!("unknown row format version {version}")));
-    }
-    let columns = &table.columns;
-    let mut row: Row = Vec::with_capacity(columns.len());
-    while let Some(column) = columns.get(row.len()) {
-        if input.is_empty() {
-            break;
-        }
-        let mut rest = input;
-        if get_u32_varint_fast(&mut rest)? != column.id {
-            break;
-        }
-        let value = decode_value(&mut rest)?;
-        if !fits(&value, &column.ty) {
-            return Err(misfit(&value, column));
-        }
-        row.push(value);
-        input = rest;
-    }
-    if input.is_empty() && row.len() == columns.len() {
-        return Ok(row);
-    }
-    decode_row_general(table, row, input)
+    decode_row_wanted(table, bytes, None)
 }
 
 /// Like [`decode_row`], but only the columns marked in `wanted` are decoded;
@@ -154,6 +129,11 @@ pub fn decode_row(table: &TableSchema, bytes: &[u8]) -> Result<Row> {
 /// text column). Skipped values are still walked and bounds-checked, so a
 /// malformed row is reported as it would be by [`decode_row`].
 pub fn decode_row_columns(table: &TableSchema, bytes: &[u8], wanted: &[bool]) -> Result<Row> {
+    decode_row_wanted(table, bytes, Some(wanted))
+}
+
+/// The decoder behind both: every column, or those `wanted` marks.
+fn decode_row_wanted(table: &TableSchema, bytes: &[u8], wanted: Option<&[bool]>) -> Result<Row> {
     let mut input = bytes;
     let version = get_u8(&mut input)?;
     if version != ROW_FORMAT_VERSION {
@@ -169,7 +149,7 @@ pub fn decode_row_columns(table: &TableSchema, bytes: &[u8], wanted: &[bool]) ->
         if get_u32_varint_fast(&mut rest)? != column.id {
             break;
         }
-        if wanted.get(row.len()).copied().unwrap_or(true) {
+        if wanted.is_none_or(|w| w.get(row.len()).copied().unwrap_or(true)) {
             let value = decode_value(&mut rest)?;
             if !fits(&value, &column.ty) {
                 return Err(misfit(&value, column));
@@ -187,7 +167,7 @@ pub fn decode_row_columns(table: &TableSchema, bytes: &[u8], wanted: &[bool]) ->
     // A row written under another schema: decode it whole, then drop what
     // is not wanted.
     let mut row = decode_row_general(table, row, input)?;
-    for (value, &keep) in row.iter_mut().zip(wanted) {
+    for (value, &keep) in row.iter_mut().zip(wanted.unwrap_or(&[])) {
         if !keep {
             *value = Value::Null;
         }
