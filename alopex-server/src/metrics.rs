@@ -1,5 +1,6 @@
 //! Prometheus metrics: connections, statements and their latency, and the
-//! storage engine's own counters.
+//! storage engine's own counters (the block cache hit rate is
+//! `hits / (hits + misses)` of `alopex_block_cache_{hits,misses}_total`).
 //!
 //! Request-path metrics are updated as work happens (atomic counters and a
 //! histogram, cheap enough for every statement). Storage metrics live in
@@ -52,8 +53,10 @@ struct EngineCounters {
     conflicts: Counter,
     wal_fsyncs: Counter,
     stalls: Counter,
+    cache_hits: Counter,
+    cache_misses: Counter,
     /// The engine's values at the last scrape.
-    last: Mutex<[u64; 6]>,
+    last: Mutex<[u64; 8]>,
 }
 
 /// Every metric the server exports.
@@ -110,7 +113,9 @@ impl Metrics {
             conflicts: counter(&mut registry, "conflicts", "Transactions refused for conflicts"),
             wal_fsyncs: counter(&mut registry, "wal_fsyncs", "WAL fsyncs"),
             stalls: counter(&mut registry, "write_stalls", "Times a writer stalled for compaction"),
-            last: Mutex::new([0; 6]),
+            cache_hits: counter(&mut registry, "block_cache_hits", "SSTable block reads answered by the block cache"),
+            cache_misses: counter(&mut registry, "block_cache_misses", "SSTable block reads that went to disk"),
+            last: Mutex::new([0; 8]),
         };
         Arc::new(Metrics {
             registry,
@@ -146,9 +151,27 @@ impl Metrics {
             for (level, bytes) in s.level_bytes.iter().enumerate() {
                 set(&self.level_bytes.get_or_create(&LevelLabels { level: level as u32 }), *bytes);
             }
-            let now = [s.flushes, s.compactions, s.commits, s.conflicts, s.wal_fsyncs, s.stalls];
+            let now = [
+                s.flushes,
+                s.compactions,
+                s.commits,
+                s.conflicts,
+                s.wal_fsyncs,
+                s.stalls,
+                s.block_cache_hits,
+                s.block_cache_misses,
+            ];
             let e = &self.engine;
-            let counters = [&e.flushes, &e.compactions, &e.commits, &e.conflicts, &e.wal_fsyncs, &e.stalls];
+            let counters = [
+                &e.flushes,
+                &e.compactions,
+                &e.commits,
+                &e.conflicts,
+                &e.wal_fsyncs,
+                &e.stalls,
+                &e.cache_hits,
+                &e.cache_misses,
+            ];
             let mut last = e.last.lock();
             for ((counter, now), last) in counters.iter().zip(now).zip(last.iter_mut()) {
                 counter.inc_by(now.saturating_sub(*last));
@@ -202,5 +225,6 @@ mod tests {
         assert!(text.contains("alopex_statement_seconds_count{protocol=\"pg\"} 2"), "{text}");
         assert!(text.contains("alopex_commits_total"), "{text}");
         assert!(text.contains("alopex_memtable_bytes"), "{text}");
+        assert!(text.contains("alopex_block_cache_hits_total"), "{text}");
     }
 }

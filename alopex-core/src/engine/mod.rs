@@ -223,6 +223,10 @@ pub struct EngineStats {
     pub immutable_memtables: usize,
     /// Block cache usage.
     pub block_cache_bytes: u64,
+    /// Block reads answered by the cache.
+    pub block_cache_hits: u64,
+    /// Block reads that went to disk.
+    pub block_cache_misses: u64,
     /// Completed flushes.
     pub flushes: u64,
     /// Completed (rewriting) compactions.
@@ -306,6 +310,8 @@ impl Engine {
             memtable_bytes: sv.mem.size(),
             immutable_memtables: sv.imm.len(),
             block_cache_bytes: self.shared.cache.usage_bytes(),
+            block_cache_hits: self.shared.cache.hits(),
+            block_cache_misses: self.shared.cache.misses(),
             flushes: c.flushes.load(Ordering::Relaxed),
             compactions: c.compactions.load(Ordering::Relaxed),
             trivial_moves: c.trivial_moves.load(Ordering::Relaxed),

@@ -58,6 +58,16 @@ impl BlockCache {
         self.cache.weight()
     }
 
+    /// Lookups answered from the cache so far.
+    pub fn hits(&self) -> u64 {
+        self.cache.hits()
+    }
+
+    /// Lookups that had to read from disk so far.
+    pub fn misses(&self) -> u64 {
+        self.cache.misses()
+    }
+
     /// The configured byte budget.
     pub fn capacity_bytes(&self) -> u64 {
         self.cache.capacity()
