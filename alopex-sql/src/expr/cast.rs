@@ -42,18 +42,22 @@ use crate::error::{Error, Result};
 use crate::sql_err;
 use crate::types::{DataType, Value};
 
+/// The part every cast and assignment starts with: NULL stays NULL, and
+/// text into a non-string type is parsed with the type's input rules.
+fn null_or_parsed(value: &Value, ty: &DataType) -> Option<Result<Value>> {
+    match value {
+        Value::Null => Some(Ok(Value::Null)),
+        Value::Text(s) if !ty.is_string() && *ty != DataType::Unknown => Some(from_text(s, ty)),
+        _ => None,
+    }
+}
+
 /// `CAST(value AS ty)` with PostgreSQL's rules and errors (22P02 invalid
 /// text representation, 22003 out of range, 22001 for an explicit cast to a
 /// too-short varchar truncates instead, as PostgreSQL does).
 pub fn cast(value: &Value, ty: &DataType) -> Result<Value> {
-    if value.is_null() {
-        return Ok(Value::Null);
-    }
-    if let Value::Text(s) = value
-        && !ty.is_string()
-        && *ty != DataType::Unknown
-    {
-        return from_text(s, ty);
+    if let Some(done) = null_or_parsed(value, ty) {
+        return done;
     }
     match ty {
         DataType::Unknown => Ok(value.clone()),
@@ -96,14 +100,8 @@ pub fn cast(value: &Value, ty: &DataType) -> Result<Value> {
 /// excess is spaces), NUMERIC(p,s) rounding and precision (22003), REAL
 /// rounding through f32, text parsed into the column's type.
 pub fn assign(value: &Value, ty: &DataType) -> Result<Value> {
-    if value.is_null() {
-        return Ok(Value::Null);
-    }
-    if let Value::Text(s) = value
-        && !ty.is_string()
-        && *ty != DataType::Unknown
-    {
-        return from_text(s, ty);
+    if let Some(done) = null_or_parsed(value, ty) {
+        return done;
     }
     match ty {
         DataType::Unknown => Ok(value.clone()),
