@@ -19,7 +19,7 @@ use crate::error::Result;
 use crate::key::Timestamp;
 use crate::txn::{IsolationLevel, Transaction};
 use crate::vector::search::{TopHits, exact_search};
-use crate::vector::{KeyFilter, VectorHit, VectorIndexSpec};
+use crate::vector::{KeyFilter, SnapshotReader, VectorHit, VectorIndexSpec};
 use crate::version::KeyBounds;
 
 /// Options for [`KvStore::begin`].
@@ -89,7 +89,8 @@ pub trait KvTxn: Send {
 
     /// The `k` entries of the vector index `spec` closest to `query` at
     /// the snapshot (own writes included), closest first, with their exact
-    /// distances; only keys `filter` accepts. `ef_search` is the HNSW
+    /// distances; only keys `filter` accepts (it may read other keys at the
+    /// same snapshot, e.g. the row an index entry points to). `ef_search` is the HNSW
     /// candidate list length where the store has graphs.
     ///
     /// The default scans the index's span and scores every entry exactly
@@ -112,7 +113,9 @@ pub trait KvTxn: Send {
             let page = self.scan(range.clone(), false, PAGE)?;
             let last = page.last().map(|(key, _)| key.clone());
             let full = page.len() >= PAGE;
-            for hit in exact_search(page, spec, query, k, filter)? {
+            let reader = TxnReader(std::cell::RefCell::new(&mut *self));
+            let hits = exact_search(page, spec, query, k, filter.map(|f| (f, &reader as &dyn SnapshotReader)))?;
+            for hit in hits {
                 if top.admits(hit.distance) {
                     top.offer(hit);
                 }
@@ -123,6 +126,15 @@ pub trait KvTxn: Send {
             }
         }
         Ok(top.into_sorted())
+    }
+}
+
+/// A transaction as the [`SnapshotReader`] of its own search's filter.
+struct TxnReader<'a, T: ?Sized>(std::cell::RefCell<&'a mut T>);
+
+impl<T: KvTxn + ?Sized> SnapshotReader for TxnReader<'_, T> {
+    fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
+        self.0.borrow_mut().get(key)
     }
 }
 

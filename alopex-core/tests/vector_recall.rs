@@ -100,13 +100,15 @@ fn recall(
     spec: &VectorIndexSpec,
     live: &[Option<Vec<f32>>],
     truth: &dyn Fn(usize) -> Vec<usize>,
-    filter: Option<KeyFilter<'_>>,
+    filter: Option<&dyn Fn(&[u8]) -> bool>,
 ) -> f64 {
+    let wrapped = filter.map(|f| move |key: &[u8]| f(key));
+    let search_filter = wrapped.as_ref().map(|w| w as KeyFilter<'_>);
     let d = data();
     let mut found = 0;
     let mut expected = 0;
     for (qi, query) in d.queries.iter().enumerate().take(QUERIES) {
-        let hits = txn.vector_search(spec, query, K, EF_SEARCH, filter).expect("search");
+        let hits = txn.vector_search(spec, query, K, EF_SEARCH, search_filter).expect("search");
         let want = truth(qi);
         expected += want.len();
         assert!(hits.len() <= K);

@@ -41,7 +41,7 @@ use crate::error::{Error, Result};
 use crate::iter::BoxedIter;
 use crate::key::Timestamp;
 use crate::vector::distance::{check_query, normalize};
-use crate::vector::search::{KeyFilter, TopHits, VectorHit};
+use crate::vector::search::{KeyFilter, SnapshotReader, TopHits, VectorHit};
 use crate::vector::segment::{Segment, section_name};
 use crate::vector::{Metric, VectorIndexSpec, value};
 use crate::version::overlaps;
@@ -65,6 +65,8 @@ pub(crate) struct VectorQuery<'a> {
     pub k: usize,
     pub ef_search: usize,
     pub filter: Option<KeyFilter<'a>>,
+    /// What the filter may read: the searching transaction's snapshot.
+    pub reader: &'a dyn SnapshotReader,
     pub read_ts: Timestamp,
     /// The transaction's buffered writes inside the index's span, sorted by
     /// key (`None` = delete).
@@ -72,9 +74,18 @@ pub(crate) struct VectorQuery<'a> {
 }
 
 impl VectorQuery<'_> {
-    fn accepts(&self, key: &[u8]) -> bool {
+    /// True when `key` is not shadowed by an own write and the filter
+    /// takes it.
+    fn accepts(&self, key: &[u8]) -> Result<bool> {
         let shadowed = self.own_writes.binary_search_by(|(k, _)| k.as_ref().cmp(key)).is_ok();
-        !shadowed && self.filter.is_none_or(|f| f(key))
+        Ok(!shadowed && self.filtered_in(key)?)
+    }
+
+    fn filtered_in(&self, key: &[u8]) -> Result<bool> {
+        match self.filter {
+            Some(filter) => filter.accepts(key, self.reader),
+            None => Ok(true),
+        }
     }
 
     /// Scores, per key, the newest version at or below the snapshot among
@@ -89,7 +100,7 @@ impl VectorQuery<'_> {
             }
             decided = Some(entry.key.clone());
             let Some(val) = entry.value else { continue };
-            if !self.accepts(&entry.key) {
+            if !self.accepts(&entry.key)? {
                 continue;
             }
             vector.clear();
@@ -102,10 +113,24 @@ impl VectorQuery<'_> {
         Ok(())
     }
 
-    /// The graph candidates of one segment.
-    fn segment_candidates(&self, segment: &Segment, rank_query: &[f32], out: &mut Vec<Candidate>) {
-        let accepts = |node: u32| segment.ts(node) <= self.read_ts && self.accepts(segment.key(node));
-        for scored in segment.search(rank_query, self.k, self.ef_search, &accepts) {
+    /// The graph candidates of one segment. A filter error ends the walk
+    /// (the filter rejects everything after it) and is returned.
+    fn segment_candidates(&self, segment: &Segment, rank_query: &[f32], out: &mut Vec<Candidate>) -> Result<()> {
+        let failure: std::cell::RefCell<Option<Error>> = std::cell::RefCell::new(None);
+        let accepts = |node: u32| {
+            if segment.ts(node) > self.read_ts || failure.borrow().is_some() {
+                return false;
+            }
+            self.accepts(segment.key(node)).unwrap_or_else(|e| {
+                *failure.borrow_mut() = Some(e);
+                false
+            })
+        };
+        let found = segment.search(rank_query, self.k, self.ef_search, &accepts);
+        if let Some(e) = failure.into_inner() {
+            return Err(e);
+        }
+        for scored in found {
             let distance = match self.spec.metric {
                 Metric::L2 => scored.distance.max(0.0).sqrt(),
                 Metric::Cosine | Metric::InnerProduct => scored.distance,
@@ -113,6 +138,7 @@ impl VectorQuery<'_> {
             let (key, ts) = (segment.key(scored.node).clone(), segment.ts(scored.node));
             out.push(Candidate { key, ts, distance, value: None });
         }
+        Ok(())
     }
 }
 
@@ -139,7 +165,7 @@ impl Shared {
             if !q.spec.contains(key) {
                 continue;
             }
-            if q.filter.is_some_and(|f| !f(key)) {
+            if !q.filtered_in(key)? {
                 continue;
             }
             vector.clear();
@@ -166,7 +192,7 @@ impl Shared {
                 continue;
             }
             match segment_of(table, q.spec)? {
-                Some(segment) => q.segment_candidates(&segment, &rank_query, &mut candidates),
+                Some(segment) => q.segment_candidates(&segment, &rank_query, &mut candidates)?,
                 None => q.exact_candidates(Box::new(table.iter(span.clone(), false)), &mut candidates)?,
             }
         }

@@ -23,5 +23,5 @@ pub mod table_segments;
 pub mod value;
 
 pub use distance::Metric;
-pub use search::{KeyFilter, VectorHit};
+pub use search::{KeyFilter, SearchFilter, SnapshotReader, VectorHit};
 pub use spec::VectorIndexSpec;

@@ -21,9 +21,35 @@ use super::spec::VectorIndexSpec;
 use super::value;
 use crate::error::Result;
 
-/// A filter on user keys, applied during a search: only keys it accepts
-/// are returned.
-pub type KeyFilter<'a> = &'a dyn Fn(&[u8]) -> bool;
+/// Point reads at a search's snapshot, the transaction's own writes
+/// included: what a [`SearchFilter`] may consult besides the key.
+pub trait SnapshotReader {
+    /// The value of `key` at the snapshot, if any.
+    fn get(&self, key: &[u8]) -> Result<Option<Bytes>>;
+}
+
+/// Decides during a search which index entries may be results.
+///
+/// The filter runs inside the graph walk, on each entry that would enter
+/// the result list, so a search with a filter still returns `k` results
+/// when `k` accepted entries exist nearby. A filter on the key alone is a
+/// closure `Fn(&[u8]) -> bool`; a filter on the row an entry points to
+/// (SQL's `WHERE`) reads that row through the [`SnapshotReader`], which
+/// sees exactly what the searching transaction sees. An error stops the
+/// search and is returned by it.
+pub trait SearchFilter {
+    /// True when the entry at `key` may be returned.
+    fn accepts(&self, key: &[u8], reader: &dyn SnapshotReader) -> Result<bool>;
+}
+
+impl<F: Fn(&[u8]) -> bool> SearchFilter for F {
+    fn accepts(&self, key: &[u8], _reader: &dyn SnapshotReader) -> Result<bool> {
+        Ok(self(key))
+    }
+}
+
+/// A filter as the search APIs take it.
+pub type KeyFilter<'a> = &'a dyn SearchFilter;
 
 /// One result of a vector search.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,7 +134,8 @@ pub fn sort_hits(hits: &mut [VectorHit]) {
 }
 
 /// The `k` pairs closest to `query` among `pairs` (the visible entries of
-/// `spec`'s span) that `filter` accepts, scored exactly. Values that are
+/// `spec`'s span) that `filter` accepts (reading through its reader),
+/// scored exactly. Values that are
 /// not vectors of the index's dimension are skipped, as the segment
 /// builder skips them. The query must be valid for the index
 /// ([`Error::InvalidArgument`](crate::Error::InvalidArgument) otherwise).
@@ -117,13 +144,18 @@ pub fn exact_search(
     spec: &VectorIndexSpec,
     query: &[f32],
     k: usize,
-    filter: Option<KeyFilter<'_>>,
+    filter: Option<(KeyFilter<'_>, &dyn SnapshotReader)>,
 ) -> Result<Vec<VectorHit>> {
     check_query(query, spec.dim)?;
     let mut top = TopHits::new(k);
     let mut vector = Vec::with_capacity(spec.dim as usize);
     for (key, val) in pairs {
-        if !spec.contains(&key) || filter.is_some_and(|f| !f(&key)) {
+        if !spec.contains(&key) {
+            continue;
+        }
+        if let Some((filter, reader)) = filter
+            && !filter.accepts(&key, reader)?
+        {
             continue;
         }
         vector.clear();
@@ -158,8 +190,14 @@ mod tests {
         let keys: Vec<&[u8]> = hits.iter().map(|h| h.key.as_ref()).collect();
         assert_eq!(keys, vec![&b"v/b"[..], &b"v/a"[..]]);
         assert!((hits[0].distance - 0.1).abs() < 1e-6);
+        struct NoReads;
+        impl SnapshotReader for NoReads {
+            fn get(&self, _key: &[u8]) -> Result<Option<Bytes>> {
+                Ok(None)
+            }
+        }
         let only_c = |k: &[u8]| k == b"v/c";
-        let hits = exact_search(pairs.clone(), &spec, &[0.0, 0.0], 5, Some(&only_c)).expect("search");
+        let hits = exact_search(pairs.clone(), &spec, &[0.0, 0.0], 5, Some((&only_c, &NoReads))).expect("search");
         assert_eq!(hits.len(), 1);
         assert!(exact_search(pairs, &spec, &[0.0], 5, None).is_err());
     }
