@@ -52,6 +52,11 @@ pub trait KvStore: Send + Sync {
         let _ = id;
         Ok(false)
     }
+
+    /// The registered vector indexes (the default keeps no registry).
+    fn vector_indexes(&self) -> Vec<VectorIndexSpec> {
+        Vec::new()
+    }
 }
 
 /// One transaction: reads at a snapshot, buffered writes, atomic commit.
@@ -160,6 +165,10 @@ impl KvStore for Engine {
 
     fn drop_vector_index(&self, id: u64) -> Result<bool> {
         Engine::drop_vector_index(self, id)
+    }
+
+    fn vector_indexes(&self) -> Vec<VectorIndexSpec> {
+        Engine::vector_indexes(self)
     }
 }
 

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-use alopex_core::{Engine, KvStore, KvTxn, SyncMode, TxnOptions};
+use alopex_core::{Engine, KvStore, KvTxn, SyncMode, TxnOptions, VectorIndexSpec};
 use chrono::{DateTime, Utc};
 use parking_lot::{Mutex, RwLock};
 
@@ -36,6 +36,23 @@ pub trait TxnSource: Send + Sync {
         let _ = range;
         None
     }
+
+    /// Registers an HNSW index's span with the store, which builds search
+    /// structures for it (see [`KvStore::create_vector_index`]).
+    fn create_vector_index(&self, spec: &VectorIndexSpec) -> Result<()> {
+        Ok(spec.validate()?)
+    }
+
+    /// Unregisters vector index `id`.
+    fn drop_vector_index(&self, id: u64) -> Result<bool> {
+        let _ = id;
+        Ok(false)
+    }
+
+    /// The registered vector indexes.
+    fn vector_indexes(&self) -> Vec<VectorIndexSpec> {
+        Vec::new()
+    }
 }
 
 /// Adapts any [`KvStore`] to [`TxnSource`].
@@ -48,6 +65,18 @@ where
     fn begin_txn(&self, opts: TxnOptions) -> Result<Box<dyn KvTxn>> {
         Ok(Box::new(self.0.begin(opts)?))
     }
+
+    fn create_vector_index(&self, spec: &VectorIndexSpec) -> Result<()> {
+        Ok(self.0.create_vector_index(spec)?)
+    }
+
+    fn drop_vector_index(&self, id: u64) -> Result<bool> {
+        Ok(self.0.drop_vector_index(id)?)
+    }
+
+    fn vector_indexes(&self) -> Vec<VectorIndexSpec> {
+        self.0.vector_indexes()
+    }
 }
 
 impl TxnSource for Arc<Engine> {
@@ -57,6 +86,18 @@ impl TxnSource for Arc<Engine> {
 
     fn approximate_count(&self, range: &alopex_core::KeyBounds) -> Option<u64> {
         Some(self.as_ref().approximate_count(range))
+    }
+
+    fn create_vector_index(&self, spec: &VectorIndexSpec) -> Result<()> {
+        Ok(self.as_ref().create_vector_index(spec.clone())?)
+    }
+
+    fn drop_vector_index(&self, id: u64) -> Result<bool> {
+        Ok(self.as_ref().drop_vector_index(id)?)
+    }
+
+    fn vector_indexes(&self) -> Vec<VectorIndexSpec> {
+        self.as_ref().vector_indexes()
     }
 }
 
@@ -110,6 +151,8 @@ pub(crate) struct Shared {
     /// local engine or an in-memory store), so the cached catalog can be
     /// trusted without reading the catalog version.
     exclusive: bool,
+    /// Serializes [`Shared::sync_vector_indexes`].
+    vector_sync: Mutex<()>,
     /// DDL transactions between the start of their commit and the update of
     /// `last_ddl_ts`.
     ddl_in_flight: AtomicU64,
@@ -130,7 +173,9 @@ impl Database {
     /// Opens with options.
     pub fn open_with(path: impl AsRef<Path>, opts: DatabaseOptions) -> Result<Database> {
         let engine = Arc::new(Engine::open(path, opts.engine.clone())?);
-        Ok(Database::from_parts(Box::new(engine.clone()), Some(engine), &opts, true))
+        let db = Database::from_parts(Box::new(engine.clone()), Some(engine), &opts, true);
+        db.shared.sync_vector_indexes()?;
+        Ok(db)
     }
 
     /// A database held entirely in memory (nothing survives the process),
@@ -162,6 +207,7 @@ impl Database {
                 engine,
                 catalog: RwLock::new(CachedCatalog { catalog: Arc::new(Catalog::default()), loaded_at: None }),
                 exclusive,
+                vector_sync: Mutex::new(()),
                 ddl_in_flight: AtomicU64::new(0),
                 last_ddl_ts: AtomicU64::new(0),
                 plans: crate::session::PlanCache::new(opts.plan_cache_entries),
@@ -269,7 +315,8 @@ impl Shared {
     }
 
     /// Commits a transaction that changed the catalog, keeping the fast path
-    /// of [`Shared::catalog_for`] away until the new catalog is published.
+    /// of [`Shared::catalog_for`] away until the new catalog is published;
+    /// then brings the store's vector-index registry in line with it.
     pub(crate) fn commit_ddl(&self, txn: &mut dyn KvTxn) -> Result<u64> {
         self.ddl_in_flight.fetch_add(1, Ordering::SeqCst);
         let result = txn.commit();
@@ -277,7 +324,38 @@ impl Shared {
             self.last_ddl_ts.fetch_max(*ts, Ordering::SeqCst);
         }
         self.ddl_in_flight.fetch_sub(1, Ordering::SeqCst);
-        Ok(result?)
+        let ts = result?;
+        self.sync_vector_indexes()?;
+        Ok(ts)
+    }
+
+    /// Registers with the store every HNSW index of the committed catalog
+    /// and unregisters every vector index the catalog no longer has.
+    ///
+    /// The registry follows the catalog instead of the DDL statements, so a
+    /// rolled-back `CREATE INDEX` registers nothing, and a crash between a
+    /// commit and its registration is repaired when the database opens
+    /// (this runs then too). Until an index is registered, the tables the
+    /// engine writes carry no graph for it and searches score them exactly:
+    /// slower, never wrong.
+    pub(crate) fn sync_vector_indexes(&self) -> Result<()> {
+        let _one_at_a_time = self.vector_sync.lock();
+        let mut txn = self.store.begin_txn(TxnOptions::default())?;
+        let catalog = self.catalog_for(&mut *txn, false)?;
+        let _ = txn.rollback();
+        let wanted: Vec<VectorIndexSpec> = catalog
+            .tables()
+            .flat_map(|t| t.indexes.iter().filter_map(move |ix| table::vector_index_spec(t, ix)))
+            .collect();
+        for registered in self.store.vector_indexes() {
+            if !wanted.contains(&registered) {
+                self.store.drop_vector_index(registered.id)?;
+            }
+        }
+        for spec in &wanted {
+            self.store.create_vector_index(spec)?;
+        }
+        Ok(())
     }
 }
 

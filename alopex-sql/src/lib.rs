@@ -27,6 +27,7 @@ pub mod error;
 pub mod exec;
 pub mod expr;
 pub mod plan;
+mod search;
 pub mod session;
 pub mod table;
 pub mod types;

@@ -11,7 +11,7 @@ pub mod store;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub use schema::{CheckConstraint, ColumnSchema, IndexKind, IndexSchema, ROW_ID_COLUMN, TableSchema};
+pub use schema::{CheckConstraint, ColumnSchema, HnswOptions, IndexKind, IndexSchema, ROW_ID_COLUMN, TableSchema};
 
 /// A snapshot of every table definition, by lower-cased name.
 #[derive(Debug, Clone, Default)]

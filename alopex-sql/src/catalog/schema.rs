@@ -71,6 +71,31 @@ pub struct ColumnSchema {
 pub enum IndexKind {
     /// An ordered index in the key space.
     BTree,
+    /// An HNSW vector index over one `VECTOR(n)` column (`USING hnsw`).
+    Hnsw(HnswOptions),
+}
+
+impl IndexKind {
+    /// True for an ordered (B-tree) index: one that key ranges, unique
+    /// checks and lookups can use.
+    pub fn is_btree(&self) -> bool {
+        matches!(self, IndexKind::BTree)
+    }
+}
+
+/// How an HNSW index compares and builds (pgvector's operator class and
+/// `WITH` options).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HnswOptions {
+    /// The operator class: `vector_l2_ops` (`<->`), `vector_cosine_ops`
+    /// (`<=>`) or `vector_ip_ops` (`<#>`).
+    pub metric: alopex_core::Metric,
+    /// Neighbours per node (`m`, default 16).
+    pub m: u32,
+    /// Build-time candidate list (`ef_construction`, default 64).
+    pub ef_construction: u32,
+    /// The indexed column's dimension.
+    pub dim: u32,
 }
 
 /// A secondary index.

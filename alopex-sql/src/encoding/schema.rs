@@ -34,13 +34,16 @@
 //!               varchar typmod: has:u8 [length:uvarint]
 //!               vector typmod:  has:u8 [dimension:uvarint]
 //! index      := id:uvarint name:string ncols:uvarint position:uvarint*
-//!               unique:u8(0|1) kind:u8 (0 = btree)
+//!               unique:u8(0|1) kind
+//! kind       := 0 (btree)
+//!             | 1 (hnsw) metric:u8 (0 l2, 1 cosine, 2 inner product)
+//!               m:uvarint ef_construction:uvarint dimension:uvarint
 //! check      := name:string expr:string
 //! ```
 
 use super::row;
 use super::varint::{corrupt, get_str, get_u8, get_u32_varint, get_uvarint, put_bytes, put_uvarint};
-use crate::catalog::{CheckConstraint, ColumnSchema, IndexKind, IndexSchema, TableSchema};
+use crate::catalog::{CheckConstraint, ColumnSchema, HnswOptions, IndexKind, IndexSchema, TableSchema};
 use crate::error::Result;
 use crate::types::DataType;
 
@@ -75,9 +78,16 @@ pub fn encode_table(table: &TableSchema) -> Vec<u8> {
         put_bytes(&mut out, index.name.as_bytes());
         put_positions(&mut out, &index.columns);
         out.push(index.unique as u8);
-        out.push(match index.kind {
-            IndexKind::BTree => 0,
-        });
+        match index.kind {
+            IndexKind::BTree => out.push(0),
+            IndexKind::Hnsw(h) => {
+                out.push(1);
+                out.push(h.metric.to_byte());
+                put_uvarint(&mut out, u64::from(h.m));
+                put_uvarint(&mut out, u64::from(h.ef_construction));
+                put_uvarint(&mut out, u64::from(h.dim));
+            }
+        }
     }
     put_uvarint(&mut out, table.checks.len() as u64);
     for check in &table.checks {
@@ -124,6 +134,15 @@ pub fn decode_table(bytes: &[u8]) -> Result<TableSchema> {
         let unique = get_bool(input)?;
         let kind = match get_u8(input)? {
             0 => IndexKind::BTree,
+            1 => {
+                let metric = get_u8(input)?;
+                let metric = alopex_core::Metric::from_byte(metric)
+                    .ok_or_else(|| corrupt(format!("index \"{name}\": unknown vector metric {metric}")))?;
+                let m = get_u32_varint(input)?;
+                let ef_construction = get_u32_varint(input)?;
+                let dim = get_u32_varint(input)?;
+                IndexKind::Hnsw(HnswOptions { metric, m, ef_construction, dim })
+            }
             k => return Err(corrupt(format!("unknown index kind {k}"))),
         };
         indexes.push(IndexSchema { id, name, columns: index_columns, unique, kind });
@@ -307,6 +326,18 @@ mod tests {
             indexes: vec![
                 IndexSchema { id: 2, name: "i_a".into(), columns: vec![3, 9], unique: true, kind: IndexKind::BTree },
                 IndexSchema { id: 5, name: "i_b".into(), columns: vec![2], unique: false, kind: IndexKind::BTree },
+                IndexSchema {
+                    id: 6,
+                    name: "i_v".into(),
+                    columns: vec![1],
+                    unique: false,
+                    kind: IndexKind::Hnsw(HnswOptions {
+                        metric: alopex_core::Metric::Cosine,
+                        m: 12,
+                        ef_construction: 80,
+                        dim: 384,
+                    }),
+                },
             ],
             checks: vec![CheckConstraint { name: "t_check".into(), expr: "a > 0 AND b <> 'x'".into() }],
             next_column_id: 100,

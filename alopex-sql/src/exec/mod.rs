@@ -54,6 +54,7 @@ mod subquery;
 mod topn;
 mod update;
 mod values;
+mod vector_search;
 
 #[cfg(test)]
 mod test_support;
@@ -109,6 +110,15 @@ pub struct ExecState {
     outer: Vec<Row>,
     /// Results of uncorrelated subqueries, by [`crate::expr::Subquery::id`].
     subquery_cache: HashMap<usize, subquery::Cached>,
+    /// The session's `hnsw.ef_search` (0 = the default, 40).
+    pub(crate) ef_search: usize,
+}
+
+impl ExecState {
+    /// State for a session whose `hnsw.ef_search` is `ef_search`.
+    pub(crate) fn with_ef_search(ef_search: usize) -> ExecState {
+        ExecState { ef_search, ..ExecState::default() }
+    }
 }
 
 impl<'a> ExecContext<'a> {
@@ -219,6 +229,10 @@ fn build_tree(
             let columns = demand::scan_columns(table.columns.len(), &demand, filter.as_ref());
             let scan = scan::ScanExec::index(table.clone(), *index, range.clone(), *reverse, filter.clone())?;
             Box::new(scan.eager(eager).columns(columns))
+        }
+        Node::VectorSearch { table, index, query, limit, offset, filter, .. } => {
+            let bounds = (query.clone(), limit.clone(), offset.clone());
+            Box::new(vector_search::VectorSearchExec::new(table.clone(), *index, bounds, filter.clone(), &demand))
         }
         Node::Filter { input, predicate } => Box::new(filter::FilterExec::new(child(input)?, predicate.clone())),
         Node::Project { input, exprs } => Box::new(project::ProjectExec::new(child(input)?, exprs.clone())),

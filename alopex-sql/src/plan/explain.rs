@@ -47,7 +47,9 @@ fn output_names(node: &Node, outer: &[Vec<String>]) -> Vec<String> {
     let mut r = Renderer { outer, subplans: Vec::new() };
     match node {
         Node::Values { width, .. } | Node::Empty { width } => (1..=*width).map(|i| format!("column{i}")).collect(),
-        Node::Scan { table, alias, .. } | Node::IndexScan { table, alias, .. } => table_names(table, alias),
+        Node::Scan { table, alias, .. }
+        | Node::IndexScan { table, alias, .. }
+        | Node::VectorSearch { table, alias, .. } => table_names(table, alias),
         Node::Filter { input, .. }
         | Node::Sort { input, .. }
         | Node::TopN { input, .. }
@@ -159,6 +161,29 @@ fn describe(node: &Node, r: &mut Renderer<'_>) -> String {
             let index_name = table.indexes.get(*index).map_or_else(|| format!("#{index}"), |i| i.name.clone());
             let mut s = format!("IndexScan {} using {index_name}", relation(table, alias));
             scan_details(&mut s, r, range, *reverse, filter.as_ref(), &names);
+            s
+        }
+        Node::VectorSearch { table, alias, index, query, limit, offset, filter } => {
+            let names = table_names(table, alias);
+            let (index_name, how) = match table.indexes.get(*index) {
+                Some(ix) => match ix.kind {
+                    crate::catalog::IndexKind::Hnsw(h) => (ix.name.clone(), format!("hnsw {}", h.metric.operator())),
+                    crate::catalog::IndexKind::BTree => (ix.name.clone(), "btree".to_string()),
+                },
+                None => (format!("#{index}"), "?".to_string()),
+            };
+            let mut s = format!(
+                "VectorSearch {} using {index_name} ({how}) nearest {} limit {}",
+                relation(table, alias),
+                r.expr(query, &[]),
+                r.expr(limit, &[])
+            );
+            if let Some(o) = offset {
+                let _ = write!(s, " offset {}", r.expr(o, &[]));
+            }
+            if let Some(f) = filter {
+                let _ = write!(s, " filter in graph walk: {}", r.expr(f, &names));
+            }
             s
         }
         Node::Filter { input, predicate } => format!("Filter {}", r.expr(predicate, &input_names(input))),

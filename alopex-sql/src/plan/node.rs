@@ -170,6 +170,30 @@ pub enum Node {
         /// A predicate over the table row.
         filter: Option<Expr>,
     },
+    /// Reads the rows of `table` whose vectors are nearest to a query
+    /// through an HNSW index (`ORDER BY col <-> q LIMIT k`): at least the
+    /// `limit + offset` nearest rows that pass `filter`, in no promised
+    /// order (the sort above orders them). The filter is applied during
+    /// the graph walk. When the query vector or the limit rule out the
+    /// index at run time (NULL, wrong dimension, no limit), it reads every
+    /// row that passes the filter instead, so results never depend on the
+    /// choice. Output: like [`Node::Scan`].
+    VectorSearch {
+        /// The table.
+        table: Arc<TableSchema>,
+        /// The name the query gave it.
+        alias: String,
+        /// Position in `table.indexes` (an HNSW index).
+        index: usize,
+        /// The query vector (no column references).
+        query: Expr,
+        /// The LIMIT of the query.
+        limit: Expr,
+        /// Its OFFSET.
+        offset: Option<Expr>,
+        /// A predicate over the table row (no subqueries).
+        filter: Option<Expr>,
+    },
     /// Keeps rows where the predicate is TRUE.
     Filter {
         /// Input.
@@ -331,7 +355,9 @@ impl Node {
     pub fn width(&self) -> usize {
         match self {
             Node::Values { width, .. } | Node::Empty { width } => *width,
-            Node::Scan { table, .. } | Node::IndexScan { table, .. } => table.columns.len(),
+            Node::Scan { table, .. } | Node::IndexScan { table, .. } | Node::VectorSearch { table, .. } => {
+                table.columns.len()
+            }
             Node::Filter { input, .. }
             | Node::Sort { input, .. }
             | Node::TopN { input, .. }
@@ -357,7 +383,11 @@ impl Node {
     /// The node's inputs, in order, for rewriting in place.
     pub fn children_mut(&mut self) -> Vec<&mut Node> {
         match self {
-            Node::Values { .. } | Node::Empty { .. } | Node::Scan { .. } | Node::IndexScan { .. } => vec![],
+            Node::Values { .. }
+            | Node::Empty { .. }
+            | Node::Scan { .. }
+            | Node::IndexScan { .. }
+            | Node::VectorSearch { .. } => vec![],
             Node::Filter { input, .. }
             | Node::Project { input, .. }
             | Node::Aggregate { input, .. }
@@ -378,7 +408,11 @@ impl Node {
     /// The node's inputs, in order.
     pub fn children(&self) -> Vec<&Node> {
         match self {
-            Node::Values { .. } | Node::Empty { .. } | Node::Scan { .. } | Node::IndexScan { .. } => vec![],
+            Node::Values { .. }
+            | Node::Empty { .. }
+            | Node::Scan { .. }
+            | Node::IndexScan { .. }
+            | Node::VectorSearch { .. } => vec![],
             Node::Filter { input, .. }
             | Node::Project { input, .. }
             | Node::Aggregate { input, .. }

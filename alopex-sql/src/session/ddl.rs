@@ -111,10 +111,12 @@ pub(crate) fn execute(txn: &mut dyn KvTxn, catalog: &Catalog, stmt: &BoundStatem
     }
 }
 
-/// Every key column (primary key and indexes) must have a type the key
-/// encoding can order (not JSONB).
+/// Every key column (primary key and B-tree indexes) must have a type the
+/// key encoding can order (not JSONB). An HNSW index keeps its column in
+/// the value.
 fn check_key_columns(table: &crate::catalog::TableSchema) -> Result<()> {
-    let key_columns = table.primary_key.iter().chain(table.indexes.iter().flat_map(|i| i.columns.iter()));
+    let btrees = table.indexes.iter().filter(|i| i.kind.is_btree());
+    let key_columns = table.primary_key.iter().chain(btrees.flat_map(|i| i.columns.iter()));
     for &pos in key_columns {
         if let Some(column) = table.columns.get(pos) {
             crate::encoding::keycode::check_key_type(&column.ty)?;

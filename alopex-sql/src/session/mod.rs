@@ -131,6 +131,11 @@ impl Session {
         }
     }
 
+    /// The session's `hnsw.ef_search` (checked when it was set).
+    fn ef_search(&self) -> usize {
+        self.variable("hnsw.ef_search").and_then(|v| v.parse().ok()).unwrap_or(40)
+    }
+
     /// Runs every statement in `sql`; returns the rows affected by the last.
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         let mut affected = 0;
@@ -296,7 +301,7 @@ impl Session {
                     plan,
                     exec,
                     params,
-                    state: Some(ExecState::default()),
+                    state: Some(ExecState::with_ef_search(self.ef_search())),
                     autocommit,
                     produced: 0,
                     now: (self.db.shared.clock)(),
@@ -420,12 +425,14 @@ impl Session {
                 let stats: StatsHandle = Default::default();
                 let mut exec = exec::build(&plan.root, Some(stats.clone()))?;
                 let params = cast_params(plan, params)?;
+                let ef_search = self.ef_search();
                 {
                     let shared = self.db.shared.clone();
                     let now = (shared.clock)();
                     let row_ids = RowIdAllocator { db: &shared };
                     let t = self.open()?;
                     let mut cx = ExecContext::new(&mut *t.txn, &params, now, &row_ids);
+                    cx.state = ExecState::with_ef_search(ef_search);
                     while exec.next(&mut cx)?.is_some() {}
                 }
                 let lines = plan::explain::explain(plan, Some(&stats.lock()));
@@ -505,6 +512,7 @@ impl Session {
                 } else if value.eq_ignore_ascii_case("default") {
                     self.vars.remove(name); // SET x = DEFAULT, RESET x
                 } else {
+                    check_setting(name, value)?;
                     self.vars.insert(name.clone(), value.clone());
                 }
                 done("SET")
@@ -571,6 +579,19 @@ const DEFAULT_VARS: &[(&str, &str)] = &[
     ("is_superuser", "on"),
     ("hnsw.ef_search", "40"),
 ];
+
+/// Rejects a bad value for a setting Alopex acts on (others are stored as
+/// given, for clients that set and read them back).
+fn check_setting(name: &str, value: &str) -> Result<()> {
+    if name == "hnsw.ef_search" {
+        let ok = value.trim().parse::<u32>().is_ok_and(|n| (1..=1000).contains(&n));
+        if !ok {
+            return Err(sql_err!(INVALID_PARAMETER_VALUE, "invalid value for parameter \"{name}\": \"{value}\"")
+                .with_detail("Valid values are between \"1\" and \"1000\"."));
+        }
+    }
+    Ok(())
+}
 
 fn is_rollback(stmt: &Statement) -> bool {
     matches!(stmt, Statement::Rollback { .. })

@@ -13,7 +13,7 @@ use alopex_core::KeyBounds;
 use bytes::Bytes;
 
 use super::KeyRange;
-use crate::catalog::{ColumnSchema, IndexSchema, TableSchema};
+use crate::catalog::{ColumnSchema, IndexKind, IndexSchema, TableSchema};
 use crate::encoding::keycode::{encode_u32, encode_u64, encode_value, skip_value};
 use crate::error::{Error, Result};
 use crate::types::{DataType, Value};
@@ -104,10 +104,19 @@ pub fn row_key_from_encoded_pk(table_id: u64, pk: &[u8]) -> Vec<u8> {
     key
 }
 
-/// One index entry of a row: `/table/index/index values/pk values`.
+/// One index entry of a row.
+///
+/// A B-tree entry is `/table/index/index values/pk values` with an empty
+/// value. An HNSW entry is `/table/index/pk values` with the encoded vector
+/// as its value (the span the engine builds graphs over, see
+/// `alopex_core::vector::value`); a row whose vector is NULL has none.
 pub struct IndexEntry {
     /// The whole key.
     pub key: Vec<u8>,
+    /// The value: empty for a B-tree entry, the vector for an HNSW entry.
+    pub value: Bytes,
+    /// False when the row has no entry (an HNSW index over a NULL vector).
+    pub stored: bool,
     /// Where the index values end and the primary key begins.
     values_end: usize,
     /// True when an index value is NULL.
@@ -118,10 +127,30 @@ impl IndexEntry {
     /// The entry of `row` in `index`.
     pub fn of(table: &TableSchema, index: &IndexSchema, row: &[Value]) -> Result<IndexEntry> {
         let mut key = index_prefix(table.id, index.id);
+        if let IndexKind::Hnsw(_) = index.kind {
+            let values_end = key.len();
+            append_columns(table, &table.primary_key, row, &mut key)?;
+            let &[position] = index.columns.as_slice() else {
+                return Err(Error::internal(format!("hnsw index \"{}\" must have one column", index.name)));
+            };
+            return Ok(match value_at(row, position)? {
+                Value::Vector(v) => {
+                    let value = alopex_core::vector::value::encode(v).map_err(crate::error::Error::from)?;
+                    IndexEntry { key, value, stored: true, values_end, has_null: false }
+                }
+                Value::Null => IndexEntry { key, value: Bytes::new(), stored: false, values_end, has_null: true },
+                other => {
+                    return Err(Error::internal(format!(
+                        "hnsw index \"{}\" over a non-vector value {other:?}",
+                        index.name
+                    )));
+                }
+            });
+        }
         let has_null = append_columns(table, &index.columns, row, &mut key)?;
         let values_end = key.len();
         append_columns(table, &table.primary_key, row, &mut key)?;
-        Ok(IndexEntry { key, values_end, has_null })
+        Ok(IndexEntry { key, value: Bytes::new(), stored: true, values_end, has_null })
     }
 
     /// `/table/index/index values`: the prefix every entry with the same
@@ -137,8 +166,10 @@ pub fn pk_suffix<'a>(table: &TableSchema, index: &IndexSchema, key: &'a [u8]) ->
     let mut rest = key
         .get(index_prefix_len(table.id, index.id)..)
         .ok_or_else(|| crate::encoding::varint::corrupt(format!("index \"{}\" key too short", index.name)))?;
-    for &p in &index.columns {
-        skip_value(&mut rest, &column(table, p)?.ty)?;
+    if index.kind.is_btree() {
+        for &p in &index.columns {
+            skip_value(&mut rest, &column(table, p)?.ty)?;
+        }
     }
     Ok(rest)
 }

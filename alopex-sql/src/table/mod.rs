@@ -47,6 +47,7 @@
 
 mod keys;
 mod scan;
+mod vector;
 mod write;
 
 #[cfg(test)]
@@ -66,6 +67,7 @@ use crate::types::{DataType, Row, Value};
 
 pub use keys::PRIMARY_INDEX_ID;
 pub use scan::RowScan;
+pub use vector::{NearestRows, RowPredicate, nearest_rows, vector_index_spec};
 
 /// Which keys to read, as values for a prefix of the key columns. Values
 /// must already have the key columns' types (the executor casts them).

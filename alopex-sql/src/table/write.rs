@@ -122,11 +122,13 @@ pub fn insert(txn: &mut dyn KvTxn, table: &TableSchema, row: &Row) -> Result<()>
             }
             claims.push(prefix.to_vec());
         }
-        entries.push(entry.key);
+        if entry.stored {
+            entries.push((entry.key, entry.value));
+        }
     }
     txn.put(Bytes::from(key), Bytes::from(value))?;
-    for entry in entries {
-        txn.put(Bytes::from(entry), Bytes::new())?;
+    for (entry, value) in entries {
+        txn.put(Bytes::from(entry), value)?;
     }
     claim(txn, claims)
 }
@@ -205,7 +207,8 @@ pub fn update(txn: &mut dyn KvTxn, table: &TableSchema, old: &Row, new: &Row) ->
     for index in &table.indexes {
         let old_entry = IndexEntry::of(table, index, old)?;
         let new_entry = IndexEntry::of(table, index, new)?;
-        if old_entry.key == new_entry.key {
+        if (&old_entry.key, &old_entry.value, old_entry.stored) == (&new_entry.key, &new_entry.value, new_entry.stored)
+        {
             continue;
         }
         if index.unique
@@ -216,15 +219,19 @@ pub fn update(txn: &mut dyn KvTxn, table: &TableSchema, old: &Row, new: &Row) ->
             }
             claims.push(prefix.to_vec());
         }
-        changes.push((old_entry.key, new_entry.key));
+        changes.push((old_entry, new_entry));
     }
     if moved {
         txn.delete(Bytes::from(old_key))?;
     }
     txn.put(Bytes::from(new_key), Bytes::from(value))?;
     for (old_entry, new_entry) in changes {
-        txn.delete(Bytes::from(old_entry))?;
-        txn.put(Bytes::from(new_entry), Bytes::new())?;
+        if old_entry.stored && old_entry.key != new_entry.key || !new_entry.stored {
+            txn.delete(Bytes::from(old_entry.key))?;
+        }
+        if new_entry.stored {
+            txn.put(Bytes::from(new_entry.key), new_entry.value)?;
+        }
     }
     claim(txn, claims)
 }
@@ -236,7 +243,10 @@ pub fn delete(txn: &mut dyn KvTxn, table: &TableSchema, row: &Row) -> Result<()>
     }
     let mut keys = vec![row_key(table, row)?];
     for index in &table.indexes {
-        keys.push(IndexEntry::of(table, index, row)?.key);
+        let entry = IndexEntry::of(table, index, row)?;
+        if entry.stored {
+            keys.push(entry.key);
+        }
     }
     for key in keys {
         txn.delete(Bytes::from(key))?;
@@ -259,7 +269,9 @@ pub fn backfill_index(txn: &mut dyn KvTxn, table: &TableSchema, position: usize)
             }
             claim(txn, vec![prefix.to_vec()])?;
         }
-        txn.put(Bytes::from(entry.key), Bytes::new())?;
+        if entry.stored {
+            txn.put(Bytes::from(entry.key), entry.value)?;
+        }
     }
     Ok(())
 }

@@ -408,12 +408,40 @@ pub(super) fn drop(
     })
 }
 
+/// The name of a new index: the one given (free unless IF NOT EXISTS), or
+/// `<table>_<columns>_<suffix>` made unique.
+fn index_name(
+    b: &Binder<'_>,
+    ci: &ast::CreateIndex,
+    table: &TableSchema,
+    columns: &[usize],
+    suffix: &str,
+) -> Result<String> {
+    Ok(match &ci.name {
+        Some(object) => {
+            let parts = name_parts(object)?;
+            let n = parts.last().cloned().unwrap_or_default();
+            if parts.len() > 1 {
+                user_relation(object)?;
+            }
+            if relation_taken(b.catalog, &n) && !ci.if_not_exists {
+                return Err(sql_err!(DUPLICATE_TABLE, "relation \"{n}\" already exists"));
+            }
+            n
+        }
+        None => choose_name(&generated_index_name(table, columns, suffix), &|n| relation_taken(b.catalog, n)),
+    })
+}
+
 /// Binds CREATE [UNIQUE] INDEX.
 pub(super) fn create_index(b: &mut Binder<'_>, ci: &ast::CreateIndex) -> Result<BoundStatement> {
     let table = lookup_table(b.catalog, &user_relation(&ci.table_name)?)?;
     match &ci.using {
         None | Some(IndexType::BTree) => {}
         Some(IndexType::Custom(m)) if ident(m) == "btree" => {}
+        Some(IndexType::Custom(m)) if ident(m) == "hnsw" => {
+            return super::hnsw::create_hnsw_index(ci, table, |columns| index_name(b, ci, table, columns, "idx"));
+        }
         Some(other) => {
             let method = match other {
                 IndexType::Custom(m) => ident(m),
@@ -450,20 +478,7 @@ pub(super) fn create_index(b: &mut Binder<'_>, ci: &ast::CreateIndex) -> Result<
             .ok_or_else(|| sql_err!(UNDEFINED_COLUMN, "column \"{n}\" does not exist"))?;
         columns.push(p);
     }
-    let name = match &ci.name {
-        Some(object) => {
-            let parts = name_parts(object)?;
-            let n = parts.last().cloned().unwrap_or_default();
-            if parts.len() > 1 {
-                user_relation(object)?;
-            }
-            if relation_taken(b.catalog, &n) && !ci.if_not_exists {
-                return Err(sql_err!(DUPLICATE_TABLE, "relation \"{n}\" already exists"));
-            }
-            n
-        }
-        None => choose_name(&generated_index_name(table, &columns, "idx"), &|n| relation_taken(b.catalog, n)),
-    };
+    let name = index_name(b, ci, table, &columns, "idx")?;
     Ok(BoundStatement::CreateIndex {
         table: table.name.clone(),
         index: IndexSchema { id: 0, name, columns, unique: ci.unique, kind: IndexKind::BTree },
@@ -647,7 +662,8 @@ mod tests {
         assert_eq!(err("CREATE INDEX users_pkey ON users (name)"), SqlState::DUPLICATE_TABLE);
         assert_eq!(err("CREATE INDEX i ON nope (name)"), SqlState::UNDEFINED_TABLE);
         assert_eq!(err("CREATE INDEX i ON users (nope)"), SqlState::UNDEFINED_COLUMN);
-        assert_eq!(err("CREATE INDEX i ON users USING hnsw (name)"), SqlState::FEATURE_NOT_SUPPORTED);
+        assert_eq!(err("CREATE INDEX i ON users USING hnsw (name)"), SqlState::UNDEFINED_OBJECT);
+        assert_eq!(err("CREATE INDEX i ON users USING hnsw (name vector_l2_ops)"), SqlState::DATATYPE_MISMATCH);
         assert_eq!(err("CREATE INDEX i ON users USING gin (name)"), SqlState::FEATURE_NOT_SUPPORTED);
         assert_eq!(err("CREATE INDEX i ON users ((lower(name)))"), SqlState::FEATURE_NOT_SUPPORTED);
         assert_eq!(err("CREATE INDEX i ON users (name) WHERE id > 0"), SqlState::FEATURE_NOT_SUPPORTED);

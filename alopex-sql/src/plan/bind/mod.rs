@@ -24,6 +24,7 @@ mod alter;
 mod ddl;
 mod dml;
 mod expr;
+mod hnsw;
 mod misc;
 mod names;
 mod query;
@@ -51,6 +52,7 @@ mod test_support;
 mod vector_tests;
 mod walk;
 
+pub(crate) use names::quote_ident;
 pub use scope::{Scope, ScopeColumn};
 
 use alopex_core::IsolationLevel;

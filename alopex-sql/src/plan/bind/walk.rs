@@ -28,6 +28,11 @@ pub(crate) fn walk_plan(node: &mut Node, level: usize, f: &mut dyn FnMut(&mut Ex
             walk_range(range, &mut visit);
             filter.iter_mut().for_each(&mut visit);
         }
+        Node::VectorSearch { query, limit, offset, filter, .. } => {
+            visit(query);
+            visit(limit);
+            offset.iter_mut().chain(filter.iter_mut()).for_each(&mut visit);
+        }
         Node::Filter { predicate, .. } => visit(predicate),
         Node::Project { exprs, .. } => exprs.iter_mut().for_each(&mut visit),
         Node::NestedLoopJoin { predicate, .. } => predicate.iter_mut().for_each(&mut visit),

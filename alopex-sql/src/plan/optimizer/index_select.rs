@@ -123,18 +123,15 @@ struct Choice {
     index: Option<usize>,
 }
 
-fn choose_range(table: Arc<TableSchema>, alias: String, reverse: bool, filter: Expr) -> Node {
+pub(super) fn choose_range(table: Arc<TableSchema>, alias: String, reverse: bool, filter: Expr) -> Node {
     let parts = conjuncts(filter.clone());
     let constraints: Vec<Constrained> =
         parts.iter().enumerate().filter_map(|(i, c)| constraint_of(c, i, &table)).collect();
     let mut best: Option<Choice> = None;
     if !constraints.is_empty() {
         let pk = Key { columns: &table.primary_key, unique: true, index: None };
-        let indexes = table.indexes.iter().enumerate().map(|(i, ix)| Key {
-            columns: &ix.columns,
-            unique: ix.unique,
-            index: Some(i),
-        });
+        let btrees = table.indexes.iter().enumerate().filter(|(_, ix)| ix.kind.is_btree());
+        let indexes = btrees.map(|(i, ix)| Key { columns: &ix.columns, unique: ix.unique, index: Some(i) });
         for key in std::iter::once(pk).chain(indexes) {
             if let Some(choice) = range_for(&key, &constraints, &table)
                 && best.as_ref().is_none_or(|b| choice.score > b.score)

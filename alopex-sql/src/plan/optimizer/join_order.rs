@@ -335,6 +335,10 @@ pub(super) fn estimate(node: &Node, cx: &Ctx<'_>) -> f64 {
             };
             ranged * filter.as_ref().map_or(1.0, selectivity)
         }
+        Node::VectorSearch { limit, offset, .. } => match (limit, offset) {
+            (Expr::Literal(crate::Value::Int(n), _), None) => *n as f64,
+            _ => DEFAULT_ROWS.min(100.0),
+        },
         Node::Filter { input, predicate } => estimate(input, cx) * selectivity(predicate),
         Node::Values { rows, .. } => rows.len() as f64,
         Node::Empty { .. } => 0.0,
@@ -377,7 +381,7 @@ pub(super) fn estimate(node: &Node, cx: &Ctx<'_>) -> f64 {
 
 /// The fraction of rows a predicate keeps: 0.1 per `expr = constant`
 /// conjunct, 0.3 per other conjunct.
-fn selectivity(pred: &Expr) -> f64 {
+pub(super) fn selectivity(pred: &Expr) -> f64 {
     conjuncts(pred.clone())
         .iter()
         .map(|c| match c {

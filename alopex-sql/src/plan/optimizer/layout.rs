@@ -190,7 +190,7 @@ pub(crate) fn output_types(node: &Node) -> Vec<DataType> {
             None => vec![DataType::Unknown; *width],
         },
         Node::Empty { width } => vec![DataType::Unknown; *width],
-        Node::Scan { table, .. } | Node::IndexScan { table, .. } => {
+        Node::Scan { table, .. } | Node::IndexScan { table, .. } | Node::VectorSearch { table, .. } => {
             table.columns.iter().map(|c| c.ty.clone()).collect()
         }
         Node::Filter { input, .. }

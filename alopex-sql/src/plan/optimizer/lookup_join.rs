@@ -213,7 +213,8 @@ struct KeyChoice {
 /// key (primary key first) on ties.
 fn best_key(table: &TableSchema, bound: &[Option<usize>]) -> Option<KeyChoice> {
     let pk = std::iter::once((None, &table.primary_key[..], true));
-    let indexes = table.indexes.iter().enumerate().map(|(i, ix)| (Some(i), &ix.columns[..], ix.unique));
+    let btrees = table.indexes.iter().enumerate().filter(|(_, ix)| ix.kind.is_btree());
+    let indexes = btrees.map(|(i, ix)| (Some(i), &ix.columns[..], ix.unique));
     let mut best: Option<KeyChoice> = None;
     for (index, cols, unique) in pk.chain(indexes) {
         let used: Vec<usize> = cols.iter().map_while(|&c| bound.get(c).copied().flatten()).collect();

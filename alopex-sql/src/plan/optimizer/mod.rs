@@ -20,13 +20,16 @@
 //!    join has a join predicate and intermediate results stay small;
 //! 5. `hash_join` turns nested-loop joins with equality conjuncts into
 //!    hash joins;
-//! 6. `index_select` turns scan filters into primary-key or index ranges;
-//! 7. `lookup_join` turns joins whose build side is a full scan of a large
+//! 6. `vector_search` answers `ORDER BY vec <-> q LIMIT k` from an HNSW
+//!    index where one matches (before `index_select`, so it sees the whole
+//!    filter and can weigh a graph walk against the exact plan);
+//! 7. `index_select` turns scan filters into primary-key or index ranges;
+//! 8. `lookup_join` turns joins whose build side is a full scan of a large
 //!    table, keyed on its primary key or an index, into lookup joins that
 //!    fetch each left row's matches by key (after `index_select`, so both
 //!    sides' ranges are known);
-//! 8. `limit` turns LIMIT over ORDER BY into a bounded top-N;
-//! 9. `prune` removes projections that do nothing (including the one a
+//! 9. `limit` turns LIMIT over ORDER BY into a bounded top-N;
+//! 10. `prune` removes projections that do nothing (including the one a
 //!    swapped lookup join leaves when the SELECT list is above it).
 //!
 //! Subquery plans inside expressions are optimized first, with the same
@@ -48,6 +51,7 @@ mod limit;
 mod lookup_join;
 mod prune;
 mod pushdown;
+mod vector_search;
 mod walk;
 
 #[cfg(test)]
@@ -83,6 +87,7 @@ const RULES: &[(&str, Rule)] = &[
     ("decorrelate", decorrelate::decorrelate),
     ("join_order", join_order::join_order),
     ("hash_join", hash_join::hash_join),
+    ("vector_search", vector_search::vector_search),
     ("index_select", index_select::index_select),
     ("lookup_join", lookup_join::lookup_join),
     ("limit", limit::limit),

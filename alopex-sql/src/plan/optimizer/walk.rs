@@ -23,7 +23,11 @@ use crate::plan::{Node, OnConflictAction, ScanRange};
 pub(crate) fn map_inputs(node: Node, f: &mut dyn FnMut(Node) -> Result<Node>) -> Result<Node> {
     let mut bx = |n: Box<Node>| -> Result<Box<Node>> { Ok(Box::new(f(*n)?)) };
     Ok(match node {
-        n @ (Node::Values { .. } | Node::Empty { .. } | Node::Scan { .. } | Node::IndexScan { .. }) => n,
+        n @ (Node::Values { .. }
+        | Node::Empty { .. }
+        | Node::Scan { .. }
+        | Node::IndexScan { .. }
+        | Node::VectorSearch { .. }) => n,
         Node::Filter { input, predicate } => Node::Filter { input: bx(input)?, predicate },
         Node::Project { input, exprs } => Node::Project { input: bx(input)?, exprs },
         Node::NestedLoopJoin { left, right, kind, predicate } => {
@@ -110,6 +114,15 @@ pub(crate) fn map_exprs(node: Node, f: &mut dyn FnMut(Expr) -> Result<Expr>) -> 
         Node::IndexScan { table, alias, index, range, reverse, filter } => {
             Node::IndexScan { table, alias, index, range: map_range(range, f)?, reverse, filter: opt(filter, f)? }
         }
+        Node::VectorSearch { table, alias, index, query, limit, offset, filter } => Node::VectorSearch {
+            table,
+            alias,
+            index,
+            query: f(query)?,
+            limit: f(limit)?,
+            offset: opt(offset, f)?,
+            filter: opt(filter, f)?,
+        },
         Node::Filter { input, predicate } => Node::Filter { input, predicate: f(predicate)? },
         Node::Project { input, exprs } => Node::Project { input, exprs: list(exprs, f)? },
         Node::NestedLoopJoin { left, right, kind, predicate } => {
@@ -203,6 +216,9 @@ pub(crate) fn for_each_expr(node: &Node, f: &mut dyn FnMut(&Expr)) {
         Node::Scan { range: r, filter, .. } | Node::IndexScan { range: r, filter, .. } => {
             range(r, f);
             filter.iter().for_each(f)
+        }
+        Node::VectorSearch { query, limit, offset, filter, .. } => {
+            [query, limit].into_iter().chain(offset).chain(filter).for_each(f)
         }
         Node::Filter { predicate, .. } => f(predicate),
         Node::Project { exprs, .. } => exprs.iter().for_each(f),
