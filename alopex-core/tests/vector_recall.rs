@@ -92,6 +92,9 @@ fn exact_top(metric: Metric, live: &[Option<Vec<f32>>], query: &[f32], keep: &dy
     scored.into_iter().take(K).map(|(_, row)| row).collect()
 }
 
+/// A filter on keys, as the tests write them.
+type KeyPredicate<'a> = &'a dyn Fn(&[u8]) -> bool;
+
 /// Searches every query and checks each hit against `live`: the key is
 /// live, its value is the current vector, and the distance is exact.
 /// Returns recall@10 against `truth`.
@@ -100,7 +103,7 @@ fn recall(
     spec: &VectorIndexSpec,
     live: &[Option<Vec<f32>>],
     truth: &dyn Fn(usize) -> Vec<usize>,
-    filter: Option<&dyn Fn(&[u8]) -> bool>,
+    filter: Option<KeyPredicate<'_>>,
 ) -> f64 {
     let wrapped = filter.map(|f| move |key: &[u8]| f(key));
     let search_filter = wrapped.as_ref().map(|w| w as KeyFilter<'_>);

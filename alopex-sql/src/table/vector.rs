@@ -137,8 +137,8 @@ pub fn nearest_rows(txn: &mut dyn KvTxn, req: &NearestRows<'_>) -> Result<Vec<Ro
         .map(|value| {
             let value = value.ok_or_else(|| dangling(index))?;
             match req.columns {
-                Some(wanted) => decode_row_columns(&table, &value, wanted),
-                None => decode_row(&table, &value),
+                Some(wanted) => decode_row_columns(table, &value, wanted),
+                None => decode_row(table, &value),
             }
         })
         .collect()

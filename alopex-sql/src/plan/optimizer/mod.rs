@@ -30,7 +30,7 @@
 //!    sides' ranges are known);
 //! 9. `limit` turns LIMIT over ORDER BY into a bounded top-N;
 //! 10. `prune` removes projections that do nothing (including the one a
-//!    swapped lookup join leaves when the SELECT list is above it).
+//!     swapped lookup join leaves when the SELECT list is above it).
 //!
 //! Subquery plans inside expressions are optimized first, with the same
 //! list: their outer references are not columns, so to the rules they look
