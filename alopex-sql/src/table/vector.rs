@@ -72,8 +72,11 @@ impl SearchFilter for RowFilter<'_> {
 impl RowFilter<'_> {
     fn judge(&self, key: &[u8], reader: &dyn SnapshotReader) -> Result<bool> {
         let row_key = row_key_from_encoded_pk(self.table.id, pk_suffix(self.table, self.index, key)?);
+        // The walk asks about graph nodes before it checks that they are
+        // visible: a node of a deleted row has no row at the snapshot, and
+        // is no result either way.
         let Some(value) = reader.get(&row_key)? else {
-            return Err(dangling(self.index));
+            return Ok(false);
         };
         let row = match self.columns {
             Some(wanted) => decode_row_columns(self.table, &value, wanted)?,
