@@ -85,6 +85,9 @@ impl Live {
     }
 }
 
+/// Which rows a filter keeps, by id.
+type RowTest<'a> = &'a dyn Fn(usize) -> bool;
+
 fn operator(metric: Metric) -> &'static str {
     metric.operator()
 }
@@ -95,7 +98,7 @@ fn recall(
     db: &Database,
     metric: Metric,
     live: &Live,
-    filter: Option<(&str, &dyn Fn(usize) -> bool)>,
+    filter: Option<(&str, RowTest<'_>)>,
     truth: &dyn Fn(usize) -> Vec<usize>,
 ) -> f64 {
     let op = operator(metric);
@@ -199,7 +202,7 @@ fn recall_in_every_state_and_with_filters() {
     check(&db, &live, "after deletes and updates, flushed", false);
 
     // Filters: bucket = id % 200.
-    let filters: [(&str, &str, &dyn Fn(usize) -> bool); 3] = [
+    let filters: [(&str, &str, RowTest<'_>); 3] = [
         ("50%", "bucket < 100", &|id| id % 200 < 100),
         ("5%", "bucket < 10", &|id| id % 200 < 10),
         ("0.5%", "bucket = 7", &|id| id % 200 == 7),
