@@ -100,6 +100,22 @@ async fn sql_tables_health_metrics_and_openapi() {
     let (_, body) = sql(&client, &server, json!({"sql": "SELECT e FROM v"})).await;
     assert_eq!(body["rows"], json!([[[0.5, 2.0]]]));
 
+    // A checkpoint flushes, building the HNSW graph the search then walks.
+    let (status, body) = sql(
+        &client,
+        &server,
+        json!({"sql": "CREATE INDEX v_e ON v USING hnsw (e vector_l2_ops); INSERT INTO v VALUES (2, '[9,9]')"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let resp = client.post(format!("{base}/v1/admin/checkpoint")).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let done: Value = resp.json().await.unwrap();
+    assert!(done["elapsed_ms"].is_u64(), "{done}");
+    let (_, body) =
+        sql(&client, &server, json!({"sql": "SELECT id FROM v ORDER BY e <-> $1 LIMIT 1", "params": ["[8,8]"]})).await;
+    assert_eq!(body["rows"], json!([[2]]));
+
     // Tables.
     let tables: Value = client.get(format!("{base}/v1/tables")).send().await.unwrap().json().await.unwrap();
     assert_eq!(tables, json!([{"name": "acct", "columns": 4}, {"name": "v", "columns": 2}]));
@@ -116,7 +132,7 @@ async fn sql_tables_health_metrics_and_openapi() {
     assert!(metrics.contains("alopex_commits_total"), "{metrics}");
     let doc: Value = client.get(format!("{base}/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for path in ["/v1/sql", "/v1/tables", "/v1/tables/{name}", "/health"] {
+    for path in ["/v1/sql", "/v1/tables", "/v1/tables/{name}", "/v1/admin/checkpoint", "/health"] {
         assert!(doc["paths"][path].is_object(), "{path} missing from the OpenAPI document");
     }
 }

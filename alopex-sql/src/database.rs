@@ -250,6 +250,18 @@ impl Database {
         Transaction::begin(self.session(), Some(alopex_core::IsolationLevel::Serializable))
     }
 
+    /// Writes everything in memory to SSTables (PostgreSQL's CHECKPOINT):
+    /// the memtables are flushed, and with them the HNSW graphs of every
+    /// vector index are built, so searches walk graphs instead of scoring
+    /// fresh rows exactly. Returns when the flush is durable. A no-op for a
+    /// store without a local engine.
+    pub fn checkpoint(&self) -> Result<()> {
+        match self.engine() {
+            Some(engine) => Ok(engine.flush()?),
+            None => Ok(()),
+        }
+    }
+
     /// Closes the database, flushing the storage engine. Other clones of
     /// this handle must be dropped first, or this returns an error.
     pub fn close(self) -> Result<()> {

@@ -6,6 +6,7 @@
 //! | `POST /v1/sql` | run SQL: `{"sql": …, "params": […]}` → `{columns, rows, rows_affected}`, or NDJSON with `Accept: application/x-ndjson` |
 //! | `GET /v1/tables` | the tables |
 //! | `GET /v1/tables/{name}` | one table's columns, primary key and indexes (404 if missing) |
+//! | `POST /v1/admin/checkpoint` | flush memtables to SSTables (building vector graphs), like `CHECKPOINT` |
 //! | `GET /health` | `{"status": "ok"}` while the node serves |
 //! | `GET /metrics` | Prometheus text format |
 //! | `GET /v1/openapi.json` | the OpenAPI 3.1 document, generated from these handlers |
@@ -19,6 +20,7 @@
 //! When a token is configured (`http_token`), every route but `/health`
 //! requires `Authorization: Bearer <token>` (401 otherwise).
 
+mod admin;
 mod error;
 mod json;
 mod sql;
@@ -61,7 +63,7 @@ pub struct AppState {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Alopex REST API", description = "SQL over HTTP, table introspection, health and metrics."),
-    paths(sql::run_sql, tables::list_tables, tables::describe_table, health),
+    paths(sql::run_sql, tables::list_tables, tables::describe_table, admin::checkpoint, health),
     components(schemas(
         sql::SqlRequest,
         sql::SqlResponse,
@@ -70,6 +72,7 @@ pub struct AppState {
         tables::TableInfo,
         tables::TableColumn,
         tables::IndexInfo,
+        admin::Checkpoint,
         ErrorBody,
         ErrorDetail,
         Health
@@ -124,6 +127,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sql", post(sql::run_sql))
         .route("/v1/tables", get(tables::list_tables))
         .route("/v1/tables/{name}", get(tables::describe_table))
+        .route("/v1/admin/checkpoint", post(admin::checkpoint))
         .route("/metrics", get(metrics))
         .route("/v1/openapi.json", get(openapi))
         .layer(middleware::from_fn_with_state(state.clone(), require_token));
