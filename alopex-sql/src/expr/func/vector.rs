@@ -27,11 +27,13 @@
 //! sequential sum. They may differ from pgvector's in the last bits of a
 //! large sum, never in the visible digits of ordinary data.
 //!
-//! NOTE: the storage engine (`alopex-core`, HNSW segments) carries its own
-//! kernels for graph search; once both exist the SQL side should call the
-//! engine's, so keep every kernel in this one file.
+//! The sums are the storage engine's kernels (`alopex_core::vector::distance`,
+//! which the HNSW search uses too), so SQL and the index agree on every
+//! distance; only `l1`, which the engine has no use for, lives here.
 
 use std::sync::Arc;
+
+pub use alopex_core::vector::distance::{dot, l2_squared};
 
 use super::{ScalarFunc, arg};
 use crate::error::{Error, Result};
@@ -41,38 +43,6 @@ use crate::types::Value;
 
 /// Number of independent accumulators (one 256-bit register of `f32`).
 const LANES: usize = 8;
-
-/// `Σ (aᵢ-bᵢ)²` (the squared L2 distance). `a` and `b` have equal length.
-pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; LANES];
-    let (ac, bc) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let (ar, br) = (ac.remainder(), bc.remainder());
-    for (x, y) in ac.zip(bc) {
-        for i in 0..LANES {
-            let d = x[i] - y[i];
-            acc[i] += d * d;
-        }
-    }
-    let mut sum = fold(acc);
-    for (x, y) in ar.iter().zip(br) {
-        let d = x - y;
-        sum += d * d;
-    }
-    sum
-}
-
-/// `Σ aᵢbᵢ`.
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; LANES];
-    let (ac, bc) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let (ar, br) = (ac.remainder(), bc.remainder());
-    for (x, y) in ac.zip(bc) {
-        for i in 0..LANES {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    fold(acc) + ar.iter().zip(br).map(|(x, y)| x * y).sum::<f32>()
-}
 
 /// `Σ abs(aᵢ-bᵢ)`.
 pub fn l1(a: &[f32], b: &[f32]) -> f32 {
@@ -85,27 +55,6 @@ pub fn l1(a: &[f32], b: &[f32]) -> f32 {
         }
     }
     fold(acc) + ar.iter().zip(br).map(|(x, y)| (x - y).abs()).sum::<f32>()
-}
-
-/// `(Σ aᵢbᵢ, Σ aᵢ², Σ bᵢ²)` in one pass, for the cosine distance.
-pub fn dot_and_norms(a: &[f32], b: &[f32]) -> (f32, f32, f32) {
-    let (mut ab, mut aa, mut bb) = ([0f32; LANES], [0f32; LANES], [0f32; LANES]);
-    let (ac, bc) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let (ar, br) = (ac.remainder(), bc.remainder());
-    for (x, y) in ac.zip(bc) {
-        for i in 0..LANES {
-            ab[i] += x[i] * y[i];
-            aa[i] += x[i] * x[i];
-            bb[i] += y[i] * y[i];
-        }
-    }
-    let (mut ab, mut aa, mut bb) = (fold(ab), fold(aa), fold(bb));
-    for (x, y) in ar.iter().zip(br) {
-        ab += x * y;
-        aa += x * x;
-        bb += y * y;
-    }
-    (ab, aa, bb)
 }
 
 /// Pairwise sum of the accumulators.
@@ -122,7 +71,7 @@ pub fn l2_distance(a: &[f32], b: &[f32]) -> f64 {
 /// The cosine distance `1 - cos`, with the cosine clamped to [-1, 1]; NaN
 /// when either vector is zero.
 pub fn cosine_distance(a: &[f32], b: &[f32]) -> f64 {
-    let (ab, aa, bb) = dot_and_norms(a, b);
+    let (ab, aa, bb) = (dot(a, b), dot(a, a), dot(b, b));
     // pgvector: sqrt(a * b) rather than sqrt(a) * sqrt(b).
     let similarity = ab as f64 / (aa as f64 * bb as f64).sqrt();
     1.0 - similarity.clamp(-1.0, 1.0)
