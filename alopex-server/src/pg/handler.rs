@@ -238,6 +238,31 @@ impl ExtendedQueryHandler for PgConnection {
         self.parser.clone()
     }
 
+    /// Describe, with NoData for a statement that returns no rows (see
+    /// `describe.rs`); everything else as pgwire does it.
+    async fn on_describe<C>(
+        &self,
+        client: &mut C,
+        message: pgwire::messages::extendedquery::Describe,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if message.target_type == pgwire::messages::extendedquery::TARGET_TYPE_BYTE_STATEMENT {
+            let name = message.name.as_deref().unwrap_or(pgwire::api::DEFAULT_NAME);
+            if let Some(pgwire::api::store::Entry::Value(stmt)) = client.portal_store().get_statement(name)
+                && stmt.statement.columns.is_empty()
+            {
+                let response = self.do_describe_statement(client, &stmt).await?;
+                return super::describe::send_parameters_and_no_data(client, &response.parameters).await;
+            }
+        }
+        self._on_describe(client, message).await
+    }
+
     async fn do_query<C>(
         &self,
         _client: &mut C,

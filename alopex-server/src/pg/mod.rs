@@ -15,6 +15,7 @@
 //! appropriate on loopback; SCRAM and TLS are listed as missing in the docs.
 
 pub mod copy;
+mod describe;
 pub mod error;
 pub mod handler;
 pub mod types;
