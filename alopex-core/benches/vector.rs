@@ -25,6 +25,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use alopex_core::vector::fvecs::{read_fvecs, read_ivecs};
 use alopex_core::vector::value;
 use alopex_core::{Engine, IsolationLevel, Metric, Options, VectorIndexSpec, WriteBatch};
 use bytes::Bytes;
@@ -33,18 +34,6 @@ const K: usize = 10;
 
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/minilm-10k")
-}
-
-fn read_vecs(name: &str) -> Vec<Vec<[u8; 4]>> {
-    let bytes = std::fs::read(data_dir().join(name)).expect("test data");
-    let mut out = Vec::new();
-    let mut rest = &bytes[..];
-    while !rest.is_empty() {
-        let dim = i32::from_le_bytes(rest[..4].try_into().expect("4")) as usize;
-        out.push(rest[4..4 + dim * 4].chunks_exact(4).map(|c| c.try_into().expect("4")).collect());
-        rest = &rest[4 + dim * 4..];
-    }
-    out
 }
 
 fn key(row: usize) -> Bytes {
@@ -117,14 +106,9 @@ fn search_pass(engine: &Engine, queries: &[Vec<f32>], truth: &[Vec<u32>], ef: us
 }
 
 fn main() {
-    let base: Vec<Vec<f32>> =
-        read_vecs("base.fvecs").into_iter().map(|r| r.into_iter().map(f32::from_le_bytes).collect()).collect();
-    let queries: Vec<Vec<f32>> =
-        read_vecs("query.fvecs").into_iter().map(|r| r.into_iter().map(f32::from_le_bytes).collect()).collect();
-    let truth: Vec<Vec<u32>> = read_vecs("groundtruth-cosine.ivecs")
-        .into_iter()
-        .map(|r| r.into_iter().map(u32::from_le_bytes).collect())
-        .collect();
+    let base = read_fvecs(data_dir().join("base.fvecs")).expect("test data");
+    let queries = read_fvecs(data_dir().join("query.fvecs")).expect("test data");
+    let truth = read_ivecs(data_dir().join("groundtruth-cosine.ivecs")).expect("test data");
     let spec = VectorIndexSpec::new(1, &b"v/"[..], &b"v0"[..], 384, Metric::Cosine);
     println!("MiniLM 10k × 384, cosine, m = {}, ef_construction = {}, k = {K}", spec.m, spec.ef_construction);
 

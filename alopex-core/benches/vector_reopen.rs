@@ -23,6 +23,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use alopex_core::vector::fvecs::read_fvecs;
 use alopex_core::vector::value;
 use alopex_core::{Engine, IsolationLevel, Metric, Options, VectorIndexSpec, WriteBatch};
 use bytes::Bytes;
@@ -32,18 +33,6 @@ const QUERIES: usize = 20;
 
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/minilm-10k")
-}
-
-fn read_fvecs(name: &str) -> Vec<Vec<f32>> {
-    let bytes = std::fs::read(data_dir().join(name)).expect("test data");
-    let mut out = Vec::new();
-    let mut rest = &bytes[..];
-    while !rest.is_empty() {
-        let dim = i32::from_le_bytes(rest[..4].try_into().expect("4")) as usize;
-        out.push(rest[4..4 + dim * 4].chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4"))).collect());
-        rest = &rest[4 + dim * 4..];
-    }
-    out
 }
 
 fn env(name: &str, default: usize) -> usize {
@@ -77,7 +66,7 @@ fn secs(d: Duration) -> f64 {
 fn main() {
     let n = env("ALOPEX_BENCH_VECTORS", 1_000_000);
     let dim = env("ALOPEX_BENCH_DIM", 384);
-    let base = read_fvecs("base.fvecs");
+    let base = read_fvecs(data_dir().join("base.fvecs")).expect("test data");
     let queries: Vec<Vec<f32>> = (0..QUERIES).map(|q| vector(&base, n + 7919 * q, dim)).collect();
     let dir = tempfile::tempdir().expect("tempdir");
     let spec = VectorIndexSpec::new(1, &b"v/"[..], &b"v0"[..], dim as u32, Metric::Cosine);

@@ -13,6 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use alopex_core::vector::fvecs::{read_fvecs, read_ivecs};
 use alopex_core::vector::{KeyFilter, value};
 use alopex_core::{Engine, Error, IsolationLevel, KvTxn, MemStore, Metric, Options, VectorIndexSpec, WriteBatch};
 use bytes::Bytes;
@@ -34,26 +35,11 @@ fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/minilm-10k")
 }
 
-fn read_vecs(name: &str) -> Vec<Vec<[u8; 4]>> {
-    let bytes = std::fs::read(data_dir().join(name)).expect("test data (tests/data/minilm-10k)");
-    let mut out = Vec::new();
-    let mut rest = &bytes[..];
-    while !rest.is_empty() {
-        let dim = i32::from_le_bytes(rest[..4].try_into().expect("4 bytes")) as usize;
-        let row = rest[4..4 + dim * 4].chunks_exact(4).map(|c| c.try_into().expect("4 bytes")).collect();
-        out.push(row);
-        rest = &rest[4 + dim * 4..];
-    }
-    out
-}
-
 fn data() -> &'static Data {
     static DATA: OnceLock<Data> = OnceLock::new();
     DATA.get_or_init(|| {
-        let floats =
-            |name| read_vecs(name).into_iter().map(|r| r.into_iter().map(f32::from_le_bytes).collect()).collect();
-        let ints =
-            |name| read_vecs(name).into_iter().map(|r| r.into_iter().map(u32::from_le_bytes).collect()).collect();
+        let floats = |name| read_fvecs(data_dir().join(name)).expect("test data (tests/data/minilm-10k)");
+        let ints = |name| read_ivecs(data_dir().join(name)).expect("test data (tests/data/minilm-10k)");
         Data {
             base: floats("base.fvecs"),
             queries: floats("query.fvecs"),

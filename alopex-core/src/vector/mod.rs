@@ -14,8 +14,10 @@
 //! * `segment/` — the per-table graph: format, reader, search, builder.
 //! * `table_segments.rs` — the segments of a table being written.
 //! * `search.rs` — search results and the exact search.
+//! * `fvecs.rs` — reading the `.fvecs`/`.ivecs` files of ANN benchmark sets.
 
 pub mod distance;
+pub mod fvecs;
 pub mod search;
 pub mod segment;
 pub mod spec;
