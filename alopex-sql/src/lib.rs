@@ -26,6 +26,7 @@ pub mod encoding;
 pub mod error;
 pub mod exec;
 pub mod expr;
+pub mod interrupt;
 pub mod plan;
 pub mod session;
 pub mod table;
@@ -33,5 +34,6 @@ pub mod types;
 
 pub use database::{Database, DatabaseOptions, StoreAdapter, TxnSource};
 pub use error::{Error, Result, SqlState};
+pub use interrupt::Interrupt;
 pub use session::{Column, FromValue, Prepared, ResultRow, Rows, Session, StatementResult, Transaction, TxnStatus};
 pub use types::{DataType, Row, Value};

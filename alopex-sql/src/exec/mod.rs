@@ -68,6 +68,7 @@ use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
 use crate::expr::{EvalEnv, Expr};
+use crate::interrupt::Interrupt;
 use crate::plan::Node;
 use crate::table::RowIdSource;
 use crate::types::{DataType, Row, Value};
@@ -109,6 +110,15 @@ pub struct ExecState {
     outer: Vec<Row>,
     /// Results of uncorrelated subqueries, by [`crate::expr::Subquery::id`].
     subquery_cache: HashMap<usize, subquery::Cached>,
+    /// The session's cancellation flag, polled where rows are produced.
+    interrupt: Interrupt,
+}
+
+impl ExecState {
+    /// Fresh state for a statement that stops when `interrupt` is triggered.
+    pub fn with_interrupt(interrupt: Interrupt) -> ExecState {
+        ExecState { interrupt, ..ExecState::default() }
+    }
 }
 
 impl<'a> ExecContext<'a> {
@@ -120,6 +130,12 @@ impl<'a> ExecContext<'a> {
         row_ids: &'a dyn RowIdSource,
     ) -> ExecContext<'a> {
         ExecContext { txn, params, now, row_ids, state: ExecState::default() }
+    }
+
+    /// Fails with 57014 once the statement has been asked to stop (see
+    /// [`crate::interrupt`]). Operators that produce rows call it per row.
+    pub fn check_interrupt(&self) -> Result<()> {
+        self.state.interrupt.check()
     }
 }
 
