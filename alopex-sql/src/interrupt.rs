@@ -19,9 +19,12 @@
 //! is one relaxed atomic load.
 //!
 //! The flag stays set until the owner [`reset`](Interrupt::reset)s it; a
-//! statement that starts while it is set fails at its first row. Owners that
-//! cancel "the statement running now" (the Postgres wire server) reset the
-//! flag before each statement.
+//! statement that starts while it is set fails at its first row. An owner
+//! that cancels "the statement running now" (the Postgres wire server)
+//! instead gives each statement a fresh flag with
+//! [`Session::set_interrupt`](crate::Session::set_interrupt): a statement
+//! keeps the flag it started with, so a cancel that arrives late can only
+//! ever stop the statement it was meant for.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

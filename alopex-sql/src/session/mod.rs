@@ -134,6 +134,13 @@ impl Session {
         self.interrupt.clone()
     }
 
+    /// Replaces the cancellation flag for the statements started from now
+    /// on (a server gives each statement its own, so a late cancel can never
+    /// hit the next one).
+    pub fn set_interrupt(&mut self, interrupt: Interrupt) {
+        self.interrupt = interrupt;
+    }
+
     /// The database this session belongs to.
     pub fn database(&self) -> &Database {
         &self.db
