@@ -275,3 +275,63 @@ fn import_reports_bad_rows_by_line_and_loads_nothing() {
     assert!(err.contains("2 rows were imported before the failure"), "{err}");
     assert_eq!(rows(&server, "SELECT count(*) FROM bad"), texts(&[&["4"]]));
 }
+
+/// The interactive shell on a real terminal: `script` gives it a pty, and
+/// each line is typed only once its prompt is on the screen (a line typed
+/// ahead would be discarded when the editor switches the terminal to raw
+/// mode, as on a real terminal).
+#[test]
+fn interactive_shell_continues_statements_and_keeps_history() {
+    let found = Command::new("script").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(std::env::var_os("ALOPEX_REQUIRE_CLIENTS").is_none(), "script (util-linux) is required");
+        eprintln!("script (util-linux) not installed: skipping");
+        return;
+    }
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("history");
+    let command = format!("{} sql -p {}", env!("CARGO_BIN_EXE_alopex"), server.pg_port);
+    let mut child = Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .env("ALOPEX_HISTORY", &history)
+        .env("TERM", "dumb")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = std::io::Read::read(&mut stdout, &mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut screen = String::new();
+    let prompts = |s: &str| s.matches("alopex=> ").count() + s.matches("alopex-> ").count();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for (sent, line) in ["SELECT 6 * 7 AS answer,", "'x' AS more;", "\\timing", "\\q"].iter().enumerate() {
+        while prompts(&screen) <= sent {
+            assert!(Instant::now() < deadline, "no prompt; screen so far:\n{screen}");
+            if let Ok(chunk) = rx.recv_timeout(Duration::from_millis(100)) {
+                screen.push_str(&String::from_utf8_lossy(&chunk));
+            }
+        }
+        stdin.write_all(format!("{line}\r").as_bytes()).unwrap();
+    }
+    let status = child.wait().unwrap();
+    while let Ok(chunk) = rx.recv_timeout(Duration::from_millis(200)) {
+        screen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(status.success(), "{screen}");
+    assert!(screen.contains("alopex-> "), "a continuation prompt: {screen}");
+    assert!(screen.contains(" answer | more") && screen.contains("     42 | x"), "{screen}");
+    assert!(screen.contains("Timing is on."), "{screen}");
+    let saved = std::fs::read_to_string(&history).unwrap();
+    assert!(saved.contains("SELECT 6 * 7 AS answer,") && saved.contains("\\\\timing"), "{saved}");
+}
