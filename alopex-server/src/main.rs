@@ -1,4 +1,9 @@
-//! The `alopex` command: `alopex serve` runs a node.
+//! The `alopex` command: `alopex serve` runs a node; `alopex sql` and
+//! `alopex import` are clients of a running one (see `cli/`).
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod cli;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,6 +11,9 @@ use std::process::ExitCode;
 use alopex_server::config::Settings;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
+
+use cli::import::ImportArgs;
+use cli::shell::SqlArgs;
 
 /// Alopex: a SQL + vector database.
 #[derive(Parser)]
@@ -26,6 +34,12 @@ enum Command {
         #[command(flatten)]
         settings: Settings,
     },
+    /// An interactive SQL shell (or `-c SQL`, `-f FILE`, a piped script)
+    /// connected to a running server.
+    Sql(SqlArgs),
+    /// Loads a CSV file into a table (created when missing) on a running
+    /// server.
+    Import(ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +49,8 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     match cli.command {
+        Command::Sql(args) => ExitCode::from(cli::shell::run(args)),
+        Command::Import(args) => ExitCode::from(cli::import::run(args)),
         Command::Serve { config, settings } => {
             let file = match config.as_deref().map(Settings::from_file).transpose() {
                 Ok(f) => f.unwrap_or_default(),

@@ -26,6 +26,7 @@ pub mod encoding;
 pub mod error;
 pub mod exec;
 pub mod expr;
+pub mod interrupt;
 pub mod plan;
 mod search;
 pub mod session;
@@ -34,5 +35,6 @@ pub mod types;
 
 pub use database::{Database, DatabaseOptions, StoreAdapter, TxnSource};
 pub use error::{Error, Result, SqlState};
+pub use interrupt::Interrupt;
 pub use session::{Column, FromValue, Prepared, ResultRow, Rows, Session, StatementResult, Transaction, TxnStatus};
 pub use types::{DataType, Row, Value};

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use alopex_sql::copy::{CopyCommand, CopyDecoder};
 use alopex_sql::expr::cast::to_text_as;
-use alopex_sql::{DataType, Error, Session, SqlState, StatementResult, TxnStatus, Value};
+use alopex_sql::{DataType, Error, Interrupt, Session, SqlState, StatementResult, TxnStatus, Value};
 use bytes::Bytes;
 use parking_lot::Mutex;
 use pgwire::api::results::{CopyResponse, Response};
@@ -138,15 +138,23 @@ impl CopyIn {
 }
 
 /// Runs a `COPY TO STDOUT`: the CopyOutResponse with one CopyData per row.
+/// The query stops when `interrupt` is triggered.
 pub async fn run_out(
     cmd: CopyCommand,
     session: &Arc<Mutex<Session>>,
     workers: &Workers,
     limit: usize,
+    interrupt: Interrupt,
 ) -> Result<Response, Error> {
     let session = session.clone();
     let sql = cmd.select_sql();
-    let (mut results, error) = workers.run(move || session.lock().run_script_limited(&sql, &[], limit)).await?;
+    let (mut results, error) = workers
+        .run(move || {
+            let mut session = session.lock();
+            session.set_interrupt(interrupt);
+            session.run_script_limited(&sql, &[], limit)
+        })
+        .await?;
     if let Some(e) = error {
         return Err(e);
     }

@@ -20,6 +20,10 @@
 //! block marks it failed, after which the session itself refuses all but
 //! ROLLBACK with 25P02.
 //!
+//! A running statement can be stopped by a cancel request or by the client
+//! hanging up (`cancel.rs`): each statement gets its own [`Interrupt`] and
+//! its work is wrapped in [`cancellable`], which triggers it.
+//!
 //! Results are materialized on the worker before they are sent, within the
 //! `max_result_bytes` limit (54000 beyond it), so a session is never held
 //! across an await point on the network.
@@ -28,7 +32,7 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use alopex_sql::copy::{CopyCommand, CopyDirection, parse_copy};
-use alopex_sql::{Column, DataType, Error, Session, SqlState, StatementResult, TxnStatus, Value};
+use alopex_sql::{Column, DataType, Error, Interrupt, Session, SqlState, StatementResult, TxnStatus, Value};
 use async_trait::async_trait;
 use bytes::BytesMut;
 use futures::{Sink, SinkExt, stream};
@@ -48,6 +52,7 @@ use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
 use pgwire::messages::data::DataRow;
 use pgwire::messages::response::TransactionStatus;
 
+use super::cancel::{PeerWatch, cancellable};
 use super::copy::{self, CopyIn};
 use super::error::{error_info, user_error};
 use super::types::{decode_param, encode_value, fields, pg_type, sql_type};
@@ -120,6 +125,8 @@ pub struct PgConnection {
     parser: Arc<StatementParser>,
     /// A COPY FROM STDIN in progress.
     copy_in: tokio::sync::Mutex<Option<CopyIn>>,
+    /// Sees the client hang up while a statement runs.
+    peer: Option<PeerWatch>,
 }
 
 impl PgConnection {
@@ -127,7 +134,21 @@ impl PgConnection {
     pub fn new(session: Session, workers: Workers, metrics: Arc<Metrics>, max_result_bytes: usize) -> PgConnection {
         let session = Arc::new(Mutex::new(session));
         let parser = Arc::new(StatementParser { session: session.clone(), workers: workers.clone() });
-        PgConnection { session, workers, metrics, max_result_bytes, parser, copy_in: tokio::sync::Mutex::new(None) }
+        PgConnection {
+            session,
+            workers,
+            metrics,
+            max_result_bytes,
+            parser,
+            copy_in: tokio::sync::Mutex::new(None),
+            peer: None,
+        }
+    }
+
+    /// Interrupts running statements when `watch` sees the client go away.
+    pub fn with_peer_watch(mut self, watch: Option<PeerWatch>) -> PgConnection {
+        self.peer = watch;
+        self
     }
 
     /// Starts a COPY: the response that switches the client into the COPY
@@ -141,7 +162,11 @@ impl PgConnection {
                 }
                 Err(e) => Err(e),
             },
-            CopyDirection::Out => copy::run_out(cmd, &self.session, &self.workers, self.max_result_bytes).await,
+            CopyDirection::Out => {
+                let interrupt = Interrupt::new();
+                let work = copy::run_out(cmd, &self.session, &self.workers, self.max_result_bytes, interrupt.clone());
+                cancellable(work, self.peer.as_ref(), &interrupt).await
+            }
         };
         started.unwrap_or_else(|e| Response::Error(Box::new(error_info(&e))))
     }
@@ -152,7 +177,14 @@ impl PgConnection {
         let session = self.session.clone();
         let limit = self.max_result_bytes;
         let started = std::time::Instant::now();
-        let out = match self.workers.run(move || session.lock().run_script_limited(&sql, &params, limit)).await {
+        let interrupt = Interrupt::new();
+        let flag = interrupt.clone();
+        let work = self.workers.run(move || {
+            let mut session = session.lock();
+            session.set_interrupt(flag);
+            session.run_script_limited(&sql, &params, limit)
+        });
+        let out = match cancellable(work, self.peer.as_ref(), &interrupt).await {
             Ok(out) => out,
             Err(e) => (Vec::new(), Some(e)),
         };

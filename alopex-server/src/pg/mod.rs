@@ -11,9 +11,14 @@
 //! `53300 sorry, too many clients already` as a FATAL ErrorResponse and the
 //! socket is closed, so it never queues for a slot it cannot see.
 //!
+//! Every connection is issued a (pid, secret key) pair in BackendKeyData
+//! and registered for cancel requests; [`cancel`] explains how a
+//! CancelRequest, or the client hanging up, stops the running statement.
+//!
 //! Authentication is `trust` for now (any user, no password), which is only
 //! appropriate on loopback; SCRAM and TLS are listed as missing in the docs.
 
+pub mod cancel;
 pub mod copy;
 mod describe;
 pub mod error;
@@ -23,11 +28,12 @@ pub mod types;
 use std::sync::Arc;
 
 use alopex_sql::Database;
-use pgwire::api::PgWireServerHandlers;
 use pgwire::api::auth::StartupHandler;
 use pgwire::api::auth::noop::NoopStartupHandler;
+use pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
 use pgwire::api::copy::CopyHandler;
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::{ConnectionManager, PgWireServerHandlers};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
@@ -35,17 +41,26 @@ use tokio::task::JoinSet;
 
 use crate::metrics::{Metrics, OpenConnection};
 use crate::workers::Workers;
+use cancel::PeerWatch;
 use handler::PgConnection;
 
-/// Startup without authentication (trust).
-struct TrustStartup;
+/// Startup without authentication (trust). It issues the connection's
+/// BackendKeyData and registers it for cancel requests.
+struct TrustStartup {
+    cancels: Arc<ConnectionManager>,
+}
 
-impl NoopStartupHandler for TrustStartup {}
+impl NoopStartupHandler for TrustStartup {
+    fn connection_manager(&self) -> Option<Arc<ConnectionManager>> {
+        Some(self.cancels.clone())
+    }
+}
 
 /// The handlers of one connection, as pgwire wants them.
 struct ConnectionHandlers {
     connection: Arc<PgConnection>,
     startup: Arc<TrustStartup>,
+    cancel: Arc<DefaultCancelHandler>,
 }
 
 impl PgWireServerHandlers for ConnectionHandlers {
@@ -63,6 +78,10 @@ impl PgWireServerHandlers for ConnectionHandlers {
 
     fn copy_handler(&self) -> Arc<impl CopyHandler> {
         self.connection.clone()
+    }
+
+    fn cancel_handler(&self) -> Arc<impl CancelHandler> {
+        self.cancel.clone()
     }
 }
 
@@ -86,6 +105,9 @@ impl PgServer {
     /// transaction) and returns.
     pub async fn serve(self, listener: TcpListener, mut shutdown: watch::Receiver<bool>) {
         let slots = Arc::new(Semaphore::new(self.max_connections));
+        let cancels = Arc::new(ConnectionManager::new());
+        let startup = Arc::new(TrustStartup { cancels: cancels.clone() });
+        let cancel = Arc::new(DefaultCancelHandler::new(cancels));
         let mut connections = JoinSet::new();
         loop {
             let accepted = tokio::select! {
@@ -106,14 +128,21 @@ impl PgServer {
                 connections.spawn(async move { refuse(&mut socket).await });
                 continue;
             };
-            let connection = Arc::new(PgConnection::new(
-                self.db.session(),
-                self.workers.clone(),
-                self.metrics.clone(),
-                self.max_result_bytes,
-            ));
+            // A watch on the socket sees the client hang up mid-statement.
+            let (socket, peer_watch) = match PeerWatch::split(socket) {
+                Ok((socket, watch)) => (socket, Some(watch)),
+                Err(e) => {
+                    tracing::warn!(%peer, "cannot watch the connection: {e}");
+                    continue;
+                }
+            };
+            let connection = Arc::new(
+                PgConnection::new(self.db.session(), self.workers.clone(), self.metrics.clone(), self.max_result_bytes)
+                    .with_peer_watch(peer_watch),
+            );
             let open = OpenConnection::new(&self.metrics, "pg");
-            let handlers = Arc::new(ConnectionHandlers { connection, startup: Arc::new(TrustStartup) });
+            let handlers =
+                Arc::new(ConnectionHandlers { connection, startup: startup.clone(), cancel: cancel.clone() });
             connections.spawn(async move {
                 tracing::debug!(%peer, "connection opened");
                 if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {

@@ -146,6 +146,8 @@ impl JoinCore {
             };
             let Some(index) = index else { break };
             probe.pos += 1;
+            // Joins over materialized sides read no table per pair.
+            cx.check_interrupt()?;
             let right = &self.right[index];
             self.scratch.clear();
             self.scratch.extend_from_slice(&probe.left);

@@ -69,6 +69,7 @@ use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
 use crate::expr::{EvalEnv, Expr};
+use crate::interrupt::Interrupt;
 use crate::plan::Node;
 use crate::table::RowIdSource;
 use crate::types::{DataType, Row, Value};
@@ -110,14 +111,22 @@ pub struct ExecState {
     outer: Vec<Row>,
     /// Results of uncorrelated subqueries, by [`crate::expr::Subquery::id`].
     subquery_cache: HashMap<usize, subquery::Cached>,
+    /// The session's cancellation flag, polled where rows are produced.
+    interrupt: Interrupt,
     /// The session's `hnsw.ef_search` (0 = the default, 40).
     pub(crate) ef_search: usize,
 }
 
 impl ExecState {
-    /// State for a session whose `hnsw.ef_search` is `ef_search`.
-    pub(crate) fn with_ef_search(ef_search: usize) -> ExecState {
-        ExecState { ef_search, ..ExecState::default() }
+    /// Fresh state for a statement that stops when `interrupt` is triggered.
+    pub fn with_interrupt(interrupt: Interrupt) -> ExecState {
+        ExecState { interrupt, ..ExecState::default() }
+    }
+
+    /// The same, searching HNSW indexes with this `hnsw.ef_search`.
+    pub(crate) fn with_ef_search(mut self, ef_search: usize) -> ExecState {
+        self.ef_search = ef_search;
+        self
     }
 }
 
@@ -130,6 +139,12 @@ impl<'a> ExecContext<'a> {
         row_ids: &'a dyn RowIdSource,
     ) -> ExecContext<'a> {
         ExecContext { txn, params, now, row_ids, state: ExecState::default() }
+    }
+
+    /// Fails with 57014 once the statement has been asked to stop (see
+    /// [`crate::interrupt`]). Operators that produce rows call it per row.
+    pub fn check_interrupt(&self) -> Result<()> {
+        self.state.interrupt.check()
     }
 }
 

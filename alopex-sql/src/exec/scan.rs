@@ -144,6 +144,7 @@ impl Executor for ScanExec {
             self.source = Some(self.open(cx)?);
         }
         while let Some(row) = self.next_unfiltered(cx)? {
+            cx.check_interrupt()?;
             if row.len() != self.table.columns.len() {
                 return Err(Error::internal(format!(
                     "table \"{}\" returned a {}-column row for {} columns",

@@ -29,6 +29,7 @@ use crate::catalog::Catalog;
 use crate::database::{Database, RowIdAllocator};
 use crate::error::{Error, Result, SqlState};
 use crate::exec::{self, ExecContext, ExecState, Executor, StatsHandle};
+use crate::interrupt::Interrupt;
 use crate::plan::{self, BoundStatement, OutputColumn, Plan};
 use crate::types::{DataType, Row, Value};
 use crate::{expr, sql_err};
@@ -90,6 +91,8 @@ pub struct Session {
     isolation: IsolationLevel,
     next_isolation: Option<IsolationLevel>,
     vars: BTreeMap<String, String>,
+    /// Stops the running statement when triggered (see [`Interrupt`]).
+    interrupt: Interrupt,
 }
 
 /// A statement ready to execute in this session: what it returns and what
@@ -106,7 +109,14 @@ pub struct Prepared {
 
 impl Session {
     pub(crate) fn new(db: Database) -> Session {
-        Session { db, txn: None, isolation: IsolationLevel::Snapshot, next_isolation: None, vars: BTreeMap::new() }
+        Session {
+            db,
+            txn: None,
+            isolation: IsolationLevel::Snapshot,
+            next_isolation: None,
+            vars: BTreeMap::new(),
+            interrupt: Interrupt::new(),
+        }
     }
 
     /// The transaction status.
@@ -116,6 +126,19 @@ impl Session {
             Some(t) if t.explicit => TxnStatus::InTransaction,
             _ => TxnStatus::Idle,
         }
+    }
+
+    /// This session's cancellation flag: triggering a clone (from any
+    /// thread, without the session) fails its running statement with 57014.
+    pub fn interrupt(&self) -> Interrupt {
+        self.interrupt.clone()
+    }
+
+    /// Replaces the cancellation flag for the statements started from now
+    /// on (a server gives each statement its own, so a late cancel can never
+    /// hit the next one).
+    pub fn set_interrupt(&mut self, interrupt: Interrupt) {
+        self.interrupt = interrupt;
     }
 
     /// The database this session belongs to.
@@ -301,7 +324,7 @@ impl Session {
                     plan,
                     exec,
                     params,
-                    state: Some(ExecState::with_ef_search(self.ef_search())),
+                    state: Some(ExecState::with_interrupt(self.interrupt.clone()).with_ef_search(self.ef_search())),
                     autocommit,
                     produced: 0,
                     now: (self.db.shared.clock)(),
@@ -430,9 +453,10 @@ impl Session {
                     let shared = self.db.shared.clone();
                     let now = (shared.clock)();
                     let row_ids = RowIdAllocator { db: &shared };
+                    let interrupt = self.interrupt.clone();
                     let t = self.open()?;
                     let mut cx = ExecContext::new(&mut *t.txn, &params, now, &row_ids);
-                    cx.state = ExecState::with_ef_search(ef_search);
+                    cx.state = ExecState::with_interrupt(interrupt).with_ef_search(ef_search);
                     while exec.next(&mut cx)?.is_some() {}
                 }
                 let lines = plan::explain::explain(plan, Some(&stats.lock()));
