@@ -49,6 +49,7 @@
 //! only the SQL search at one `ef_search` for a profiler
 //! (`ALOPEX_BENCH_REPS` passes).
 
+use alopex_core::vector::fvecs::{read_fvecs, read_ivecs};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -64,20 +65,6 @@ fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/minilm-10k")
 }
 
-/// `.fvecs`/`.ivecs`: per row a little-endian i32 dimension, then that many
-/// 4-byte little-endian values.
-fn read_vecs(name: &str) -> Vec<Vec<[u8; 4]>> {
-    let bytes = std::fs::read(data_dir().join(name)).expect("test data (tests/data/minilm-10k)");
-    let mut out = Vec::new();
-    let mut rest = &bytes[..];
-    while !rest.is_empty() {
-        let dim = i32::from_le_bytes(rest[..4].try_into().expect("4 bytes")) as usize;
-        out.push(rest[4..4 + dim * 4].chunks_exact(4).map(|c| c.try_into().expect("4 bytes")).collect());
-        rest = &rest[4 + dim * 4..];
-    }
-    out
-}
-
 struct Data {
     base: Vec<Vec<f32>>,
     queries: Vec<Vec<f32>>,
@@ -86,12 +73,11 @@ struct Data {
 }
 
 fn load_data() -> Data {
-    let floats = |name| -> Vec<Vec<f32>> {
-        read_vecs(name).into_iter().map(|r| r.into_iter().map(f32::from_le_bytes).collect()).collect()
-    };
-    let truth = read_vecs("groundtruth-cosine.ivecs")
+    let floats = |name| read_fvecs(data_dir().join(name)).expect("test data (tests/data/minilm-10k)");
+    let truth = read_ivecs(data_dir().join("groundtruth-cosine.ivecs"))
+        .expect("test data (tests/data/minilm-10k)")
         .into_iter()
-        .map(|r| r.into_iter().take(K).map(u32::from_le_bytes).collect())
+        .map(|r| r.into_iter().take(K).collect())
         .collect();
     Data { base: floats("base.fvecs"), queries: floats("query.fvecs"), truth }
 }
