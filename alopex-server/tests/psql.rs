@@ -137,3 +137,76 @@ fn psql_copy_text_and_csv() {
     assert!(ok);
     assert_eq!(out, "id,name\n4,\"x, y\"\n5,\n");
 }
+
+/// psql's describe commands run unmodified: they query `pg_class`,
+/// `pg_attribute`, `pg_index`, `pg_constraint` and friends with psql 15's
+/// own SQL (regular expressions, `regclass` casts, catalog functions).
+#[test]
+fn psql_describe_commands() {
+    if !psql_available() {
+        return;
+    }
+    let server = Server::start();
+    let (ok, _, err) = psql(
+        &server,
+        &[
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT 'x', \
+             email VARCHAR(40) UNIQUE, score NUMERIC(8,2))",
+            "-c",
+            "CREATE INDEX t_score_idx ON t (score)",
+            "-c",
+            "CREATE TABLE log (at TIMESTAMP, msg TEXT)",
+        ],
+    );
+    assert!(ok, "{err}");
+    let describe = |cmd: &str| {
+        let (ok, out, err) = psql(&server, &["-v", "ON_ERROR_STOP=1", "-c", cmd]);
+        assert!(ok && err.is_empty(), "{cmd}: {err}");
+        out
+    };
+
+    let out = describe("\\dt");
+    assert!(out.contains("List of relations"), "{out}");
+    assert!(out.contains(" public | log  | table | alopex"), "{out}");
+    assert!(out.contains(" public | t    | table | alopex"), "{out}");
+    assert!(out.contains("(2 rows)"), "{out}");
+
+    let out = describe("\\d t");
+    assert!(out.contains("Table \"public.t\""), "{out}");
+    for line in [
+        " id     | integer               |           | not null | ",
+        " name   | text                  |           | not null | 'x'",
+        " email  | character varying(40) |           |          | ",
+        " score  | numeric(8,2)          |           |          | ",
+        "    \"t_pkey\" PRIMARY KEY, btree (id)",
+        "    \"t_email_key\" UNIQUE CONSTRAINT, btree (email)",
+        "    \"t_score_idx\" btree (score)",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in\n{out}");
+    }
+
+    let out = describe("\\di");
+    for line in [
+        " public | t_email_key | index | alopex | t",
+        " public | t_pkey      | index | alopex | t",
+        " public | t_score_idx | index | alopex | t",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in\n{out}");
+    }
+
+    let out = describe("\\dn");
+    assert!(out.contains(" public | alopex"), "{out}");
+    let out = describe("\\l");
+    assert!(out.contains(" alopex | alopex | UTF8"), "{out}");
+    let out = describe("\\d");
+    assert!(out.contains(" public | t    | table | alopex"), "{out}");
+    // A pattern psql turns into a regular expression.
+    let out = describe("\\dt l*");
+    assert!(out.contains(" public | log  | table | alopex") && !out.contains("| t "), "{out}");
+    // An unknown relation: psql's own message, not an error from the server.
+    let (_, out, err) = psql(&server, &["-c", "\\d nope"]);
+    assert!(err.contains("Did not find any relation named \"nope\""), "{out}{err}");
+}
