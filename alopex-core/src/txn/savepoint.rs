@@ -171,7 +171,10 @@ mod tests {
         Bytes::copy_from_slice(s.as_bytes())
     }
 
-    fn all(buf: &WriteBuffer) -> Vec<(Bytes, Option<Bytes>)> {
+    /// The buffer's contents in key order.
+    type Contents = Vec<(Bytes, Option<Bytes>)>;
+
+    fn all(buf: &WriteBuffer) -> Contents {
         let range: KeyBounds = (Bound::Unbounded, Bound::Unbounded);
         buf.range(&range, false).map(|(k, v)| (k.clone(), v.clone())).collect()
     }
@@ -228,8 +231,8 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(7);
         for _ in 0..40 {
             let mut buf = WriteBuffer::default();
-            let mut model: Vec<(Bytes, Option<Bytes>)> = Vec::new();
-            let mut stack: Vec<(Savepoint, Vec<(Bytes, Option<Bytes>)>)> = Vec::new();
+            let mut model: Contents = Vec::new();
+            let mut stack: Vec<(Savepoint, Contents)> = Vec::new();
             let mut seq = 0u32;
             for step in 0..400 {
                 match rng.random_range(0..12) {

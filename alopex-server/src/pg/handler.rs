@@ -457,5 +457,11 @@ mod tests {
         assert!(matches!(command_response("ROLLBACK"), Response::TransactionEnd(_)));
         assert!(matches!(command_response("INSERT 0 3"), Response::Execution(_)));
         assert!(matches!(command_response("CREATE TABLE"), Response::Execution(_)));
+        assert!(matches!(keep_block(command_response("ROLLBACK"), true), Response::Execution(_)));
+        assert!(matches!(keep_block(command_response("ROLLBACK"), false), Response::TransactionEnd(_)));
+        assert!(is_rollback_to("ROLLBACK TO SAVEPOINT s"));
+        assert!(is_rollback_to("rollback work to s;"));
+        assert!(!is_rollback_to("ROLLBACK"));
+        assert!(!is_rollback_to("ROLLBACK TO s; SELECT 1"));
     }
 }

@@ -73,10 +73,13 @@ pub struct Binder<'a> {
     /// Query-binder private state (outer scopes, CTEs, subquery ids).
     pub(crate) state: query::QueryState,
     /// The session's settings, for `current_setting` (see `pg_functions.rs`).
-    pub(crate) settings: Option<&'a dyn Fn(&str) -> Option<String>>,
+    pub(crate) settings: Option<&'a SettingLookup<'a>>,
     /// What the statement read and wrote of the settings.
     pub(crate) settings_use: SettingsUse,
 }
+
+/// Looks a session setting up by name (`current_setting`).
+pub type SettingLookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
 
 /// How a bound statement depends on the session's settings: a statement
 /// that calls `current_setting` or `set_config` is bound for one execution
@@ -108,7 +111,7 @@ pub fn bind_in_session(
     stmt: &Statement,
     catalog: &Catalog,
     param_types: &[DataType],
-    settings: &dyn Fn(&str) -> Option<String>,
+    settings: &SettingLookup<'_>,
 ) -> Result<(BoundStatement, SettingsUse)> {
     let mut binder = Binder::new(catalog, param_types);
     binder.settings = Some(settings);
