@@ -17,7 +17,7 @@ use bytes::Bytes;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::key::Timestamp;
-use crate::txn::{IsolationLevel, Transaction};
+use crate::txn::{IsolationLevel, Savepoint, Transaction};
 use crate::vector::search::{TopHits, exact_search};
 use crate::vector::{KeyFilter, SnapshotReader, VectorHit, VectorIndexSpec};
 use crate::version::KeyBounds;
@@ -91,6 +91,27 @@ pub trait KvTxn: Send {
 
     /// Discards the transaction.
     fn rollback(&mut self) -> Result<()>;
+
+    /// Opens a savepoint (SQL `SAVEPOINT`): a later
+    /// [`KvTxn::rollback_to_savepoint`] undoes the writes made after it.
+    /// The default refuses: a store must opt in.
+    fn savepoint(&mut self) -> Result<Savepoint> {
+        Err(crate::Error::InvalidArgument("this store does not support savepoints".into()))
+    }
+
+    /// Undoes the writes made since `sp`; `sp` stays open, later
+    /// savepoints are discarded. Reads are kept (serializable validation
+    /// still covers them).
+    fn rollback_to_savepoint(&mut self, sp: Savepoint) -> Result<()> {
+        let _ = sp;
+        Err(crate::Error::InvalidArgument("this store does not support savepoints".into()))
+    }
+
+    /// Discards `sp` and every later savepoint, keeping their writes.
+    fn release_savepoint(&mut self, sp: Savepoint) -> Result<()> {
+        let _ = sp;
+        Err(crate::Error::InvalidArgument("this store does not support savepoints".into()))
+    }
 
     /// The `k` entries of the vector index `spec` closest to `query` at
     /// the snapshot (own writes included), closest first, with their exact
@@ -196,6 +217,15 @@ impl KvTxn for Transaction {
     }
     fn rollback(&mut self) -> Result<()> {
         Transaction::rollback(self)
+    }
+    fn savepoint(&mut self) -> Result<Savepoint> {
+        Transaction::savepoint(self)
+    }
+    fn rollback_to_savepoint(&mut self, sp: Savepoint) -> Result<()> {
+        Transaction::rollback_to_savepoint(self, sp)
+    }
+    fn release_savepoint(&mut self, sp: Savepoint) -> Result<()> {
+        Transaction::release_savepoint(self, sp)
     }
     fn vector_search(
         &mut self,

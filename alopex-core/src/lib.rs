@@ -48,7 +48,7 @@ pub use key::{Entry, Timestamp, ValueKind};
 pub use kv::{KvStore, KvTxn, TxnOptions};
 pub use memstore::{MemStore, MemTxn};
 pub use options::Options;
-pub use txn::{IsolationLevel, Transaction};
+pub use txn::{IsolationLevel, Savepoint, Transaction};
 pub use vector::{Metric, VectorHit, VectorIndexSpec};
 pub use version::KeyBounds;
 pub use wal::SyncMode;

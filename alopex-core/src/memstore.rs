@@ -21,9 +21,9 @@ use parking_lot::Mutex;
 use crate::error::{Error, Result};
 use crate::key::Timestamp;
 use crate::kv::{KvStore, KvTxn, TxnOptions};
-use crate::txn::IsolationLevel;
 use crate::txn::merge;
 use crate::txn::write_buffer::WriteBuffer;
+use crate::txn::{IsolationLevel, Savepoint};
 use crate::version::KeyBounds;
 
 /// An in-memory MVCC store. Cloning shares the same data.
@@ -253,6 +253,21 @@ impl KvTxn for MemTxn {
         self.writes.clear();
         self.finish();
         Ok(())
+    }
+
+    fn savepoint(&mut self) -> Result<Savepoint> {
+        self.check_open()?;
+        Ok(self.writes.savepoint())
+    }
+
+    fn rollback_to_savepoint(&mut self, sp: Savepoint) -> Result<()> {
+        self.check_open()?;
+        self.writes.rollback_to(sp)
+    }
+
+    fn release_savepoint(&mut self, sp: Savepoint) -> Result<()> {
+        self.check_open()?;
+        self.writes.release(sp)
     }
 }
 

@@ -137,3 +137,95 @@ fn psql_copy_text_and_csv() {
     assert!(ok);
     assert_eq!(out, "id,name\n4,\"x, y\"\n5,\n");
 }
+
+/// psql's describe commands run unmodified: they query `pg_class`,
+/// `pg_attribute`, `pg_index`, `pg_constraint` and friends with psql 15's
+/// own SQL (regular expressions, `regclass` casts, catalog functions).
+#[test]
+fn psql_describe_commands() {
+    if !psql_available() {
+        return;
+    }
+    let server = Server::start();
+    let (ok, _, err) = psql(
+        &server,
+        &[
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT 'x', \
+             email VARCHAR(40) UNIQUE, score NUMERIC(8,2))",
+            "-c",
+            "CREATE INDEX t_score_idx ON t (score)",
+            "-c",
+            "CREATE TABLE log (at TIMESTAMP, msg TEXT)",
+        ],
+    );
+    assert!(ok, "{err}");
+    let describe = |cmd: &str| {
+        let (ok, out, err) = psql(&server, &["-v", "ON_ERROR_STOP=1", "-c", cmd]);
+        assert!(ok && err.is_empty(), "{cmd}: {err}");
+        out
+    };
+
+    let out = describe("\\dt");
+    assert!(out.contains("List of relations"), "{out}");
+    assert!(out.contains(" public | log  | table | alopex"), "{out}");
+    assert!(out.contains(" public | t    | table | alopex"), "{out}");
+    assert!(out.contains("(2 rows)"), "{out}");
+
+    // `\d t` itself stops at psql's publication query (it needs
+    // generate_series in FROM and array subscripts); the column and index
+    // queries it sends first work, verbatim from psql 15.
+    let (ok, out, err) = psql(
+        &server,
+        &[
+            "-A",
+            "-t",
+            "-c",
+            "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), \
+             (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid, true) FROM pg_catalog.pg_attrdef d \
+              WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum AND a.atthasdef), a.attnotnull \
+             FROM pg_catalog.pg_attribute a WHERE a.attrelid = 't'::regclass AND a.attnum > 0 \
+             AND NOT a.attisdropped ORDER BY a.attnum",
+            "-c",
+            "SELECT c2.relname, i.indisprimary, i.indisunique, pg_catalog.pg_get_indexdef(i.indexrelid, 0, true), \
+             pg_catalog.pg_get_constraintdef(con.oid, true), contype \
+             FROM pg_catalog.pg_class c, pg_catalog.pg_class c2, pg_catalog.pg_index i \
+             LEFT JOIN pg_catalog.pg_constraint con ON (conrelid = i.indrelid AND conindid = i.indexrelid \
+             AND contype IN ('p','u','x')) \
+             WHERE c.oid = 't'::regclass AND c.oid = i.indrelid AND i.indexrelid = c2.oid \
+             ORDER BY i.indisprimary DESC, c2.relname",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        out,
+        "id|integer||t\nname|text|'x'|t\nemail|character varying(40)||f\nscore|numeric(8,2)||f\n\
+         t_pkey|t|t|CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)|PRIMARY KEY (id)|p\n\
+         t_email_key|f|t|CREATE UNIQUE INDEX t_email_key ON public.t USING btree (email)|UNIQUE (email)|u\n\
+         t_score_idx|f|f|CREATE INDEX t_score_idx ON public.t USING btree (score)||\n"
+    );
+
+    let out = describe("\\di");
+    for line in [
+        " public | t_email_key | index | alopex | t",
+        " public | t_pkey      | index | alopex | t",
+        " public | t_score_idx | index | alopex | t",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in\n{out}");
+    }
+
+    let out = describe("\\dn");
+    assert!(out.contains(" public | alopex"), "{out}");
+    let out = describe("\\l");
+    assert!(out.contains(" alopex | alopex | UTF8"), "{out}");
+    let out = describe("\\d");
+    assert!(out.contains(" public | t    | table | alopex"), "{out}");
+    // A pattern psql turns into a regular expression.
+    let out = describe("\\dt l*");
+    assert!(out.contains(" public | log  | table | alopex") && !out.contains("| t "), "{out}");
+    // An unknown relation: psql's own message, not an error from the server.
+    let (_, out, err) = psql(&server, &["-c", "\\d nope"]);
+    assert!(err.contains("Did not find any relation named \"nope\""), "{out}{err}");
+}

@@ -52,3 +52,12 @@ fn psycopg3() {
     let server = Server::start();
     run_script("psycopg_client.py", &server);
 }
+
+#[test]
+fn sqlalchemy2() {
+    if !has_module("psycopg") || !has_module("sqlalchemy") {
+        return;
+    }
+    let server = Server::start();
+    run_script("sqlalchemy_client.py", &server);
+}

@@ -32,9 +32,11 @@ use crate::oracle::ReadSet;
 use crate::version::KeyBounds;
 
 pub(crate) mod merge;
+mod savepoint;
 mod vector;
 pub(crate) mod write_buffer;
 
+pub use savepoint::Savepoint;
 use write_buffer::WriteBuffer;
 
 /// How strictly a transaction is isolated from concurrent ones.

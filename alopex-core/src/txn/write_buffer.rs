@@ -24,6 +24,10 @@
 //! tree. Ordered reads merge the two sorted sequences, and commit takes the
 //! run as it is when the tree is empty (no copy, no sort) or merges the two
 //! once.
+//!
+//! While a savepoint is open, each write also records the key's prior
+//! state in an undo log (`savepoint.rs`), so the buffer can be rolled back
+//! to the savepoint.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -31,6 +35,8 @@ use std::iter::Peekable;
 
 use bytes::Bytes;
 
+use super::savepoint::{Savepoint, UndoLog};
+use crate::error::Result;
 use crate::version::KeyBounds;
 
 /// One buffered write: a value, or `None` for a delete.
@@ -41,6 +47,7 @@ pub(crate) type Write = (Bytes, Option<Bytes>);
 pub(crate) struct WriteBuffer {
     run: Vec<Write>,
     tree: BTreeMap<Bytes, Option<Bytes>>,
+    pub(super) undo: UndoLog,
 }
 
 impl WriteBuffer {
@@ -54,10 +61,41 @@ impl WriteBuffer {
         self.run.is_empty() && self.tree.is_empty()
     }
 
-    /// Forgets every write.
+    /// Forgets every write (and every savepoint).
     pub(crate) fn clear(&mut self) {
         self.run.clear();
         self.tree.clear();
+        self.undo.clear();
+    }
+
+    /// Opens a savepoint (see `savepoint.rs`).
+    pub(crate) fn savepoint(&mut self) -> Savepoint {
+        self.undo.mark()
+    }
+
+    /// Undoes the writes made since `sp`; `sp` stays open.
+    pub(crate) fn rollback_to(&mut self, sp: Savepoint) -> Result<()> {
+        let priors = self.undo.undo(sp)?;
+        self.restore(priors);
+        Ok(())
+    }
+
+    /// Closes `sp` and the savepoints after it, keeping their writes.
+    pub(crate) fn release(&mut self, sp: Savepoint) -> Result<()> {
+        self.undo.release(sp)
+    }
+
+    /// Forgets the writes of every key in `keys`.
+    pub(super) fn remove_all(&mut self, keys: &std::collections::HashSet<Bytes>) {
+        if keys.is_empty() {
+            return;
+        }
+        self.run.retain(|(k, _)| !keys.contains(k));
+        if !self.tree.is_empty() {
+            for k in keys {
+                self.tree.remove(k);
+            }
+        }
     }
 
     /// The buffered write of `key`, if any: `Some(None)` is a delete.
@@ -70,6 +108,15 @@ impl WriteBuffer {
 
     /// Records a write of `key`, replacing an earlier one.
     pub(crate) fn insert(&mut self, key: Bytes, value: Option<Bytes>) {
+        if self.undo.is_recording() {
+            let prior = self.get(&key).cloned();
+            self.undo.record(key.clone(), prior);
+        }
+        self.insert_unlogged(key, value);
+    }
+
+    /// [`WriteBuffer::insert`] without recording an undo entry.
+    pub(super) fn insert_unlogged(&mut self, key: Bytes, value: Option<Bytes>) {
         let after_run = match self.run.last() {
             None => true,
             Some((last, _)) => match key.as_ref().cmp(last.as_ref()) {
@@ -122,6 +169,7 @@ impl WriteBuffer {
     /// Takes every write out, sorted by key, one per key, leaving the buffer
     /// empty.
     pub(crate) fn take_sorted(&mut self) -> Vec<Write> {
+        self.undo.clear();
         let run = std::mem::take(&mut self.run);
         let tree = std::mem::take(&mut self.tree);
         if tree.is_empty() {

@@ -238,8 +238,51 @@ fn command_response(tag: &str) -> Response {
     }
 }
 
+/// A `ROLLBACK` tag that did not end the block (`ROLLBACK TO SAVEPOINT`)
+/// does not move the transaction status.
+fn keep_block(r: Response, in_block: bool) -> Response {
+    match r {
+        Response::TransactionEnd(tag) if in_block => Response::Execution(tag),
+        other => other,
+    }
+}
+
+/// Whether a simple query is a lone `ROLLBACK [WORK | TRANSACTION] TO …`.
+fn is_rollback_to(sql: &str) -> bool {
+    let words: Vec<String> =
+        sql.split_whitespace().take(3).map(|w| w.trim_end_matches(';').to_ascii_lowercase()).collect();
+    match words.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["rollback", "to", ..] | ["rollback", "work" | "transaction", "to"] => {
+            !sql.trim_end().trim_end_matches(';').contains(';')
+        }
+        _ => false,
+    }
+}
+
 #[async_trait]
 impl SimpleQueryHandler for PgConnection {
+    /// Starts each query from the session's own transaction status, so
+    /// that the status pgwire derives from the command tags ends right.
+    /// `ROLLBACK TO SAVEPOINT` (tag `ROLLBACK`) leaves a failed block open
+    /// and usable: from a failed block it starts as in-transaction, so it
+    /// ends there, or failed again if it fails (3B001).
+    async fn on_query<C>(&self, client: &mut C, query: pgwire::messages::simplequery::Query) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let status = match self.session.lock().status() {
+            TxnStatus::Idle => TransactionStatus::Idle,
+            TxnStatus::InTransaction => TransactionStatus::Transaction,
+            TxnStatus::Failed if is_rollback_to(&query.query) => TransactionStatus::Transaction,
+            TxnStatus::Failed => TransactionStatus::Error,
+        };
+        client.set_transaction_status(status);
+        self._on_query(client, query).await
+    }
+
     async fn do_query<C>(&self, _client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -253,7 +296,9 @@ impl SimpleQueryHandler for PgConnection {
             Err(e) => return Ok(vec![Response::Error(Box::new(error_info(&e)))]),
         }
         let (results, error) = self.run(query.to_string(), Vec::new()).await;
-        let mut out: Vec<Response> = results.into_iter().map(|r| response(r, &Format::UnifiedText)).collect();
+        let in_block = self.session.lock().status() != TxnStatus::Idle;
+        let mut out: Vec<Response> =
+            results.into_iter().map(|r| keep_block(response(r, &Format::UnifiedText), in_block)).collect();
         if let Some(e) = error {
             out.push(Response::Error(Box::new(error_info(&e))));
         }
@@ -328,10 +373,36 @@ impl ExtendedQueryHandler for PgConnection {
         if let Some(e) = error {
             return Ok(Response::Error(Box::new(error_info(&e))));
         }
+        let in_block = self.session.lock().status() != TxnStatus::Idle;
         Ok(match results.pop() {
-            Some(r) => response(r, &portal.result_column_format),
+            Some(r) => keep_block(response(r, &portal.result_column_format), in_block),
             None => Response::EmptyQuery,
         })
+    }
+
+    /// ReadyForQuery carries the session's own transaction status: a
+    /// command tag alone cannot tell `ROLLBACK TO SAVEPOINT` (tag
+    /// `ROLLBACK`, the block stays open and is no longer failed) from
+    /// `ROLLBACK`.
+    async fn on_sync<C>(&self, client: &mut C, _message: pgwire::messages::extendedquery::Sync) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        client.portal_store().rm_portal(pgwire::api::DEFAULT_NAME);
+        let status = match self.session.lock().status() {
+            TxnStatus::Idle => TransactionStatus::Idle,
+            TxnStatus::InTransaction => TransactionStatus::Transaction,
+            TxnStatus::Failed => TransactionStatus::Error,
+        };
+        client.set_transaction_status(status);
+        client
+            .send(PgWireBackendMessage::ReadyForQuery(pgwire::messages::response::ReadyForQuery::new(status)))
+            .await?;
+        client.flush().await?;
+        Ok(())
     }
 
     async fn do_describe_statement<C>(
@@ -443,5 +514,11 @@ mod tests {
         assert!(matches!(command_response("ROLLBACK"), Response::TransactionEnd(_)));
         assert!(matches!(command_response("INSERT 0 3"), Response::Execution(_)));
         assert!(matches!(command_response("CREATE TABLE"), Response::Execution(_)));
+        assert!(matches!(keep_block(command_response("ROLLBACK"), true), Response::Execution(_)));
+        assert!(matches!(keep_block(command_response("ROLLBACK"), false), Response::TransactionEnd(_)));
+        assert!(is_rollback_to("ROLLBACK TO SAVEPOINT s"));
+        assert!(is_rollback_to("rollback work to s;"));
+        assert!(!is_rollback_to("ROLLBACK"));
+        assert!(!is_rollback_to("ROLLBACK TO s; SELECT 1"));
     }
 }

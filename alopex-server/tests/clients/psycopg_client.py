@@ -108,4 +108,35 @@ with psycopg.connect(conninfo) as conn:
         conn.rollback()
     assert conn.execute("SELECT 1").fetchone()[0] == 1
 
+# Nested conn.transaction() blocks are savepoints: an inner block that fails
+# rolls back to its savepoint and the outer transaction carries on.
+with psycopg.connect(conninfo, autocommit=True) as conn:
+    conn.execute("CREATE TABLE nest (id integer PRIMARY KEY, note text)")
+    with conn.transaction():
+        conn.execute("INSERT INTO nest VALUES (1, 'outer')")
+        with conn.transaction():
+            conn.execute("INSERT INTO nest VALUES (2, 'inner kept')")
+        try:
+            with conn.transaction():
+                conn.execute("INSERT INTO nest VALUES (3, 'inner undone')")
+                conn.execute("INSERT INTO nest VALUES (1, 'duplicate')")
+        except errors.UniqueViolation:
+            pass
+        try:
+            with conn.transaction():
+                with conn.transaction():
+                    conn.execute("UPDATE nest SET note = 'deep' WHERE id = 1")
+                raise RuntimeError("undo both levels")
+        except RuntimeError:
+            pass
+        conn.execute("INSERT INTO nest VALUES (4, 'after')")
+    rows = conn.execute("SELECT id, note FROM nest ORDER BY id").fetchall()
+    assert rows == [(1, "outer"), (2, "inner kept"), (4, "after")], rows
+    # Savepoints need a transaction block (25P01 in autocommit).
+    try:
+        conn.execute("SAVEPOINT s")
+        raise SystemExit("expected NoActiveSqlTransaction")
+    except errors.NoActiveSqlTransaction:
+        pass
+
 print("psycopg ok")

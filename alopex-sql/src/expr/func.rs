@@ -26,12 +26,15 @@
 //! `ltrim|rtrim|btrim(s, c)`, and `CURRENT_TIMESTAMP`, `CURRENT_DATE`,
 //! `LOCALTIMESTAMP` are zero-argument calls of those names.
 
+mod catalog;
 mod json;
 mod math;
 mod resolve;
 mod string;
 mod time;
 pub(crate) mod vector;
+
+pub(crate) use catalog::{TYPES as PG_TYPES, UTF8_ENCODING, format_type, typmod};
 
 use chrono::{DateTime, Utc};
 
@@ -193,6 +196,18 @@ pub enum ScalarFunc {
     VectorNorm,
     /// `l2_normalize(vector)`.
     L2Normalize,
+    /// `format_type(type_oid, typmod)`.
+    FormatType,
+    /// `pg_encoding_to_char(encoding)`.
+    PgEncodingToChar,
+    /// `array_to_string(array, sep [, null])` over an array's text form.
+    ArrayToString,
+    /// `s ~ pattern` (POSIX regular expression).
+    RegexMatch,
+    /// `s ~* pattern` (case-insensitive).
+    RegexIMatch,
+    /// `x = ANY (array)` over an array's text form.
+    TextArrayContains,
 }
 
 impl ScalarFunc {
@@ -207,7 +222,10 @@ impl ScalarFunc {
     /// called).
     pub fn is_strict(&self) -> bool {
         use ScalarFunc::*;
-        !matches!(self, Coalesce | NullIf | Greatest | Least | Concat | ConcatWs | JsonbBuildArray | JsonbBuildObject)
+        !matches!(
+            self,
+            Coalesce | NullIf | Greatest | Least | Concat | ConcatWs | JsonbBuildArray | JsonbBuildObject | FormatType
+        )
     }
 
     /// The SQL name, for EXPLAIN.
@@ -285,6 +303,12 @@ impl ScalarFunc {
             VectorDims => "vector_dims",
             VectorNorm => "vector_norm",
             L2Normalize => "l2_normalize",
+            FormatType => "format_type",
+            PgEncodingToChar => "pg_encoding_to_char",
+            ArrayToString => "array_to_string",
+            RegexMatch => "textregexeq",
+            RegexIMatch => "texticregexeq",
+            TextArrayContains => "pg_text_array_contains",
         }
     }
 }
@@ -328,6 +352,12 @@ pub fn call(func: ScalarFunc, args: &[Value], ty: &DataType, now: DateTime<Utc>)
         | JsonbBuildObject => json::call(func, args),
         L2Distance | CosineDistance | InnerProduct | L1Distance | VectorDims | VectorNorm | L2Normalize => {
             vector::call(func, args)
+        }
+        FormatType | PgEncodingToChar | ArrayToString | RegexMatch | RegexIMatch | TextArrayContains => {
+            if func == FormatType && arg(args, 0)?.is_null() {
+                return Ok(Value::Null);
+            }
+            catalog::call(func, args)
         }
     }
 }

@@ -17,7 +17,7 @@ pub mod optimizer;
 #[cfg(test)]
 mod golden_tests;
 
-pub use bind::{BoundStatement, bind};
+pub use bind::{BoundStatement, SettingsUse, bind, bind_in_session};
 pub use node::{
     AggCall, JoinKind, Node, OnConflict, OnConflictAction, OutputColumn, Plan, ScanRange, SetOpKind, SortKey,
 };

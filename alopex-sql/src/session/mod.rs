@@ -82,6 +82,8 @@ pub(crate) struct OpenTxn {
     pub(crate) own_ddl: bool,
     /// Row-count changes to apply to the statistics at commit.
     pub(crate) row_deltas: BTreeMap<u64, i64>,
+    /// Open savepoints, oldest first (see `transaction.rs`).
+    pub(crate) savepoints: Vec<transaction::SavepointEntry>,
 }
 
 /// A connection's state. See the module documentation.
@@ -157,6 +159,22 @@ impl Session {
     /// The session's `hnsw.ef_search` (checked when it was set).
     fn ef_search(&self) -> usize {
         self.variable("hnsw.ef_search").and_then(|v| v.parse().ok()).unwrap_or(40)
+    }
+
+    /// A setting as `current_setting(name)` reads it (`SHOW name`, plus
+    /// the isolation level of the transaction).
+    fn setting(&self, name: &str) -> Option<String> {
+        match name {
+            "transaction_isolation" => Some(self.isolation_name().to_string()),
+            _ => self.variable(name).map(str::to_string),
+        }
+    }
+
+    fn isolation_name(&self) -> &'static str {
+        match self.isolation {
+            IsolationLevel::Serializable => "serializable",
+            _ => "repeatable read",
+        }
     }
 
     /// Runs every statement in `sql`; returns the rows affected by the last.
@@ -256,7 +274,7 @@ impl Session {
         }
         let result = (|| {
             let catalog = self.catalog()?;
-            let bound = plan::bind(stmt, &catalog, param_types)?;
+            let (bound, _) = plan::bind_in_session(stmt, &catalog, param_types, &|n| self.setting(n))?;
             Ok(match &bound {
                 BoundStatement::Query(p) => Prepared {
                     sql: Arc::from(sql),
@@ -384,11 +402,18 @@ impl Session {
     pub(crate) fn begin_txn(&mut self, explicit: bool, isolation: Option<IsolationLevel>) -> Result<()> {
         let isolation = isolation.or(self.next_isolation.take()).unwrap_or(self.isolation);
         let txn = self.db.shared.store.begin_txn(TxnOptions { isolation })?;
-        self.txn = Some(OpenTxn { txn, explicit, failed: false, own_ddl: false, row_deltas: BTreeMap::new() });
+        self.txn = Some(OpenTxn {
+            txn,
+            explicit,
+            failed: false,
+            own_ddl: false,
+            row_deltas: BTreeMap::new(),
+            savepoints: Vec::new(),
+        });
         Ok(())
     }
 
-    fn open(&mut self) -> Result<&mut OpenTxn> {
+    pub(crate) fn open(&mut self) -> Result<&mut OpenTxn> {
         self.txn.as_mut().ok_or_else(|| Error::internal("no open transaction"))
     }
 
@@ -408,7 +433,12 @@ impl Session {
             Some(b) => b,
             None => {
                 let given: Vec<DataType> = params.iter().map(|_| DataType::Unknown).collect();
-                let bound = match plan::bind(stmt, &catalog, &given)? {
+                let (bound, settings) = plan::bind_in_session(stmt, &catalog, &given, &|n| self.setting(n))?;
+                // set_config takes effect when its statement runs.
+                for (name, value) in &settings.set {
+                    self.vars.insert(name.clone(), value.clone());
+                }
+                let bound = match bound {
                     BoundStatement::Query(p) => BoundStatement::Query(self.optimize(p)?),
                     BoundStatement::Explain { plan, analyze } => {
                         BoundStatement::Explain { plan: self.optimize(plan)?, analyze }
@@ -416,7 +446,7 @@ impl Session {
                     other => other,
                 };
                 let bound = Arc::new(bound);
-                if !own_ddl && is_cacheable(&bound) {
+                if !own_ddl && !settings.used && is_cacheable(&bound) {
                     parsed.set_bound(index, catalog.version, bound.clone());
                 }
                 bound
@@ -509,6 +539,18 @@ impl Session {
                     t.txn.rollback()?;
                 }
                 done("ROLLBACK")
+            }
+            B::Savepoint { name } => {
+                self.savepoint(name)?;
+                done("SAVEPOINT")
+            }
+            B::RollbackTo { name } => {
+                self.rollback_to_savepoint(name)?;
+                done("ROLLBACK")
+            }
+            B::Release { name } => {
+                self.release_savepoint(name)?;
+                done("RELEASE")
             }
             B::SetIsolation { isolation, session } => {
                 if *session {

@@ -1,4 +1,27 @@
-//! Explicit transactions in the embedded API.
+//! Explicit transactions in the embedded API, and savepoints.
+//!
+//! A savepoint is a name on a stack of storage marks
+//! ([`alopex_core::Savepoint`]): `ROLLBACK TO s` asks the key-value
+//! transaction to undo the writes made since `s`'s mark, which undoes rows,
+//! index entries and catalog changes alike, since all of them are writes of
+//! the one transaction. The session adds PostgreSQL's rules on top:
+//!
+//! * savepoints exist only inside `BEGIN … COMMIT`; outside one, each
+//!   statement is 25P01 (an error in PostgreSQL too, not a warning);
+//! * names may repeat, and the newest savepoint of a name wins;
+//! * `ROLLBACK TO s` keeps `s`, discards the savepoints after it, and
+//!   leaves a failed transaction usable again (this is how drivers recover
+//!   from an error without losing the whole transaction: psycopg's nested
+//!   `conn.transaction()` blocks and SQLAlchemy's `begin_nested()`);
+//! * `RELEASE s` discards `s` and the savepoints after it, keeping their
+//!   writes; in a failed transaction it is 25P02 like any other statement;
+//! * an unknown name is 3B001, which (as every error) fails the
+//!   transaction.
+//!
+//! The row-count deltas kept for the statistics are saved with each
+//! savepoint and restored with it, so undone inserts are not counted.
+
+use std::collections::BTreeMap;
 
 use alopex_core::IsolationLevel;
 
@@ -6,6 +29,61 @@ use super::{Rows, Session};
 use crate::error::Result;
 use crate::sql_err;
 use crate::types::Value;
+
+/// One open savepoint of a session's transaction.
+pub(crate) struct SavepointEntry {
+    name: String,
+    mark: alopex_core::Savepoint,
+    row_deltas: BTreeMap<u64, i64>,
+}
+
+impl Session {
+    /// `SAVEPOINT name`.
+    pub(crate) fn savepoint(&mut self, name: &str) -> Result<()> {
+        let t = self.in_block("SAVEPOINT")?;
+        let mark = t.txn.savepoint()?;
+        t.savepoints.push(SavepointEntry { name: name.to_string(), mark, row_deltas: t.row_deltas.clone() });
+        Ok(())
+    }
+
+    /// `ROLLBACK TO [SAVEPOINT] name`.
+    pub(crate) fn rollback_to_savepoint(&mut self, name: &str) -> Result<()> {
+        let t = self.in_block("ROLLBACK TO SAVEPOINT")?;
+        let i = find(&t.savepoints, name)?;
+        let entry = &t.savepoints[i];
+        t.txn.rollback_to_savepoint(entry.mark)?;
+        t.row_deltas = entry.row_deltas.clone();
+        t.savepoints.truncate(i + 1);
+        t.failed = false;
+        Ok(())
+    }
+
+    /// `RELEASE [SAVEPOINT] name`.
+    pub(crate) fn release_savepoint(&mut self, name: &str) -> Result<()> {
+        let t = self.in_block("RELEASE SAVEPOINT")?;
+        let i = find(&t.savepoints, name)?;
+        t.txn.release_savepoint(t.savepoints[i].mark)?;
+        t.savepoints.truncate(i);
+        Ok(())
+    }
+
+    /// The open explicit transaction, or 25P01 naming `what`.
+    fn in_block(&mut self, what: &str) -> Result<&mut super::OpenTxn> {
+        let t = self.open()?;
+        if !t.explicit {
+            return Err(sql_err!(NO_ACTIVE_SQL_TRANSACTION, "{what} can only be used in transaction blocks"));
+        }
+        Ok(t)
+    }
+}
+
+/// The newest savepoint called `name`, or 3B001.
+fn find(savepoints: &[SavepointEntry], name: &str) -> Result<usize> {
+    savepoints
+        .iter()
+        .rposition(|s| s.name == name)
+        .ok_or_else(|| sql_err!(INVALID_SAVEPOINT_SPECIFICATION, "savepoint \"{name}\" does not exist"))
+}
 
 /// An explicit transaction: `let tx = db.begin()?; tx.execute(…)?; tx.commit()?`.
 ///

@@ -281,6 +281,13 @@ pub(super) fn resolve(name: &str, args: &[DataType]) -> Result<FuncSig> {
         ("vector_dims", 1) => pick(&[Overload(F::VectorDims, &[P::Vector], T::Int4)], args),
         ("vector_norm", 1) => pick(&[Overload(F::VectorNorm, &[P::Vector], T::Float8)], args),
         ("l2_normalize", 1) => pick(&[Overload(F::L2Normalize, &[P::Vector], T::Vector(None))], args),
+        ("format_type", 2) => pick(&[Overload(F::FormatType, &[P::Int, P::Int], T::Text)], args),
+        ("pg_encoding_to_char", 1) => pick(&[Overload(F::PgEncodingToChar, &[P::Int], T::Text)], args),
+        ("array_to_string", 2) => pick(&[Overload(F::ArrayToString, &[P::Text, P::Text], T::Text)], args),
+        ("array_to_string", 3) => pick(&[Overload(F::ArrayToString, &[P::Text, P::Text, P::Text], T::Text)], args),
+        ("textregexeq", 2) => pick(&[Overload(F::RegexMatch, &[P::Text, P::Text], T::Bool)], args),
+        ("pg_text_array_contains", 2) => pick(&[Overload(F::TextArrayContains, &[P::Text, P::Text], T::Bool)], args),
+        ("texticregexeq", 2) => pick(&[Overload(F::RegexIMatch, &[P::Text, P::Text], T::Bool)], args),
         _ => None,
     };
     found.ok_or_else(|| undefined(name, args))

@@ -116,6 +116,17 @@ fn system_information(name: &str, nargs: usize) -> Option<Value> {
     })
 }
 
+/// A system function PostgreSQL accepts without parentheses
+/// (`current_schema`, `current_catalog`, `current_user`, …), as a constant.
+pub(crate) fn bare_system_function(name: &str) -> Option<Expr> {
+    if !matches!(name, "current_schema" | "current_catalog" | "current_user" | "session_user" | "current_role") {
+        return None;
+    }
+    let value = system_information(name, 0)?;
+    let ty = value.data_type();
+    Some(Expr::Literal(value, ty))
+}
+
 /// True when `name` is an aggregate (decided by the aggregate library).
 pub(crate) fn is_aggregate(name: &str, nargs: usize, star: bool) -> bool {
     !matches!(agg::resolve(name, &vec![DataType::Unknown; nargs], star), Ok(None))
@@ -125,6 +136,9 @@ impl Binder<'_> {
     /// A function call.
     pub(crate) fn bind_function(&mut self, cx: &mut Cx, f: &ast::Function) -> Result<Expr> {
         let name = function_name(&f.name)?;
+        if let (ast::FunctionArguments::Subquery(q), "array") = (&f.args, name.as_str()) {
+            return self.bind_array_subquery(cx, q);
+        }
         let call = call_args(f)?;
         if is_aggregate(&name, call.args.len(), call.star) {
             return self.bind_aggregate(cx, &name, &call);
@@ -146,6 +160,10 @@ impl Binder<'_> {
             return Ok(Expr::Literal(value, ty));
         }
         let args = call.args.iter().map(|a| self.bind(cx, a)).collect::<Result<Vec<_>>>()?;
+        let args = match self.catalog_function(&name, args)? {
+            Ok(e) => return Ok(e),
+            Err(args) => args,
+        };
         let name = match name.as_str() {
             "current_timestamp" | "transaction_timestamp" | "statement_timestamp" => "now",
             n => n,

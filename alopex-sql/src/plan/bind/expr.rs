@@ -168,7 +168,14 @@ impl Binder<'_> {
     fn bind_node(&mut self, cx: &mut Cx, expr: &ast::Expr) -> Result<Expr> {
         use ast::Expr as A;
         match expr {
-            A::Identifier(id) => self.resolve_column(cx, None, &ident_name(id)),
+            A::Identifier(id) => match self.resolve_column(cx, None, &ident_name(id)) {
+                // `SELECT current_schema`, `current_catalog`: functions
+                // PostgreSQL also accepts without parentheses.
+                Err(e) if e.state == SqlState::UNDEFINED_COLUMN && id.quote_style.is_none() => {
+                    super::call::bare_system_function(&ident_name(id)).ok_or(e)
+                }
+                other => other,
+            },
             A::CompoundIdentifier(parts) => {
                 let names: Vec<String> = parts.iter().map(ident_name).collect();
                 match names.as_slice() {
@@ -188,7 +195,10 @@ impl Binder<'_> {
             A::Interval(iv) => self.bind_interval(iv),
             A::Nested(e) => self.bind(cx, e),
             A::UnaryOp { op, expr } => self.bind_unary(cx, op, expr),
-            A::BinaryOp { left, op, right } => self.bind_binary(cx, left, op, right),
+            A::BinaryOp { left, op, right } => match super::pg_functions::regex_operator(op) {
+                Some((name, negated)) => self.bind_regex(cx, left, right, name, negated),
+                None => self.bind_binary(cx, left, op, right),
+            },
             A::IsNull(e) => Ok(Expr::IsNull { expr: Box::new(self.bind(cx, e)?), negated: false }),
             A::IsNotNull(e) => Ok(Expr::IsNull { expr: Box::new(self.bind(cx, e)?), negated: true }),
             A::IsTrue(e) => self.bind_is_bool(cx, e, Some(true), false, "IS TRUE"),
@@ -226,12 +236,17 @@ impl Binder<'_> {
                 if !matches!(kind, ast::CastKind::Cast | ast::CastKind::DoubleColon) || format.is_some() {
                     return Err(Error::unsupported(format!("{kind:?}")));
                 }
+                if let Some(reg) = super::pg_functions::reg_type(dt) {
+                    let e = self.bind(cx, expr)?;
+                    return self.bind_reg_cast(e, reg);
+                }
                 let ty = data_type(dt)?;
                 let e = self.bind(cx, expr)?;
                 self.bind_cast(e, &ty)
             }
             A::Collate { expr, collation } => {
-                let name = collation.to_string().trim_matches('"').to_string();
+                let name = collation.to_string();
+                let name = name.strip_prefix("pg_catalog.").unwrap_or(&name).trim_matches('"').to_string();
                 if !["C", "POSIX", "default", "ucs_basic"].contains(&name.as_str()) {
                     return Err(sql_err!(
                         UNDEFINED_OBJECT,
@@ -454,7 +469,13 @@ impl Binder<'_> {
         Ok(Expr::Binary { op: join, left: Box::new(a), right: Box::new(b), ty: DataType::Bool })
     }
 
-    fn bind_in_list(&mut self, cx: &mut Cx, e: &ast::Expr, list: &[ast::Expr], negated: bool) -> Result<Expr> {
+    pub(crate) fn bind_in_list(
+        &mut self,
+        cx: &mut Cx,
+        e: &ast::Expr,
+        list: &[ast::Expr],
+        negated: bool,
+    ) -> Result<Expr> {
         if let Some(fields) = row_items(e) {
             return self.bind_row_in_list(cx, fields, list, negated);
         }

@@ -53,11 +53,13 @@ pub(super) fn transaction(stmt: &Statement) -> Result<BoundStatement> {
             if *chain {
                 return Err(Error::unsupported("ROLLBACK AND CHAIN"));
             }
-            if savepoint.is_some() {
-                return Err(Error::unsupported("savepoints"));
+            match savepoint {
+                Some(name) => Ok(BoundStatement::RollbackTo { name: ident(name) }),
+                None => Ok(BoundStatement::Rollback),
             }
-            Ok(BoundStatement::Rollback)
         }
+        Statement::Savepoint { name } => Ok(BoundStatement::Savepoint { name: ident(name) }),
+        Statement::ReleaseSavepoint { name } => Ok(BoundStatement::Release { name: ident(name) }),
         other => Err(Error::unsupported(statement_kind(other))),
     }
 }
@@ -261,8 +263,13 @@ mod tests {
         );
         let err = |sql: &str| bind_sql_err(&cat, sql).state;
         assert_eq!(err("BEGIN READ ONLY"), SqlState::FEATURE_NOT_SUPPORTED);
-        assert_eq!(err("SAVEPOINT a"), SqlState::FEATURE_NOT_SUPPORTED);
-        assert_eq!(err("ROLLBACK TO SAVEPOINT a"), SqlState::FEATURE_NOT_SUPPORTED);
+        let name = |n: &str| n.to_string();
+        assert_eq!(s("SAVEPOINT A"), BoundStatement::Savepoint { name: name("a") });
+        assert_eq!(s("SAVEPOINT \"_pg3_1\""), BoundStatement::Savepoint { name: name("_pg3_1") });
+        assert_eq!(s("ROLLBACK TO SAVEPOINT a"), BoundStatement::RollbackTo { name: name("a") });
+        assert_eq!(s("ROLLBACK TO a"), BoundStatement::RollbackTo { name: name("a") });
+        assert_eq!(s("RELEASE SAVEPOINT a"), BoundStatement::Release { name: name("a") });
+        assert_eq!(s("RELEASE \"B\""), BoundStatement::Release { name: name("B") });
         assert_eq!(err("COMMIT AND CHAIN"), SqlState::FEATURE_NOT_SUPPORTED);
     }
 

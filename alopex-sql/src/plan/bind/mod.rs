@@ -27,6 +27,8 @@ mod expr;
 mod hnsw;
 mod misc;
 mod names;
+mod pg_catalog;
+mod pg_functions;
 mod query;
 mod scope;
 #[cfg(test)]
@@ -72,13 +74,51 @@ pub struct Binder<'a> {
     pub params: Vec<DataType>,
     /// Query-binder private state (outer scopes, CTEs, subquery ids).
     pub(crate) state: query::QueryState,
+    /// The session's settings, for `current_setting` (see `pg_functions.rs`).
+    pub(crate) settings: Option<&'a SettingLookup<'a>>,
+    /// What the statement read and wrote of the settings.
+    pub(crate) settings_use: SettingsUse,
+}
+
+/// Looks a session setting up by name (`current_setting`).
+pub type SettingLookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
+/// How a bound statement depends on the session's settings: a statement
+/// that calls `current_setting` or `set_config` is bound for one execution
+/// and not cached, since its plan holds the values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SettingsUse {
+    /// The statement reads or writes a setting.
+    pub used: bool,
+    /// `set_config(name, value, …)` calls, to apply when it runs.
+    pub set: Vec<(String, String)>,
 }
 
 impl<'a> Binder<'a> {
     /// A binder over `catalog` with the parameter types known so far.
     pub fn new(catalog: &'a Catalog, param_types: &[DataType]) -> Binder<'a> {
-        Binder { catalog, params: param_types.to_vec(), state: query::QueryState::default() }
+        Binder {
+            catalog,
+            params: param_types.to_vec(),
+            state: query::QueryState::default(),
+            settings: None,
+            settings_use: SettingsUse::default(),
+        }
     }
+}
+
+/// [`bind`] in a session whose settings `settings` looks up: also says how
+/// the statement uses them.
+pub fn bind_in_session(
+    stmt: &Statement,
+    catalog: &Catalog,
+    param_types: &[DataType],
+    settings: &SettingLookup<'_>,
+) -> Result<(BoundStatement, SettingsUse)> {
+    let mut binder = Binder::new(catalog, param_types);
+    binder.settings = Some(settings);
+    let bound = bind_statement(&mut binder, stmt)?;
+    Ok((bound, binder.settings_use))
 }
 
 /// A statement ready to run.
@@ -141,6 +181,21 @@ pub enum BoundStatement {
     Commit,
     /// ROLLBACK / ABORT.
     Rollback,
+    /// SAVEPOINT name.
+    Savepoint {
+        /// The savepoint's name (folded like an identifier).
+        name: String,
+    },
+    /// ROLLBACK TO \[SAVEPOINT\] name.
+    RollbackTo {
+        /// The savepoint's name.
+        name: String,
+    },
+    /// RELEASE \[SAVEPOINT\] name.
+    Release {
+        /// The savepoint's name.
+        name: String,
+    },
     /// SET TRANSACTION ISOLATION LEVEL … (or SET SESSION CHARACTERISTICS).
     SetIsolation {
         /// The level.

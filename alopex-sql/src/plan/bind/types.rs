@@ -61,6 +61,8 @@ pub fn data_type(ty: &ast::DataType) -> Result<DataType> {
         A::JSON | A::JSONB => DataType::Jsonb,
         A::Custom(name, modifiers) => {
             let name = name.to_string().to_lowercase();
+            // `pg_catalog.text`, as psql writes it.
+            let name = name.strip_prefix("pg_catalog.").map(str::to_string).unwrap_or(name);
             let plain = modifiers.is_empty();
             match name.as_str() {
                 "int2" | "smallint" if plain => DataType::Int2,
@@ -72,9 +74,12 @@ pub fn data_type(ty: &ast::DataType) -> Result<DataType> {
                 "text" if plain => DataType::Text,
                 "bpchar" if plain => DataType::Varchar(None),
                 "timestamptz" if plain => DataType::TimestampTz,
+                // Catalog types: OIDs are BIGINT, names and vectors text.
+                "oid" | "regproc" | "xid" if plain => DataType::Int8,
+                "name" | "int2vector" | "oidvector" | "pg_node_tree" if plain => DataType::Text,
                 "jsonb" | "json" if plain => DataType::Jsonb,
                 "vector" => DataType::Vector(vector_typmod(modifiers)?),
-                "time" | "timetz" | "uuid" | "money" | "inet" | "cidr" | "xml" | "point" | "oid" => {
+                "time" | "timetz" | "uuid" | "money" | "inet" | "cidr" | "xml" | "point" => {
                     return Err(Error::unsupported(format!("type {name}")));
                 }
                 _ => return Err(sql_err!(UNDEFINED_OBJECT, "type \"{name}\" does not exist")),

@@ -1,4 +1,5 @@
-//! The virtual tables of `information_schema` and `pg_catalog`.
+//! The virtual tables of `information_schema`, and the machinery that
+//! `pg_catalog`'s (in `pg_catalog.rs`) share with them.
 //!
 //! Tools, ORMs and drivers discover a database through these views, so a
 //! small, faithful subset goes a long way. Each is computed from the
@@ -25,26 +26,26 @@ use super::names::quote_ident;
 use super::{Scope, ScopeColumn};
 
 /// The database (catalog) name the views report.
-const DATABASE: &str = "alopex";
+pub(super) const DATABASE: &str = "alopex";
 /// The one user schema.
-const SCHEMA: &str = "public";
+pub(super) const SCHEMA: &str = "public";
 
 /// A view's column: name and type.
 type ColumnDef = (&'static str, DataType);
 
 /// A view under construction.
-struct View {
+pub(super) struct View {
     columns: Vec<ColumnDef>,
     rows: Vec<Vec<Expr>>,
 }
 
 impl View {
-    fn new(columns: Vec<ColumnDef>) -> View {
+    pub(super) fn new(columns: Vec<ColumnDef>) -> View {
         View { columns, rows: Vec::new() }
     }
 
     /// Adds a row; each value is typed by its column (NULLs included).
-    fn row(&mut self, values: Vec<Value>) {
+    pub(super) fn row(&mut self, values: Vec<Value>) {
         debug_assert_eq!(values.len(), self.columns.len());
         self.rows
             .push(values.into_iter().zip(&self.columns).map(|(v, (_, ty))| Expr::Literal(v, ty.clone())).collect());
@@ -68,11 +69,11 @@ impl View {
     }
 }
 
-fn text(s: impl AsRef<str>) -> Value {
+pub(super) fn text(s: impl AsRef<str>) -> Value {
     Value::text(s)
 }
 
-fn int(i: impl Into<i64>) -> Value {
+pub(super) fn int(i: impl Into<i64>) -> Value {
     Value::Int(i.into())
 }
 
@@ -84,10 +85,7 @@ pub(super) fn build(catalog: &Catalog, schema: &str, name: &str) -> Option<(Node
         ("information_schema", "schemata") => schemata(),
         ("information_schema", "table_constraints") => table_constraints(catalog),
         ("information_schema", "key_column_usage") => key_column_usage(catalog),
-        ("pg_catalog", "pg_tables") => pg_tables(catalog),
-        ("pg_catalog", "pg_indexes") => pg_indexes(catalog),
-        ("pg_catalog", "pg_namespace") => pg_namespace(),
-        ("pg_catalog", "pg_type") => pg_type(),
+        ("pg_catalog", name) => super::pg_catalog::build(catalog, name)?,
         _ => return None,
     };
     Some(view.finish(name))
@@ -259,36 +257,8 @@ fn key_column_usage(catalog: &Catalog) -> View {
     v
 }
 
-fn pg_tables(catalog: &Catalog) -> View {
-    use DataType::{Bool, Text};
-    let mut v = View::new(vec![
-        ("schemaname", Text),
-        ("tablename", Text),
-        ("tableowner", Text),
-        ("tablespace", Text),
-        ("hasindexes", Bool),
-        ("hasrules", Bool),
-        ("hastriggers", Bool),
-        ("rowsecurity", Bool),
-    ]);
-    for t in catalog.tables() {
-        let has_indexes = !t.has_row_id() || !t.indexes.is_empty();
-        v.row(vec![
-            text(SCHEMA),
-            text(&t.name),
-            text(DATABASE),
-            Value::Null,
-            Value::Bool(has_indexes),
-            Value::Bool(false),
-            Value::Bool(false),
-            Value::Bool(false),
-        ]);
-    }
-    v
-}
-
 /// `CREATE [UNIQUE] INDEX name ON public.t USING btree (a, b)`.
-fn index_def(t: &TableSchema, name: &str, unique: bool, cols: &[usize]) -> String {
+pub(super) fn index_def(t: &TableSchema, name: &str, unique: bool, cols: &[usize]) -> String {
     let cols: Vec<String> = cols.iter().map(|&c| quote_ident(&t.columns[c].name)).collect();
     format!(
         "CREATE {}INDEX {} ON {SCHEMA}.{} USING btree ({})",
@@ -297,64 +267,6 @@ fn index_def(t: &TableSchema, name: &str, unique: bool, cols: &[usize]) -> Strin
         quote_ident(&t.name),
         cols.join(", ")
     )
-}
-
-fn pg_indexes(catalog: &Catalog) -> View {
-    use DataType::Text;
-    let mut v = View::new(vec![
-        ("schemaname", Text),
-        ("tablename", Text),
-        ("indexname", Text),
-        ("tablespace", Text),
-        ("indexdef", Text),
-    ]);
-    for t in catalog.tables() {
-        let mut indexes: Vec<(String, bool, Vec<usize>)> = Vec::new();
-        if !t.has_row_id() {
-            indexes.push((t.pkey_name(), true, t.primary_key.clone()));
-        }
-        indexes.extend(t.indexes.iter().map(|i| (i.name.clone(), i.unique, i.columns.clone())));
-        for (name, unique, cols) in indexes {
-            let def = index_def(t, &name, unique, &cols);
-            v.row(vec![text(SCHEMA), text(&t.name), text(name), Value::Null, text(def)]);
-        }
-    }
-    v
-}
-
-fn pg_namespace() -> View {
-    let mut v = View::new(vec![("oid", DataType::Int8), ("nspname", DataType::Text)]);
-    for (oid, name) in [(11, "pg_catalog"), (2200, SCHEMA), (13000, "information_schema")] {
-        v.row(vec![int(oid), text(name)]);
-    }
-    v
-}
-
-fn pg_type() -> View {
-    let mut v = View::new(vec![("oid", DataType::Int8), ("typname", DataType::Text), ("typnamespace", DataType::Int8)]);
-    let types = [
-        (DataType::Bool, "bool"),
-        (DataType::Bytea, "bytea"),
-        (DataType::Int8, "int8"),
-        (DataType::Int2, "int2"),
-        (DataType::Int4, "int4"),
-        (DataType::Text, "text"),
-        (DataType::Float4, "float4"),
-        (DataType::Float8, "float8"),
-        (DataType::Unknown, "unknown"),
-        (DataType::Varchar(None), "varchar"),
-        (DataType::Date, "date"),
-        (DataType::Timestamp, "timestamp"),
-        (DataType::TimestampTz, "timestamptz"),
-        (DataType::Interval, "interval"),
-        (DataType::Numeric(None), "numeric"),
-        (DataType::Jsonb, "jsonb"),
-        (DataType::Vector(None), "vector"),
-    ];
-    for (ty, name) in types {
-        v.row(vec![int(ty.pg_oid()), text(name), int(11)]);
-    }
-    v
 }
 
 #[cfg(test)]
@@ -449,7 +361,7 @@ mod tests {
         let (node, _) = view("pg_catalog", "pg_tables");
         assert_eq!(rows(&node).len(), 2);
         let (node, _) = view("pg_catalog", "pg_type");
-        assert!(rows(&node).contains(&vec![int(23), text("int4"), int(11)]));
+        assert!(rows(&node).iter().any(|r| r[..3] == [int(23), text("int4"), int(11)]));
         view("pg_catalog", "pg_namespace");
         view("information_schema", "schemata");
     }

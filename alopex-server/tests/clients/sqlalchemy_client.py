@@ -1,0 +1,78 @@
+"""SQLAlchemy 2 (with psycopg 3) against a running `alopex serve` (port in argv[1]).
+
+SQLAlchemy's PostgreSQL dialect probes the server when it connects (version,
+`current_schema()`, `standard_conforming_strings`, a `to_regtype` lookup
+inside a savepoint) and reflects tables through `pg_catalog`, so this drives
+the catalog views and functions the way an application does: `create_all`
+(which first asks whether each table exists), ORM inserts and queries, Core
+statements, a transaction that rolls back, a nested one (a savepoint), and
+the inspector's table listing. Exits non-zero with a message on the first mismatch.
+"""
+import decimal
+import sys
+
+from sqlalchemy import Numeric, String, create_engine, func, insert, inspect, select, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+port = int(sys.argv[1])
+# prepare_threshold=None: psycopg would otherwise send DEALLOCATE ALL after a
+# rolled-back savepoint, which the server does not take yet.
+engine = create_engine(
+    f"postgresql+psycopg://alopex@127.0.0.1:{port}/alopex", connect_args={"prepare_threshold": None}
+)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Item(Base):
+    __tablename__ = "sa_items"
+    # No SERIAL yet: ids are given by the application.
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    price: Mapped[decimal.Decimal] = mapped_column(Numeric(8, 2), nullable=True)
+
+
+Base.metadata.create_all(engine)
+# A second create_all finds the table through pg_catalog and does nothing.
+Base.metadata.create_all(engine)
+
+with Session(engine) as s:
+    s.add_all([Item(id=1, name="apple", price=decimal.Decimal("1.50")), Item(id=2, name="pear")])
+    s.commit()
+    items = s.scalars(select(Item).where(Item.id > 0).order_by(Item.id)).all()
+    assert [(i.id, i.name, i.price) for i in items] == [(1, "apple", decimal.Decimal("1.50")), (2, "pear", None)]
+
+    # A nested transaction is a savepoint: its failure leaves the outer one.
+    with s.begin_nested():
+        s.add(Item(id=3, name="fig"))
+    try:
+        with s.begin_nested():
+            s.add(Item(id=4, name="apple"))  # duplicate name
+            s.flush()
+        raise SystemExit("expected an IntegrityError")
+    except Exception as e:  # noqa: BLE001 - sqlalchemy.exc.IntegrityError
+        assert "IntegrityError" in type(e).__name__, e
+    s.commit()
+    assert s.scalar(select(func.count()).select_from(Item)) == 3
+
+# Core: insert many, select, a transaction that rolls back.
+with engine.begin() as conn:
+    conn.execute(insert(Item.__table__), [{"id": i, "name": f"n{i}", "price": i} for i in range(10, 20)])
+with engine.connect() as conn:
+    total = conn.execute(select(func.sum(Item.__table__.c.price)).where(Item.__table__.c.id >= 10)).scalar()
+    assert total == decimal.Decimal(sum(range(10, 20))), total
+    conn.commit()
+    trans = conn.begin()
+    conn.execute(text("DELETE FROM sa_items"))
+    trans.rollback()
+    assert conn.execute(text("SELECT count(*) FROM sa_items")).scalar() == 13
+
+# Reflection through pg_catalog.
+insp = inspect(engine)
+assert "sa_items" in insp.get_table_names(), insp.get_table_names()
+assert insp.has_table("sa_items") and not insp.has_table("nope")
+# Not yet: get_columns() (its queries aggregate with array_agg(… ORDER BY …)),
+# get_pk_constraint() and get_indexes() (unnest, generate_subscripts).
+print("sqlalchemy ok")
