@@ -54,6 +54,7 @@ use pgwire::messages::response::TransactionStatus;
 
 use super::cancel::{PeerWatch, cancellable};
 use super::copy::{self, CopyIn};
+use super::deallocate::{self, Deallocate, parse_deallocate};
 use super::error::{error_info, user_error};
 use super::types::{decode_param, encode_value, fields, pg_type, sql_type};
 use crate::metrics::Metrics;
@@ -127,6 +128,9 @@ pub struct PgConnection {
     copy_in: tokio::sync::Mutex<Option<CopyIn>>,
     /// Sees the client hang up while a statement runs.
     peer: Option<PeerWatch>,
+    /// Names of the statements this connection prepared with Parse (for
+    /// `DEALLOCATE ALL`; see `deallocate.rs`).
+    prepared: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl PgConnection {
@@ -142,6 +146,7 @@ impl PgConnection {
             parser,
             copy_in: tokio::sync::Mutex::new(None),
             peer: None,
+            prepared: Mutex::new(std::collections::BTreeSet::new()),
         }
     }
 
@@ -283,13 +288,32 @@ impl SimpleQueryHandler for PgConnection {
         self._on_query(client, query).await
     }
 
-    async fn do_query<C>(&self, _client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::PortalStore: PortalStore,
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        if let Some(target) = parse_deallocate(query) {
+            let store = client.portal_store();
+            let tag = match target {
+                Deallocate::All => {
+                    for name in std::mem::take(&mut *self.prepared.lock()) {
+                        store.rm_statement(&name);
+                    }
+                    "DEALLOCATE ALL"
+                }
+                Deallocate::Named(name) => {
+                    if !self.prepared.lock().remove(&name) {
+                        return Ok(vec![Response::Error(Box::new(error_info(&deallocate::unknown(&name))))]);
+                    }
+                    store.rm_statement(&name);
+                    "DEALLOCATE"
+                }
+            };
+            return Ok(vec![Response::Execution(Tag::new(tag))]);
+        }
         match parse_copy(query) {
             Ok(Some(cmd)) => return Ok(vec![self.copy(cmd).await]),
             Ok(None) => {}
@@ -313,6 +337,48 @@ impl ExtendedQueryHandler for PgConnection {
 
     fn query_parser(&self) -> Arc<Self::QueryParser> {
         self.parser.clone()
+    }
+
+    /// Parse, remembering the statement's name for `DEALLOCATE ALL`.
+    async fn on_parse<C>(&self, client: &mut C, message: pgwire::messages::extendedquery::Parse) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = message.name.clone().unwrap_or_else(|| pgwire::api::DEFAULT_NAME.to_owned());
+        match StoredStatement::parse(client, &message, self.query_parser()).await? {
+            Some(stmt) => client.portal_store().put_statement(Arc::new(stmt)),
+            None => client.portal_store().put_empty_statement(&name),
+        }
+        if message.name.as_deref().is_some_and(|n| !n.is_empty()) {
+            self.prepared.lock().insert(name);
+        }
+        client.send(PgWireBackendMessage::ParseComplete(pgwire::messages::extendedquery::ParseComplete::new())).await?;
+        Ok(())
+    }
+
+    /// Close, forgetting a closed statement's name.
+    async fn on_close<C>(&self, client: &mut C, message: pgwire::messages::extendedquery::Close) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        use pgwire::messages::extendedquery::{CloseComplete, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT};
+        let name = message.name.as_deref().unwrap_or(pgwire::api::DEFAULT_NAME);
+        match message.target_type {
+            TARGET_TYPE_BYTE_STATEMENT => {
+                self.prepared.lock().remove(name);
+                client.portal_store().rm_statement(name);
+            }
+            TARGET_TYPE_BYTE_PORTAL => client.portal_store().rm_portal(name),
+            _ => {}
+        }
+        client.send(PgWireBackendMessage::CloseComplete(CloseComplete::new())).await?;
+        Ok(())
     }
 
     /// Describe, with NoData for a statement that returns no rows (see

@@ -20,6 +20,7 @@
 
 pub mod cancel;
 pub mod copy;
+mod deallocate;
 mod describe;
 pub mod error;
 pub mod handler;

@@ -15,11 +15,9 @@ from sqlalchemy import Numeric, String, create_engine, func, insert, inspect, se
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 port = int(sys.argv[1])
-# prepare_threshold=None: psycopg would otherwise send DEALLOCATE ALL after a
-# rolled-back savepoint, which the server does not take yet.
-engine = create_engine(
-    f"postgresql+psycopg://alopex@127.0.0.1:{port}/alopex", connect_args={"prepare_threshold": None}
-)
+# psycopg prepares repeated statements on the server and sends DEALLOCATE ALL
+# after a rolled-back savepoint: a low threshold exercises both.
+engine = create_engine(f"postgresql+psycopg://alopex@127.0.0.1:{port}/alopex", connect_args={"prepare_threshold": 1})
 
 
 class Base(DeclarativeBase):
