@@ -18,6 +18,7 @@ mod ddl;
 mod plan_cache;
 mod rows;
 mod transaction;
+mod vacuum_syntax;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -81,6 +82,9 @@ pub(crate) struct OpenTxn {
     pub(crate) own_ddl: bool,
     /// Row-count changes to apply to the statistics at commit.
     pub(crate) row_deltas: BTreeMap<u64, i64>,
+    /// Tables this transaction truncated: their row counts restart from 0
+    /// at commit (then `row_deltas` applies).
+    pub(crate) truncated: std::collections::BTreeSet<u64>,
 }
 
 /// A connection's state. See the module documentation.
@@ -347,6 +351,9 @@ impl Session {
         } else {
             t.txn.commit()?;
         }
+        for table in t.truncated {
+            self.db.shared.stats.set(table, 0);
+        }
         for (table, delta) in t.row_deltas {
             self.db.shared.stats.adjust(table, delta);
         }
@@ -356,7 +363,14 @@ impl Session {
     pub(crate) fn begin_txn(&mut self, explicit: bool, isolation: Option<IsolationLevel>) -> Result<()> {
         let isolation = isolation.or(self.next_isolation.take()).unwrap_or(self.isolation);
         let txn = self.db.shared.store.begin_txn(TxnOptions { isolation })?;
-        self.txn = Some(OpenTxn { txn, explicit, failed: false, own_ddl: false, row_deltas: BTreeMap::new() });
+        self.txn = Some(OpenTxn {
+            txn,
+            explicit,
+            failed: false,
+            own_ddl: false,
+            row_deltas: BTreeMap::new(),
+            truncated: Default::default(),
+        });
         Ok(())
     }
 
@@ -441,6 +455,28 @@ impl Session {
                 t.own_ddl = true;
                 let catalog = shared.catalog_for(&mut *t.txn, true)?;
                 let tag = ddl::execute(&mut *t.txn, &catalog, bound)?;
+                done(tag)
+            }
+            B::Truncate { tables } => {
+                let shared = self.db.shared.clone();
+                let t = self.open()?;
+                let catalog = shared.catalog_for(&mut *t.txn, t.own_ddl)?;
+                for id in ddl::truncate(&mut *t.txn, &catalog, tables)? {
+                    t.truncated.insert(id);
+                    t.row_deltas.remove(&id);
+                }
+                done("TRUNCATE TABLE")
+            }
+            B::Maintenance { tag, analyze } => {
+                let shared = self.db.shared.clone();
+                let t = self.open()?;
+                if *tag == "VACUUM" && t.explicit {
+                    return Err(sql_err!(ACTIVE_SQL_TRANSACTION, "VACUUM cannot run inside a transaction block"));
+                }
+                let catalog = shared.catalog_for(&mut *t.txn, t.own_ddl)?;
+                for (id, rows) in ddl::count_rows(&mut *t.txn, &catalog, analyze)? {
+                    shared.stats.set(id, rows);
+                }
                 done(tag)
             }
             B::Begin { isolation } => {

@@ -46,6 +46,7 @@
 //! `Between { lower: Excluded([5]), upper: Excluded([NULL]) }`.
 
 mod keys;
+mod rekey;
 mod scan;
 mod write;
 
@@ -65,6 +66,7 @@ use crate::error::{Error, Result};
 use crate::types::{DataType, Row, Value};
 
 pub use keys::PRIMARY_INDEX_ID;
+pub use rekey::rekey;
 pub use scan::RowScan;
 
 /// Which keys to read, as values for a prefix of the key columns. Values
