@@ -187,13 +187,73 @@ fn escape_text(field: &str, delimiter: char, out: &mut String) {
     }
 }
 
+/// PostgreSQL spells a boolean option `FREEZE on`, `HEADER 1`, …; sqlparser
+/// reads only TRUE and FALSE there (pgbench sends `with (freeze on)`). The
+/// value after FREEZE or HEADER is rewritten to TRUE/FALSE, token by token,
+/// leaving the rest of the text as it was.
+fn boolean_words_as_keywords(sql: &str) -> std::borrow::Cow<'_, str> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let Ok(tokens) = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location() else {
+        return sql.into();
+    };
+    // (byte offset, byte length, replacement), found by token locations.
+    let mut edits: Vec<(usize, usize, &str)> = Vec::new();
+    let mut after_option = false;
+    for t in &tokens {
+        let replacement = match &t.token {
+            Token::Word(w) if after_option && w.quote_style.is_none() => match w.value.to_ascii_lowercase().as_str() {
+                "on" | "yes" => Some(("TRUE", w.value.len())),
+                "off" | "no" => Some(("FALSE", w.value.len())),
+                _ => None,
+            },
+            Token::Number(n, _) if after_option && (n == "1" || n == "0") => {
+                Some((if n == "1" { "TRUE" } else { "FALSE" }, 1))
+            }
+            _ => None,
+        };
+        if let Some((word, len)) = replacement
+            && let Some(at) = byte_offset(sql, t.span.start.line, t.span.start.column)
+        {
+            edits.push((at, len, word));
+        }
+        if !matches!(t.token, Token::Whitespace(_)) {
+            after_option = matches!(&t.token, Token::Word(w) if w.quote_style.is_none()
+                && (w.value.eq_ignore_ascii_case("freeze") || w.value.eq_ignore_ascii_case("header")));
+        }
+    }
+    if edits.is_empty() {
+        return sql.into();
+    }
+    let mut out = sql.to_string();
+    for (at, len, word) in edits.into_iter().rev() {
+        if out.get(at..at + len).is_some() {
+            out.replace_range(at..at + len, word);
+        }
+    }
+    out.into()
+}
+
+/// The byte offset of a 1-based (line, character column) position.
+fn byte_offset(sql: &str, line: u64, column: u64) -> Option<usize> {
+    let mut start = 0;
+    for (i, text) in sql.split('\n').enumerate() {
+        if i as u64 + 1 == line {
+            let col = usize::try_from(column).ok()?.checked_sub(1)?;
+            return text.char_indices().nth(col).map(|(b, _)| start + b);
+        }
+        start += text.len() + 1;
+    }
+    None
+}
+
 /// Recognizes a COPY statement: None when `sql` is not one.
 pub fn parse_copy(sql: &str) -> Result<Option<CopyCommand>> {
     let trimmed = sql.trim_start();
     if trimmed.len() < 4 || !trimmed[..4].eq_ignore_ascii_case("copy") {
         return Ok(None);
     }
-    let statements = Parser::parse_sql(&PostgreSqlDialect {}, sql)
+    let sql = boolean_words_as_keywords(sql);
+    let statements = Parser::parse_sql(&PostgreSqlDialect {}, &sql)
         .map_err(|e| sql_err!(SYNTAX_ERROR, "{}", e.to_string().trim_start_matches("sql parser error: ")))?;
     let [Statement::Copy { source, to, target, options, legacy_options, .. }] = statements.as_slice() else {
         return Ok(None);
@@ -243,6 +303,9 @@ pub fn parse_copy(sql: &str) -> Result<Option<CopyCommand>> {
             CopyOption::Header(h) => cmd.header = *h,
             CopyOption::Quote(c) => cmd.quote = *c,
             CopyOption::Escape(c) => escape = Some(*c),
+            // FREEZE spares PostgreSQL's later VACUUM the work of marking
+            // the rows visible; committed rows here need no such marking.
+            CopyOption::Freeze(_) => {}
             other => return Err(sql_err!(FEATURE_NOT_SUPPORTED, "COPY option {other} is not supported")),
         }
     }
@@ -471,6 +534,12 @@ mod tests {
         let c = cmd("COPY t TO STDOUT WITH (FORMAT csv, HEADER)");
         assert_eq!((c.format, c.header, c.delimiter), (CopyFormat::Csv, true, ','));
         assert_eq!(c.select_sql(), "SELECT * FROM t");
+        // pgbench's client-side data generation.
+        let c = cmd("copy pgbench_accounts from stdin with (freeze on)");
+        assert_eq!((c.direction, c.format), (CopyDirection::In, CopyFormat::Text));
+        assert!(cmd("COPY t TO STDOUT (FORMAT csv, HEADER on)").header);
+        assert!(!cmd("COPY t TO STDOUT (FORMAT csv, HEADER 0)").header);
+        assert!(cmd("COPY t TO STDOUT (FORMAT csv, HEADER)").header);
         let c = cmd("COPY (SELECT a FROM t WHERE a > 1) TO STDOUT");
         assert_eq!(c.select_sql(), "SELECT a FROM t WHERE a > 1");
         let e = parse_copy("COPY t FROM '/etc/passwd'").unwrap_err();

@@ -427,6 +427,13 @@ impl TableStats {
         }
     }
 
+    /// Replaces the estimate with a count (ANALYZE; 0 after TRUNCATE).
+    pub(crate) fn set(&self, table_id: u64, rows: u64) {
+        let counter = self.counter(table_id);
+        counter.rows.store(rows, Ordering::Relaxed);
+        counter.seeded.store(true, Ordering::Release);
+    }
+
     pub(crate) fn adjust(&self, table_id: u64, delta: i64) {
         let counter = self.counter(table_id);
         if delta >= 0 {

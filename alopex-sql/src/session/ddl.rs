@@ -3,7 +3,10 @@
 //! DDL runs inside the statement's transaction like any write, so it is
 //! atomic with the rest of the transaction and rolls back with it. Dropping
 //! a table deletes its key span; creating an index backfills it from the
-//! rows the transaction sees.
+//! rows the transaction sees; adding a primary key to a table keyed by its
+//! hidden row id moves every row to its new key (`table/rekey.rs`).
+//! TRUNCATE deletes the key span and leaves the catalog alone; ANALYZE
+//! counts rows for the optimizer's statistics.
 
 use alopex_core::KvTxn;
 
@@ -104,11 +107,56 @@ pub(crate) fn execute(txn: &mut dyn KvTxn, catalog: &Catalog, stmt: &BoundStatem
                     txn.delete_range(table::index_span(old.id, index.id))?;
                 }
             }
+            // ADD PRIMARY KEY: the rows move from their hidden row ids to
+            // their keys (and the indexes, which end with the key, follow).
+            if old.has_row_id() && !new.has_row_id() {
+                table::rekey(txn, old, new)?;
+            }
             store::put_table(txn, new)?;
             Ok("ALTER TABLE")
         }
         _ => Err(crate::error::Error::internal("not a DDL statement")),
     }
+}
+
+/// TRUNCATE: deletes each table's whole key span (rows and every index)
+/// in the transaction; returns the table ids. The catalog is unchanged.
+pub(crate) fn truncate(txn: &mut dyn KvTxn, catalog: &Catalog, tables: &[String]) -> Result<Vec<u64>> {
+    let mut ids = Vec::with_capacity(tables.len());
+    for name in tables {
+        let Some(table) = catalog.table(name) else {
+            return Err(sql_err!(UNDEFINED_TABLE, "relation \"{name}\" does not exist"));
+        };
+        txn.delete_range(table::table_span(table.id))?;
+        ids.push(table.id);
+    }
+    Ok(ids)
+}
+
+/// ANALYZE: the number of rows of each table as `txn` sees them (a scan of
+/// the row span in pages), by table id.
+pub(crate) fn count_rows(txn: &mut dyn KvTxn, catalog: &Catalog, tables: &[String]) -> Result<Vec<(u64, u64)>> {
+    const PAGE: usize = 4096;
+    let mut counts = Vec::with_capacity(tables.len());
+    for name in tables {
+        let Some(table) = catalog.table(name) else {
+            return Err(sql_err!(UNDEFINED_TABLE, "relation \"{name}\" does not exist"));
+        };
+        let mut bounds = table::index_span(table.id, table::PRIMARY_INDEX_ID);
+        let mut rows = 0u64;
+        loop {
+            let page = txn.scan(bounds.clone(), false, PAGE)?;
+            rows += page.len() as u64;
+            match page.last() {
+                Some((last, _)) if page.len() == PAGE => {
+                    bounds = alopex_core::kv::continue_after(&bounds, last, false);
+                }
+                _ => break,
+            }
+        }
+        counts.push((table.id, rows));
+    }
+    Ok(counts)
 }
 
 /// Every key column (primary key and B-tree indexes) must have a type the

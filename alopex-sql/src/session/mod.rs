@@ -18,6 +18,7 @@ mod ddl;
 mod plan_cache;
 mod rows;
 mod transaction;
+mod vacuum_syntax;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -84,6 +85,9 @@ pub(crate) struct OpenTxn {
     pub(crate) row_deltas: BTreeMap<u64, i64>,
     /// Open savepoints, oldest first (see `transaction.rs`).
     pub(crate) savepoints: Vec<transaction::SavepointEntry>,
+    /// Tables this transaction truncated: their row counts restart from 0
+    /// at commit (then `row_deltas` applies).
+    pub(crate) truncated: std::collections::BTreeSet<u64>,
 }
 
 /// A connection's state. See the module documentation.
@@ -393,6 +397,9 @@ impl Session {
         } else {
             t.txn.commit()?;
         }
+        for table in t.truncated {
+            self.db.shared.stats.set(table, 0);
+        }
         for (table, delta) in t.row_deltas {
             self.db.shared.stats.adjust(table, delta);
         }
@@ -409,6 +416,7 @@ impl Session {
             own_ddl: false,
             row_deltas: BTreeMap::new(),
             savepoints: Vec::new(),
+            truncated: Default::default(),
         });
         Ok(())
     }
@@ -502,6 +510,28 @@ impl Session {
                 t.own_ddl = true;
                 let catalog = shared.catalog_for(&mut *t.txn, true)?;
                 let tag = ddl::execute(&mut *t.txn, &catalog, bound)?;
+                done(tag)
+            }
+            B::Truncate { tables } => {
+                let shared = self.db.shared.clone();
+                let t = self.open()?;
+                let catalog = shared.catalog_for(&mut *t.txn, t.own_ddl)?;
+                for id in ddl::truncate(&mut *t.txn, &catalog, tables)? {
+                    t.truncated.insert(id);
+                    t.row_deltas.remove(&id);
+                }
+                done("TRUNCATE TABLE")
+            }
+            B::Maintenance { tag, analyze } => {
+                let shared = self.db.shared.clone();
+                let t = self.open()?;
+                if *tag == "VACUUM" && t.explicit {
+                    return Err(sql_err!(ACTIVE_SQL_TRANSACTION, "VACUUM cannot run inside a transaction block"));
+                }
+                let catalog = shared.catalog_for(&mut *t.txn, t.own_ddl)?;
+                for (id, rows) in ddl::count_rows(&mut *t.txn, &catalog, analyze)? {
+                    shared.stats.set(id, rows);
+                }
                 done(tag)
             }
             B::Begin { isolation } => {

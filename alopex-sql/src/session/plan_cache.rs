@@ -77,12 +77,12 @@ impl PlanCache {
     }
 }
 
-/// Parses SQL text with the PostgreSQL dialect. Syntax errors are 42601 with
+/// Parses SQL text with the PostgreSQL dialect (VACUUM and ANALYZE with
+/// PostgreSQL's grammar, see `vacuum_syntax.rs`). Syntax errors are 42601 with
 /// the 1-based character position of the offending token.
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
-    use sqlparser::dialect::PostgreSqlDialect;
-    use sqlparser::parser::{Parser, ParserError};
-    Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| {
+    use sqlparser::parser::ParserError;
+    super::vacuum_syntax::parse_statements(sql).map_err(|e| {
         let msg = match &e {
             ParserError::TokenizerError(m) | ParserError::ParserError(m) => m.clone(),
             ParserError::RecursionLimitExceeded => "statement is nested too deeply".to_string(),

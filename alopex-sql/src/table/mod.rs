@@ -46,6 +46,7 @@
 //! `Between { lower: Excluded([5]), upper: Excluded([NULL]) }`.
 
 mod keys;
+mod rekey;
 mod scan;
 mod vector;
 mod write;
@@ -66,6 +67,7 @@ use crate::error::{Error, Result};
 use crate::types::{DataType, Row, Value};
 
 pub use keys::PRIMARY_INDEX_ID;
+pub use rekey::rekey;
 pub use scan::RowScan;
 pub use vector::{NearestRows, RowPredicate, nearest_rows, vector_index_spec};
 

@@ -20,6 +20,13 @@
 //! (PostgreSQL's "fast default"). A volatile default cannot be captured in
 //! one value, so it is accepted only on an empty table.
 //!
+//! ADD PRIMARY KEY is the one operation that rewrites rows: a table created
+//! without a key is keyed by its hidden row id, and the key decides where a
+//! row lives. The binder drops the hidden column and marks the key columns
+//! NOT NULL; the session moves every row to its new key and rebuilds the
+//! indexes (`table/rekey.rs`), failing with 23502/23505 on NULL or
+//! duplicate keys. A table that has a primary key cannot get another.
+//!
 //! CHECK constraints are stored as SQL text naming columns, so RENAME COLUMN
 //! and RENAME TO rewrite the names inside that text, token by token, leaving
 //! everything else byte for byte as it was.
@@ -31,7 +38,7 @@ use sqlparser::ast::{self, AlterColumnOperation, AlterTableOperation, ColumnOpti
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
 
-use super::ddl::{CheckDraft, add_check, bind_default, foreign_keys_unsupported};
+use super::ddl::{CheckDraft, add_check, bind_default, foreign_keys_unsupported, index_column_idents};
 use super::names::{ident, quote_ident, relation_taken, target_column, user_relation};
 use super::{Binder, BoundStatement, types};
 use crate::catalog::{ColumnSchema, ROW_ID_COLUMN, TableSchema};
@@ -119,6 +126,9 @@ pub(super) fn alter_table(b: &mut Binder<'_>, at: &ast::AlterTable) -> Result<Bo
                 // NOT VALID: existing rows are not checked, as in PostgreSQL.
                 let draft = CheckDraft { name: c.name.as_ref().map(ident), column: None, expr: (*c.expr).clone() };
                 add_check(b, &mut new, draft)?;
+            }
+            AlterTableOperation::AddConstraint { constraint: TableConstraint::PrimaryKey(pk), .. } => {
+                add_primary_key(&mut new, pk)?;
             }
             AlterTableOperation::AddConstraint { constraint, .. } => {
                 return Err(match constraint {
@@ -230,6 +240,43 @@ fn add_column(
         add_check(b, table, draft)?;
     }
     Ok(must_validate.then_some(id))
+}
+
+/// ADD PRIMARY KEY on a table keyed by its hidden row id: the hidden
+/// column goes (it is last, so no position moves), the key columns become
+/// NOT NULL, and the session moves every row to its new key (see
+/// `table/rekey.rs`), checking NULLs and duplicates as it goes. The
+/// constraint is named `<table>_pkey`, as in CREATE TABLE.
+fn add_primary_key(table: &mut TableSchema, pk: &ast::PrimaryKeyConstraint) -> Result<()> {
+    if !table.has_row_id() {
+        return Err(sql_err!(
+            INVALID_TABLE_DEFINITION,
+            "multiple primary keys for table \"{}\" are not allowed",
+            table.name
+        ));
+    }
+    if pk.index_type.is_some() || !pk.index_options.is_empty() || !pk.include.is_empty() {
+        return Err(Error::unsupported("ADD PRIMARY KEY with index options"));
+    }
+    if pk.characteristics.is_some() {
+        return Err(Error::unsupported("a DEFERRABLE primary key"));
+    }
+    let mut positions = Vec::with_capacity(pk.columns.len());
+    for id in index_column_idents(&pk.columns)? {
+        let name = ident(&id);
+        let pos = target_column(table, &name)?;
+        if positions.contains(&pos) {
+            return Err(sql_err!(DUPLICATE_COLUMN, "column \"{name}\" appears twice in primary key constraint"));
+        }
+        crate::encoding::keycode::check_key_type(&table.columns[pos].ty)?;
+        positions.push(pos);
+    }
+    table.columns.pop();
+    for &p in &positions {
+        table.columns[p].nullable = false;
+    }
+    table.primary_key = positions;
+    Ok(())
 }
 
 /// Adds a column last, or just before the hidden row id.

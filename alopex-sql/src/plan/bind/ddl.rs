@@ -52,6 +52,7 @@ pub(super) struct CheckDraft {
 /// Binds CREATE TABLE.
 pub(super) fn create_table(b: &mut Binder<'_>, ct: &ast::CreateTable) -> Result<BoundStatement> {
     refuse_create_table_features(ct)?;
+    super::storage_params::check_table_options(&ct.table_options)?;
     let name = user_relation(&ct.name)?;
     if relation_taken(b.catalog, &name) && !(ct.if_not_exists && b.catalog.table(&name).is_some()) {
         return Err(sql_err!(DUPLICATE_TABLE, "relation \"{name}\" already exists"));

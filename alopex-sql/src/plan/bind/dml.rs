@@ -31,7 +31,7 @@ use super::{Binder, Scope};
 use crate::catalog::TableSchema;
 use crate::error::{Error, Result};
 use crate::expr::Expr;
-use crate::plan::{Node, OnConflict, OnConflictAction, OutputColumn, Plan, ScanRange};
+use crate::plan::{Node, OnConflict, OnConflictAction, OutputColumn, Plan};
 use crate::sql_err;
 use crate::types::{DataType, Value};
 
@@ -422,26 +422,6 @@ pub(super) fn delete(b: &mut Binder<'_>, del: &ast::Delete) -> Result<Plan> {
     Ok(Plan { root, columns, param_types: b.params.clone() })
 }
 
-/// Binds TRUNCATE of one table as a DELETE of every row.
-pub(super) fn truncate(b: &mut Binder<'_>, tr: &ast::Truncate) -> Result<Plan> {
-    let [target] = tr.table_names.as_slice() else {
-        return Err(Error::unsupported("TRUNCATE of several tables"));
-    };
-    if tr.partitions.is_some() || tr.identity.is_some() {
-        return Err(Error::unsupported("this form of TRUNCATE"));
-    }
-    let table = Arc::clone(lookup_table(b.catalog, &user_relation(&target.name)?)?);
-    let scan = Node::Scan {
-        alias: table.name.clone(),
-        table: Arc::clone(&table),
-        range: ScanRange::Full,
-        reverse: false,
-        filter: None,
-    };
-    let root = Node::Delete { table, input: Box::new(scan), returning: None };
-    Ok(Plan { root, columns: vec![], param_types: b.params.clone() })
-}
-
 /// `input` filtered by the WHERE clause, if any.
 fn filtered(b: &mut Binder<'_>, input: Node, selection: Option<&ast::Expr>, scope: &Scope) -> Result<Node> {
     Ok(match selection {
@@ -487,18 +467,6 @@ mod tests {
             BoundStatement::Query(p) => p,
             other => panic!("not a plan: {other:?}"),
         }
-    }
-
-    #[test]
-    fn truncate_deletes_every_row() {
-        let p = plan(vec![users()], "TRUNCATE users");
-        let Node::Delete { table, input, returning: None } = &p.root else { panic!("{:?}", p.root) };
-        assert_eq!(table.name, "users");
-        assert!(matches!(input.as_ref(), Node::Scan { range: ScanRange::Full, filter: None, .. }));
-        assert!(p.columns.is_empty());
-        let cat = catalog(vec![users(), events()]);
-        assert_eq!(bind_sql_err(&cat, "TRUNCATE users, events").state, SqlState::FEATURE_NOT_SUPPORTED);
-        assert_eq!(bind_sql_err(&cat, "TRUNCATE nope").state, SqlState::UNDEFINED_TABLE);
     }
 
     #[test]

@@ -313,9 +313,9 @@ mod tests {
         let BoundStatement::Explain { plan, analyze: false } = bind_sql(&cat, "EXPLAIN SHOW TABLES") else { panic!() };
         assert!(matches!(plan.root, Node::Values { .. }));
         for (sql, want) in [
-            ("EXPLAIN ANALYZE TRUNCATE users", true),
-            ("EXPLAIN (ANALYZE, COSTS OFF) TRUNCATE users", true),
-            ("EXPLAIN (ANALYZE false, FORMAT TEXT) TRUNCATE users", false),
+            ("EXPLAIN ANALYZE DELETE FROM users", true),
+            ("EXPLAIN (ANALYZE, COSTS OFF) DELETE FROM users", true),
+            ("EXPLAIN (ANALYZE false, FORMAT TEXT) DELETE FROM users", false),
         ] {
             match bind_sql(&cat, sql) {
                 BoundStatement::Explain { analyze, .. } => assert_eq!(analyze, want, "{sql}"),

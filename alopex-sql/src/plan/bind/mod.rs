@@ -25,12 +25,14 @@ mod ddl;
 mod dml;
 mod expr;
 mod hnsw;
+mod maintenance;
 mod misc;
 mod names;
 mod pg_catalog;
 mod pg_functions;
 mod query;
 mod scope;
+mod storage_params;
 #[cfg(test)]
 mod test_util;
 mod types;
@@ -172,6 +174,20 @@ pub enum BoundStatement {
         /// checked; the session validates this.
         added_column: Option<usize>,
     },
+    /// TRUNCATE: the session deletes each table's key span (rows and
+    /// indexes) in the statement's transaction.
+    Truncate {
+        /// Tables that exist, each once.
+        tables: Vec<String>,
+    },
+    /// VACUUM and ANALYZE (see `maintenance.rs`): VACUUM has nothing to do;
+    /// ANALYZE recounts the rows of its tables for the optimizer.
+    Maintenance {
+        /// The command tag: `VACUUM` (also for VACUUM ANALYZE) or `ANALYZE`.
+        tag: &'static str,
+        /// Tables whose statistics to refresh.
+        analyze: Vec<String>,
+    },
     /// BEGIN / START TRANSACTION [ISOLATION LEVEL …].
     Begin {
         /// The requested isolation level.
@@ -239,7 +255,9 @@ fn bind_statement(b: &mut Binder<'_>, stmt: &Statement) -> Result<BoundStatement
         Statement::Insert(insert) => dml::insert(b, insert).map(BoundStatement::Query),
         Statement::Update(update) => dml::update(b, update).map(BoundStatement::Query),
         Statement::Delete(delete) => dml::delete(b, delete).map(BoundStatement::Query),
-        Statement::Truncate(truncate) => dml::truncate(b, truncate).map(BoundStatement::Query),
+        Statement::Truncate(truncate) => maintenance::truncate(b, truncate),
+        Statement::Vacuum(vacuum) => maintenance::vacuum(b, vacuum),
+        Statement::Analyze(analyze) => maintenance::analyze(b, analyze),
         Statement::CreateTable(create) => ddl::create_table(b, create),
         Statement::CreateIndex(create) => ddl::create_index(b, create),
         Statement::Drop { object_type, if_exists, names, table, .. } => {

@@ -1,9 +1,6 @@
 //! Fixtures for the statement binder's tests: hand-built schemas and a
 //! parse-and-bind shortcut.
 
-use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::parser::Parser;
-
 use super::{BoundStatement, bind};
 use crate::catalog::{Catalog, CheckConstraint, ColumnSchema, IndexKind, IndexSchema, ROW_ID_COLUMN, TableSchema};
 use crate::error::Error;
@@ -71,7 +68,7 @@ pub(crate) fn catalog(tables: Vec<TableSchema>) -> Catalog {
 }
 
 fn parse(sql: &str) -> sqlparser::ast::Statement {
-    let mut stmts = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let mut stmts = crate::session::parse(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     assert_eq!(stmts.len(), 1, "{sql}");
     stmts.remove(0)
 }
