@@ -184,11 +184,11 @@ async fn deallocate_forgets_prepared_statements() {
     let two = client.prepare("SELECT 2::INT").await.expect("prepare");
     assert_eq!(client.query_one(&one, &[]).await.expect("run").get::<_, i32>(0), 1);
 
-    // tokio-postgres names its statements s0, s1, …: drop the first by name.
-    client.batch_execute("DEALLOCATE s0").await.expect("deallocate one");
-    let err = client.query_one(&one, &[]).await.expect_err("s0 is gone");
+    // Drop the first by the name tokio-postgres gave it.
+    client.batch_execute(&format!("DEALLOCATE {}", one.name())).await.expect("deallocate one");
+    let err = client.query_one(&one, &[]).await.expect_err("the first is gone");
     assert_eq!(err.code(), Some(&tokio_postgres::error::SqlState::from_code("26000")), "{err:?}");
-    assert_eq!(client.query_one(&two, &[]).await.expect("s1 stays").get::<_, i32>(0), 2);
+    assert_eq!(client.query_one(&two, &[]).await.expect("the second stays").get::<_, i32>(0), 2);
 
     let err = client.batch_execute("DEALLOCATE nope").await.expect_err("unknown name");
     assert_eq!(err.code(), Some(&tokio_postgres::error::SqlState::from_code("26000")), "{err:?}");
