@@ -38,8 +38,22 @@ impl Server {
         s
     }
 
-    /// Starts a server over `data_dir` with extra flags.
+    /// Starts a server over `data_dir` with extra flags. The ports are
+    /// picked free but may be taken by another test before the server binds
+    /// them, so a server that exits before listening is started again on
+    /// new ports (a few times).
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> Server {
+        let mut last = String::new();
+        for _ in 0..5 {
+            match Server::try_start_in(data_dir, extra) {
+                Ok(server) => return server,
+                Err(why) => last = why,
+            }
+        }
+        panic!("alopex did not start: {last}");
+    }
+
+    fn try_start_in(data_dir: &Path, extra: &[&str]) -> Result<Server, String> {
         let pg_port = free_port();
         let http_port = free_port();
         let grpc_port = free_port();
@@ -77,11 +91,11 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(30);
         while rx.recv_timeout(Duration::from_millis(50)).is_err() {
             if let Ok(Some(status)) = child.try_wait() {
-                panic!("alopex exited early: {status}");
+                return Err(format!("alopex exited early: {status}"));
             }
             assert!(Instant::now() < deadline, "alopex did not start listening");
         }
-        Server { child: Some(child), pg_port, http_port, grpc_port, data_dir: data_dir.to_path_buf(), _dir: None }
+        Ok(Server { child: Some(child), pg_port, http_port, grpc_port, data_dir: data_dir.to_path_buf(), _dir: None })
     }
 
     /// A libpq-style connection string.
