@@ -15,7 +15,7 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Server;
+use common::{Server, wire};
 use tokio_postgres::{Client, NoTls};
 
 /// Minutes of work without a cancel (10^4 × 10^4 × 10 pairs).
@@ -97,27 +97,6 @@ async fn cancel_token_stops_the_statement_and_the_session_goes_on() {
     assert_eq!(n, 100_000);
 }
 
-/// A StartupMessage (protocol 3.0) for user alopex.
-fn startup() -> Vec<u8> {
-    let mut body = 196608i32.to_be_bytes().to_vec();
-    for s in ["user", "alopex", "database", "alopex"] {
-        body.extend_from_slice(s.as_bytes());
-        body.push(0);
-    }
-    body.push(0);
-    let mut msg = ((body.len() + 4) as i32).to_be_bytes().to_vec();
-    msg.extend_from_slice(&body);
-    msg
-}
-
-fn query(sql: &str) -> Vec<u8> {
-    let mut msg = vec![b'Q'];
-    msg.extend_from_slice(&((sql.len() + 5) as i32).to_be_bytes());
-    msg.extend_from_slice(sql.as_bytes());
-    msg.push(0);
-    msg
-}
-
 /// Reads backend messages until ReadyForQuery; returns them as (type, body).
 fn read_until_ready(s: &mut TcpStream) -> Vec<(u8, Vec<u8>)> {
     let mut out = Vec::new();
@@ -157,14 +136,14 @@ fn backend_key_data_is_issued_and_a_wrong_secret_cancels_nothing() {
     rt.block_on(async { fill(&connect(&server).await).await });
 
     let mut s = TcpStream::connect(("127.0.0.1", server.pg_port)).unwrap();
-    s.write_all(&startup()).unwrap();
+    s.write_all(&wire::startup()).unwrap();
     let hello = read_until_ready(&mut s);
     let key = hello.iter().find(|(t, _)| *t == b'K').expect("BackendKeyData at startup");
     assert_eq!(key.1.len(), 8, "protocol 3.0: pid and a 4-byte secret");
     let pid = i32::from_be_bytes(key.1[0..4].try_into().unwrap());
     let secret = i32::from_be_bytes(key.1[4..8].try_into().unwrap());
 
-    s.write_all(&query(SLOW)).unwrap();
+    s.write_all(&wire::query(SLOW)).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     // Wrong secret, then wrong pid: the statement keeps running.
     cancel_request(server.pg_port, pid, secret.wrapping_add(1));
@@ -182,7 +161,7 @@ fn backend_key_data_is_issued_and_a_wrong_secret_cancels_nothing() {
     assert!(fields.contains("C57014"), "{fields}");
     assert!(fields.contains("canceling statement due to user request"), "{fields}");
     // The connection still serves.
-    s.write_all(&query("SELECT count(*) FROM digits")).unwrap();
+    s.write_all(&wire::query("SELECT count(*) FROM digits")).unwrap();
     let reply = read_until_ready(&mut s);
     assert!(reply.iter().any(|(t, body)| *t == b'D' && body.ends_with(b"10")), "{reply:?}");
 }
@@ -224,11 +203,11 @@ async fn a_client_that_hangs_up_mid_statement_frees_its_worker_and_rolls_back() 
     fill(&client).await;
 
     let mut s = TcpStream::connect(("127.0.0.1", server.pg_port)).unwrap();
-    s.write_all(&startup()).unwrap();
+    s.write_all(&wire::startup()).unwrap();
     read_until_ready(&mut s);
-    s.write_all(&query("BEGIN; UPDATE kv SET v = 'lost' WHERE k = 1;")).unwrap();
+    s.write_all(&wire::query("BEGIN; UPDATE kv SET v = 'lost' WHERE k = 1;")).unwrap();
     read_until_ready(&mut s);
-    s.write_all(&query(SLOW)).unwrap();
+    s.write_all(&wire::query(SLOW)).unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     drop(s);
 

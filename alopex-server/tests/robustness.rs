@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::Server;
+use common::{Server, wire};
 use tokio_postgres::NoTls;
 
 fn raw(server: &Server) -> TcpStream {
@@ -18,35 +18,17 @@ fn raw(server: &Server) -> TcpStream {
     s
 }
 
-/// A StartupMessage (protocol 3.0) for user alopex.
-fn startup() -> Vec<u8> {
-    let mut body = Vec::new();
-    body.extend_from_slice(&196608i32.to_be_bytes());
-    for s in ["user", "alopex", "database", "alopex"] {
-        body.extend_from_slice(s.as_bytes());
-        body.push(0);
-    }
-    body.push(0);
-    let mut msg = ((body.len() + 4) as i32).to_be_bytes().to_vec();
-    msg.extend_from_slice(&body);
-    msg
-}
-
 /// A raw connection past startup.
 fn started(server: &Server) -> TcpStream {
     let mut s = raw(server);
-    s.write_all(&startup()).unwrap();
+    s.write_all(&wire::startup()).unwrap();
     read_until_ready(&mut s);
     s
 }
 
 /// Sends a simple Query message.
 fn send_query(s: &mut TcpStream, sql: &str) {
-    let mut msg = vec![b'Q'];
-    msg.extend_from_slice(&((sql.len() + 5) as i32).to_be_bytes());
-    msg.extend_from_slice(sql.as_bytes());
-    msg.push(0);
-    s.write_all(&msg).unwrap();
+    s.write_all(&wire::query(sql)).unwrap();
 }
 
 /// Reads until ReadyForQuery ('Z') or the connection ends.

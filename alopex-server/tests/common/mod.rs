@@ -139,3 +139,28 @@ impl Drop for Server {
         }
     }
 }
+
+/// Raw Postgres wire messages, for tests that speak the protocol by hand.
+pub mod wire {
+    /// A StartupMessage (protocol 3.0) for user alopex, database alopex.
+    pub fn startup() -> Vec<u8> {
+        let mut body = 196608i32.to_be_bytes().to_vec();
+        for s in ["user", "alopex", "database", "alopex"] {
+            body.extend_from_slice(s.as_bytes());
+            body.push(0);
+        }
+        body.push(0);
+        let mut msg = ((body.len() + 4) as i32).to_be_bytes().to_vec();
+        msg.extend_from_slice(&body);
+        msg
+    }
+
+    /// A simple Query message.
+    pub fn query(sql: &str) -> Vec<u8> {
+        let mut msg = vec![b'Q'];
+        msg.extend_from_slice(&((sql.len() + 5) as i32).to_be_bytes());
+        msg.extend_from_slice(sql.as_bytes());
+        msg.push(0);
+        msg
+    }
+}
