@@ -77,22 +77,30 @@ fn single_column(row: Row) -> Result<Value> {
     }
 }
 
+/// Parameter `index` (0-based) of a statement; 42P02 if missing.
+pub(super) fn param_value(params: &[Value], index: usize) -> Result<Value> {
+    params.get(index).cloned().ok_or_else(|| sql_err!(UNDEFINED_PARAMETER, "there is no parameter ${}", index + 1))
+}
+
+/// The value at `index` of the enclosing row `depth` levels out of
+/// `stack` (the last row is depth 0).
+pub(super) fn outer_value(stack: &[Row], depth: usize, index: usize) -> Result<Value> {
+    let row =
+        stack.len().checked_sub(depth + 1).and_then(|i| stack.get(i)).ok_or_else(|| {
+            Error::internal(format!("outer reference {depth} levels out, but {} are open", stack.len()))
+        })?;
+    row.get(index)
+        .cloned()
+        .ok_or_else(|| Error::internal(format!("outer reference to column {index} of a {}-column row", row.len())))
+}
+
 impl EvalEnv for ExecContext<'_> {
     fn param(&self, index: usize) -> Result<Value> {
-        self.params
-            .get(index)
-            .cloned()
-            .ok_or_else(|| sql_err!(UNDEFINED_PARAMETER, "there is no parameter ${}", index + 1))
+        param_value(self.params, index)
     }
 
     fn outer(&self, depth: usize, index: usize) -> Result<Value> {
-        let stack = &self.state.outer;
-        let row = stack.len().checked_sub(depth + 1).and_then(|i| stack.get(i)).ok_or_else(|| {
-            Error::internal(format!("outer reference {depth} levels out, but {} are open", stack.len()))
-        })?;
-        row.get(index)
-            .cloned()
-            .ok_or_else(|| Error::internal(format!("outer reference to column {index} of a {}-column row", row.len())))
+        outer_value(&self.state.outer, depth, index)
     }
 
     fn now(&self) -> DateTime<Utc> {

@@ -30,6 +30,7 @@ use chrono::{DateTime, Utc};
 
 use super::demand::{Demand, scan_columns};
 use super::scan::ScanExec;
+use super::subquery::{outer_value, param_value};
 use super::{ExecContext, Executor, eval_expr};
 use crate::catalog::{IndexKind, TableSchema};
 use crate::error::{Error, Result};
@@ -160,21 +161,11 @@ struct Detached<'a> {
 
 impl EvalEnv for Detached<'_> {
     fn param(&self, index: usize) -> Result<Value> {
-        self.params
-            .get(index)
-            .cloned()
-            .ok_or_else(|| crate::sql_err!(UNDEFINED_PARAMETER, "there is no parameter ${}", index + 1))
+        param_value(self.params, index)
     }
 
     fn outer(&self, depth: usize, index: usize) -> Result<Value> {
-        let stack = &self.outer;
-        stack
-            .len()
-            .checked_sub(depth + 1)
-            .and_then(|i| stack.get(i))
-            .and_then(|row| row.get(index))
-            .cloned()
-            .ok_or_else(|| Error::internal(format!("outer reference {depth}/{index} out of range in a vector search")))
+        outer_value(&self.outer, depth, index)
     }
 
     fn now(&self) -> DateTime<Utc> {
