@@ -18,3 +18,7 @@
 //! This crate never depends on `alopex-sql`: the SQL engine reaches the
 //! cluster only through `alopex-core`'s transactional KV trait. The design
 //! is written down in `docs/cluster.md`.
+
+pub mod ids;
+
+pub use ids::{NodeId, RangeId};
