@@ -20,5 +20,6 @@
 //! is written down in `docs/cluster.md`.
 
 pub mod ids;
+pub mod rpc;
 
 pub use ids::{NodeId, RangeId};
