@@ -9,40 +9,8 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
 use common::Server;
-
-fn python() -> String {
-    std::env::var("ALOPEX_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
-/// Whether `module` imports; fails if it does not and clients are required.
-fn has_module(module: &str) -> bool {
-    let ok =
-        Command::new(python()).args(["-c", &format!("import {module}")]).output().is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("ALOPEX_REQUIRE_CLIENTS").is_none(),
-            "python module {module} is required (ALOPEX_REQUIRE_CLIENTS) but cannot be imported by {}",
-            python()
-        );
-        eprintln!("python module {module} not installed: skipping (CI installs it)");
-    }
-    ok
-}
-
-fn run_script(script: &str, server: &Server) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients").join(script);
-    let out = Command::new(python()).arg(&path).arg(server.pg_port.to_string()).output().expect("run python");
-    assert!(
-        out.status.success(),
-        "{script} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use common::python::{has_module, run_script};
 
 #[test]
 fn psycopg3() {
@@ -50,7 +18,7 @@ fn psycopg3() {
         return;
     }
     let server = Server::start();
-    run_script("psycopg_client.py", &server);
+    run_script("psycopg_client.py", &[&server.pg_port.to_string()]);
 }
 
 #[test]
@@ -59,5 +27,5 @@ fn sqlalchemy2() {
         return;
     }
     let server = Server::start();
-    run_script("sqlalchemy_client.py", &server);
+    run_script("sqlalchemy_client.py", &[&server.pg_port.to_string()]);
 }

@@ -232,13 +232,16 @@ impl GrpcServer {
         };
         let (health, health_service) = tonic_health::server::health_reporter();
         health.set_serving::<AlopexServer<AlopexService>>().await;
-        let reflection = match tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(alopex_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()
-        {
-            Ok(r) => r,
-            Err(e) => {
+        // Reflection in both versions: grpcurl asks v1 first, while
+        // grpcio's Python client (and older tools) speak only v1alpha.
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(alopex_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        let (reflection_v1, reflection_v1alpha) = match (reflection().build_v1(), reflection().build_v1alpha()) {
+            (Ok(v1), Ok(v1alpha)) => (v1, v1alpha),
+            (Err(e), _) | (_, Err(e)) => {
                 tracing::error!("grpc reflection: {e}");
                 return;
             }
@@ -260,7 +263,8 @@ impl GrpcServer {
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
         let result = tonic::transport::Server::builder()
             .add_service(health_service)
-            .add_service(reflection)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
             .add_service(AlopexServer::new(service))
             .serve_with_incoming_shutdown(incoming, async move {
                 let _ = shutdown.wait_for(|s| *s).await;

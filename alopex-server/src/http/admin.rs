@@ -25,7 +25,12 @@ pub struct Checkpoint {
 #[utoipa::path(
     post,
     path = "/v1/admin/checkpoint",
-    responses((status = 200, body = Checkpoint), (status = 500, body = super::ErrorBody))
+    responses(
+        (status = 200, body = Checkpoint),
+        (status = 401, body = super::ErrorBody),
+        (status = 500, body = super::ErrorBody),
+        (status = 503, body = super::ErrorBody)
+    )
 )]
 pub async fn checkpoint(State(state): State<AppState>) -> Result<Json<Checkpoint>, ApiError> {
     let db = state.db.clone();

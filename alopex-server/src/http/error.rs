@@ -14,6 +14,7 @@
 
 use alopex_sql::Error;
 use axum::Json;
+use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -88,6 +89,23 @@ impl From<Error> for ApiError {
                 },
             },
         }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    /// A body that is not the JSON the route takes: 415 when the
+    /// `Content-Type` is not JSON, 413 when the body is too large, 400
+    /// otherwise, always with the JSON error body (axum's own rejection is
+    /// plain text, which a JSON client cannot parse).
+    fn from(rejection: JsonRejection) -> ApiError {
+        let (status, code) = match &rejection {
+            JsonRejection::MissingJsonContentType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            JsonRejection::BytesRejection(_) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+            }
+            _ => (StatusCode::BAD_REQUEST, "invalid_json"),
+        };
+        ApiError::new(status, code, rejection.body_text())
     }
 }
 

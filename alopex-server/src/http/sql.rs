@@ -19,6 +19,7 @@ use alopex_sql::{Column, DataType, StatementResult, Value};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -35,9 +36,11 @@ use super::{AppState, ErrorBody};
 pub struct SqlRequest {
     /// One statement or a script of several.
     pub sql: String,
-    /// Values for `$1`, `$2`, …
+    /// Values for `$1`, `$2`, …: any JSON value (null, a boolean, a number,
+    /// a string; an array or object is passed as `jsonb`, and an array of
+    /// numbers also casts to `vector`).
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<serde_json::Value>)]
     pub params: Vec<JsonValue>,
 }
 
@@ -57,7 +60,7 @@ pub struct SqlResponse {
     /// Result columns (empty for commands).
     pub columns: Vec<ColumnInfo>,
     /// Rows, each an array of values in column order.
-    #[schema(value_type = Vec<Vec<Object>>)]
+    #[schema(value_type = Vec<Vec<serde_json::Value>>)]
     pub rows: Vec<Vec<JsonValue>>,
     /// Rows returned or affected.
     pub rows_affected: u64,
@@ -76,13 +79,19 @@ pub struct SqlResponse {
         (status = 409, description = "a constraint or serialization conflict", body = ErrorBody),
         (status = 413, description = "the result exceeds the memory limit", body = ErrorBody),
         (status = 401, description = "missing or wrong bearer token", body = ErrorBody),
+        (status = 408, description = "the statement was cancelled", body = ErrorBody),
+        (status = 415, description = "the body is not `application/json`", body = ErrorBody),
+        (status = 500, description = "an internal error (I/O, corruption)", body = ErrorBody),
+        (status = 501, description = "a feature Alopex does not support", body = ErrorBody),
+        (status = 503, description = "the server is shutting down or at its limits", body = ErrorBody),
     )
 )]
 pub async fn run_sql(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Json(request): Json<SqlRequest>,
+    request: Result<Json<SqlRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    let Json(request) = request?;
     let params: Vec<Value> = request.params.iter().map(from_json).collect();
     let db = state.db.clone();
     let limit = state.max_result_bytes;

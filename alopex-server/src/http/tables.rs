@@ -81,7 +81,12 @@ fn text(v: &Value) -> String {
 #[utoipa::path(
     get,
     path = "/v1/tables",
-    responses((status = 200, body = Vec<TableSummary>), (status = 401, body = ErrorBody))
+    responses(
+        (status = 200, body = Vec<TableSummary>),
+        (status = 401, body = ErrorBody),
+        (status = 500, body = ErrorBody),
+        (status = 503, body = ErrorBody)
+    )
 )]
 pub async fn list_tables(State(state): State<AppState>) -> Result<Json<Vec<TableSummary>>, ApiError> {
     let db = state.db.clone();
@@ -116,7 +121,13 @@ pub async fn list_tables(State(state): State<AppState>) -> Result<Json<Vec<Table
     get,
     path = "/v1/tables/{name}",
     params(("name" = String, Path, description = "the table name")),
-    responses((status = 200, body = TableInfo), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody))
+    responses(
+        (status = 200, body = TableInfo),
+        (status = 404, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 500, body = ErrorBody),
+        (status = 503, body = ErrorBody)
+    )
 )]
 pub async fn describe_table(
     State(state): State<AppState>,

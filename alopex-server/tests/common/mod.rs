@@ -164,3 +164,47 @@ pub mod wire {
         msg
     }
 }
+
+/// Python clients: the interpreter in `ALOPEX_PYTHON` (default `python3`),
+/// which `.ci/run` points at a virtual environment holding the client
+/// packages.
+pub mod python {
+    use std::path::Path;
+    use std::process::{Command, Output};
+
+    /// The interpreter.
+    pub fn python() -> String {
+        std::env::var("ALOPEX_PYTHON").unwrap_or_else(|_| "python3".into())
+    }
+
+    /// Whether `module` imports. When it does not and clients are required
+    /// (`ALOPEX_REQUIRE_CLIENTS`), fails; otherwise prints why the test is
+    /// skipped.
+    pub fn has_module(module: &str) -> bool {
+        let ok =
+            Command::new(python()).args(["-c", &format!("import {module}")]).output().is_ok_and(|o| o.status.success());
+        if !ok {
+            assert!(
+                std::env::var_os("ALOPEX_REQUIRE_CLIENTS").is_none(),
+                "python module {module} is required (ALOPEX_REQUIRE_CLIENTS) but cannot be imported by {}",
+                python()
+            );
+            eprintln!("python module {module} not installed: skipping (CI installs it)");
+        }
+        ok
+    }
+
+    /// Runs `tests/clients/<script>` with `args`; fails with its output
+    /// unless it exits 0.
+    pub fn run_script(script: &str, args: &[&str]) -> Output {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients").join(script);
+        let out = Command::new(python()).arg(&path).args(args).output().expect("run python");
+        assert!(
+            out.status.success(),
+            "{script} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+}

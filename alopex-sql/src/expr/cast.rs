@@ -89,6 +89,9 @@ pub fn cast(value: &Value, ty: &DataType) -> Result<Value> {
         },
         DataType::Vector(dim) => match value {
             Value::Vector(v) => vector::typed(v, *dim),
+            // A JSON array of numbers, as a JSON API (REST, gRPC) passes a
+            // vector parameter, reads as the vector's text form.
+            Value::Json(j) if j.is_array() => cast(&Value::text(j.to_string()), ty),
             _ => Err(cannot_cast(value, ty)),
         },
         _ => temporal_or_same(value, ty).ok_or_else(|| cannot_cast(value, ty))?,

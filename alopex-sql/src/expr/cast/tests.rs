@@ -173,3 +173,15 @@ fn cast_table() {
     assert!(can_cast(&DataType::Unknown, &DataType::Date, Implicit));
     assert!(can_cast(&DataType::Varchar(Some(3)), &DataType::Varchar(Some(5)), Implicit));
 }
+
+#[test]
+fn a_json_array_parameter_reads_as_a_vector() {
+    let json = |s: &str| Value::Json(std::sync::Arc::new(serde_json::from_str(s).unwrap()));
+    assert_eq!(
+        cast(&json("[1, 2.5, -3]"), &DataType::Vector(Some(3))).unwrap(),
+        cast(&Value::text("[1,2.5,-3]"), &DataType::Vector(Some(3))).unwrap()
+    );
+    assert_eq!(cast(&json("[1, 2]"), &DataType::Vector(Some(3))).unwrap_err().message, "expected 3 dimensions, not 2");
+    assert_eq!(cast(&json("[1, \"a\"]"), &DataType::Vector(Some(2))).unwrap_err().state.code(), "22P02");
+    assert_eq!(cast(&json("{\"a\": 1}"), &DataType::Vector(Some(1))).unwrap_err().state.code(), "42846");
+}
