@@ -37,6 +37,7 @@ mod recovery;
 mod transfer;
 mod vector;
 mod vector_search;
+mod versions;
 mod write;
 
 use std::fs::File;
@@ -59,6 +60,7 @@ use crate::wal::Wal;
 pub(crate) use read::ReadGuard;
 pub use read::{ScanIter, Snapshot, prefix_end, prefix_range};
 pub use transfer::{EXPORT_SECTION, ExportStats};
+pub use versions::VersionIter;
 pub(crate) use vector_search::VectorQuery;
 pub(crate) use write::CommitRequest;
 
