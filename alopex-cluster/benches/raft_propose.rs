@@ -100,7 +100,9 @@ async fn run(groups: u64, a: &Args) -> f64 {
             let prefix = if g == 1 { String::from("a") } else { format!("g{:03}", g - 1) };
             let mut i = 0u64;
             while Instant::now() < stop {
-                let Some(leader) = nodes.iter().find(|n| n.metrics(range).is_some_and(|m| m.state == openraft::ServerState::Leader)) else {
+                let Some(leader) =
+                    nodes.iter().find(|n| n.metrics(range).is_some_and(|m| m.state == openraft::ServerState::Leader))
+                else {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                     continue;
                 };

@@ -116,7 +116,10 @@ impl Cluster {
     }
 
     async fn put(&self, key: &str, value: &str) {
-        let op = WriteOp::Put { key: Bytes::copy_from_slice(key.as_bytes()), value: Bytes::copy_from_slice(value.as_bytes()) };
+        let op = WriteOp::Put {
+            key: Bytes::copy_from_slice(key.as_bytes()),
+            value: Bytes::copy_from_slice(value.as_bytes()),
+        };
         let r = self.propose(range_of(key), |n| Command::Write { ts: n.now(), ops: vec![op.clone()] }).await;
         assert!(matches!(r, CommandResponse::Applied { ts: Some(_) }), "{r:?}");
     }
@@ -145,14 +148,12 @@ impl Cluster {
 }
 
 fn keys(prefixes: &[&str], n: usize, tag: &str) -> Vec<(String, Option<String>)> {
-    prefixes
-        .iter()
-        .flat_map(|p| (0..n).map(move |i| (format!("{p}{i:03}"), Some(format!("{tag}-{p}{i}")))))
-        .collect()
+    prefixes.iter().flat_map(|p| (0..n).map(move |i| (format!("{p}{i:03}"), Some(format!("{tag}-{p}{i}"))))).collect()
 }
 
 async fn three_nodes() -> Cluster {
-    let mut c = Cluster { dir: tempfile::tempdir().unwrap(), net: LocalNetwork::new(), nodes: vec![None; NODES as usize + 1] };
+    let mut c =
+        Cluster { dir: tempfile::tempdir().unwrap(), net: LocalNetwork::new(), nodes: vec![None; NODES as usize + 1] };
     for id in 1..=NODES {
         c.start(id).await;
     }
@@ -180,9 +181,8 @@ async fn groups_elect_replicate_fail_over_and_catch_up() {
     c.converge(&first).await;
 
     // A delete-range replicates too; a write outside the range is refused.
-    let r = c
-        .propose(RangeId(2), |n| Command::DeleteRange { ts: n.now(), start: "h010".into(), end: "h020".into() })
-        .await;
+    let r =
+        c.propose(RangeId(2), |n| Command::DeleteRange { ts: n.now(), start: "h010".into(), end: "h020".into() }).await;
     assert!(matches!(r, CommandResponse::Applied { .. }));
     let mut expect = first.clone();
     for (k, v) in expect.iter_mut() {
@@ -209,6 +209,19 @@ async fn groups_elect_replicate_fail_over_and_catch_up() {
         c.put(k, v.as_deref().unwrap()).await;
     }
     c.converge(&second).await;
+    // Keys deleted while the node is away must be gone from it after it
+    // installs the snapshot (which no longer has them).
+    let r =
+        c.propose(RangeId(1), |n| Command::DeleteRange { ts: n.now(), start: "a000".into(), end: "a010".into() }).await;
+    assert!(matches!(r, CommandResponse::Applied { .. }));
+    for (k, v) in expect.iter_mut() {
+        if k.as_str() >= "a000" && k.as_str() < "a010" {
+            *v = None;
+        }
+    }
+    for i in 0..25 {
+        c.put(&format!("b{i:03}"), &format!("two-b{i}")).await; // more entries, another snapshot
+    }
 
     // The leaders purged the entries the dropped node missed, so catching
     // up must go through a snapshot.

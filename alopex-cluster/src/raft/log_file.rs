@@ -370,9 +370,8 @@ fn queue_deletable_segments(s: &mut State) {
         if n == s.active {
             break;
         }
-        let all_purged = book.iter().all(|(range, &max)| {
-            s.groups.get(range).and_then(|g| g.purged).is_some_and(|p| max <= p.index)
-        });
+        let all_purged =
+            book.iter().all(|(range, &max)| s.groups.get(range).and_then(|g| g.purged).is_some_and(|p| max <= p.index));
         if !all_purged {
             break;
         }
@@ -475,7 +474,12 @@ fn write_round(inner: &Inner, file: &mut File, ops: Vec<Op>, done: &mut Vec<Comp
 }
 
 /// Replays one segment into `groups`; returns its per-range max entry index.
-fn replay_segment(path: &Path, n: u64, last: bool, groups: &mut HashMap<u64, GroupLog>) -> io::Result<HashMap<u64, u64>> {
+fn replay_segment(
+    path: &Path,
+    n: u64,
+    last: bool,
+    groups: &mut HashMap<u64, GroupLog>,
+) -> io::Result<HashMap<u64, u64>> {
     let data = fs::read(path)?;
     let name = path.display();
     if data.len() < fmt::SEGMENT_HEADER_LEN {
@@ -497,9 +501,8 @@ fn replay_segment(path: &Path, n: u64, last: bool, groups: &mut HashMap<u64, Gro
     while at < data.len() {
         match fmt::read_record(&data[at..]) {
             Ok((rec, size)) => {
-                apply_record(groups, &mut book, &rec).map_err(|e| {
-                    corrupt(format!("raft log segment {name}: undecodable record at offset {at}: {e}"))
-                })?;
+                apply_record(groups, &mut book, &rec)
+                    .map_err(|e| corrupt(format!("raft log segment {name}: undecodable record at offset {at}: {e}")))?;
                 at += size;
             }
             Err(err) => {
@@ -521,7 +524,11 @@ fn replay_segment(path: &Path, n: u64, last: bool, groups: &mut HashMap<u64, Gro
     Ok(book)
 }
 
-fn apply_record(groups: &mut HashMap<u64, GroupLog>, book: &mut HashMap<u64, u64>, rec: &fmt::Record<'_>) -> io::Result<()> {
+fn apply_record(
+    groups: &mut HashMap<u64, GroupLog>,
+    book: &mut HashMap<u64, u64>,
+    rec: &fmt::Record<'_>,
+) -> io::Result<()> {
     let g = groups.entry(rec.range).or_default();
     match rec.kind {
         RecordKind::Entry => {

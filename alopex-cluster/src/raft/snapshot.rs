@@ -67,7 +67,8 @@ impl SnapshotStore {
     pub fn new_path(&self, meta: &SnapshotMeta) -> PathBuf {
         let (term, index) = meta.last_log_id.map(|l| (l.leader_id.term, l.index)).unwrap_or((0, 0));
         let n = NEXT_FILE.fetch_add(1, Ordering::Relaxed);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         self.dir.join(format!("snap-{term}-{index}-{nanos}-{n}.sst"))
     }
 
@@ -107,7 +108,9 @@ impl SnapshotStore {
             .file_name()
             .and_then(|n| n.to_str())
             .filter(|_| file.parent() == Some(self.dir.as_path()))
-            .ok_or_else(|| io::Error::other(format!("snapshot file {} is not in {}", file.display(), self.dir.display())))?
+            .ok_or_else(|| {
+                io::Error::other(format!("snapshot file {} is not in {}", file.display(), self.dir.display()))
+            })?
             .to_string();
         let body = codec::encode(&(name.clone(), meta))?;
         let mut data = xxh3_64(&body).to_le_bytes().to_vec();

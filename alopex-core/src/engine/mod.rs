@@ -60,8 +60,8 @@ use crate::wal::Wal;
 pub(crate) use read::ReadGuard;
 pub use read::{ScanIter, Snapshot, prefix_end, prefix_range};
 pub use transfer::{EXPORT_SECTION, ExportStats};
-pub use versions::VersionIter;
 pub(crate) use vector_search::VectorQuery;
+pub use versions::VersionIter;
 pub(crate) use write::CommitRequest;
 
 /// Memtables plus SSTables: everything a read needs, captured at once.

@@ -64,8 +64,11 @@ mod tests {
         b.delete("c");
         engine.write_at(b, 60).unwrap();
         let all = (Bound::Unbounded, Bound::Unbounded);
-        let got: Vec<(Bytes, u64)> =
-            engine.scan_versions(all.clone(), u64::MAX >> 1).map(|e| e.map(|e| (e.key, e.ts))).collect::<Result<_, _>>().unwrap();
+        let got: Vec<(Bytes, u64)> = engine
+            .scan_versions(all.clone(), u64::MAX >> 1)
+            .map(|e| e.map(|e| (e.key, e.ts)))
+            .collect::<Result<_, _>>()
+            .unwrap();
         assert_eq!(got, vec![(Bytes::from("a"), 100), (Bytes::from("b"), 50)]);
         let old: Vec<u64> = engine.scan_versions(all, 55).map(|e| e.unwrap().ts).collect();
         assert_eq!(old, vec![50, 50]);
