@@ -20,6 +20,7 @@
 //! is written down in `docs/cluster.md`.
 
 pub mod ids;
+pub mod raft;
 pub mod rpc;
 
 pub use ids::{NodeId, RangeId};

@@ -37,6 +37,7 @@ mod recovery;
 mod transfer;
 mod vector;
 mod vector_search;
+mod versions;
 mod write;
 
 use std::fs::File;
@@ -60,6 +61,7 @@ pub(crate) use read::ReadGuard;
 pub use read::{ScanIter, Snapshot, prefix_end, prefix_range};
 pub use transfer::{EXPORT_SECTION, ExportStats};
 pub(crate) use vector_search::VectorQuery;
+pub use versions::VersionIter;
 pub(crate) use write::CommitRequest;
 
 /// Memtables plus SSTables: everything a read needs, captured at once.

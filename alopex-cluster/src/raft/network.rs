@@ -1,0 +1,207 @@
+//! # Raft RPCs over the RPC seam
+//!
+//! openraft asks, per group and per peer, for a client that can send
+//! append-entries, votes and snapshots. [`RangeNetworkFactory`] builds those
+//! clients on top of the node's one [`RpcClient`]: every call is addressed
+//! to `(peer, range)` with a method number from [`method`] and a postcard
+//! body, so all groups share the transport's one connection per peer (the
+//! QUIC transport multiplexes them as streams tagged by range).
+//!
+//! **Snapshots** travel as a sequence of [`SnapshotChunk`] calls of at most
+//! `chunk_bytes` each, read from the snapshot's SSTable file, never loaded
+//! whole; the receiver appends them to a file and installs it after the
+//! last chunk (see [`super::node`]). A chunk that arrives out of order makes
+//! the receiver drop the transfer, and the leader starts over.
+//!
+//! Transport failures map to openraft's `Unreachable`, which makes the
+//! replication task back off instead of spinning on a dead peer.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use openraft::error::{RPCError, ReplicationClosed, StreamingError, Unreachable};
+use openraft::network::{RPCOption, RaftNetworkFactory};
+use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, VoteRequest, VoteResponse};
+use openraft::{BasicNode, OptionalSend, RaftNetworkV2};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::codec;
+use super::snapshot::SnapshotFile;
+use super::state_machine::blocking;
+use super::types::{RangeConfig, RangeSnapshot, SnapshotMeta, Vote};
+use crate::ids::{NodeId, RangeId};
+use crate::rpc::{RpcClient, RpcError};
+
+/// The method numbers of Raft calls on the RPC seam.
+pub mod method {
+    /// `AppendEntriesRequest` -> `AppendEntriesResponse`.
+    pub const APPEND_ENTRIES: u16 = 1;
+    /// `VoteRequest` -> `VoteResponse`.
+    pub const VOTE: u16 = 2;
+    /// `VoteRequest` -> `VoteResponse` (pre-vote, changes nothing).
+    pub const PRE_VOTE: u16 = 3;
+    /// [`super::SnapshotChunk`] -> `Option<SnapshotResponse>` (`Some` after the last chunk).
+    pub const SNAPSHOT_CHUNK: u16 = 4;
+}
+
+/// One piece of a snapshot transfer.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct SnapshotChunk {
+    /// The leader's vote.
+    pub vote: Vote,
+    /// What the snapshot covers.
+    pub meta: SnapshotMeta,
+    /// Where `data` goes in the file.
+    pub offset: u64,
+    /// The bytes.
+    pub data: Bytes,
+    /// Whether this is the last chunk.
+    pub done: bool,
+}
+
+/// Builds openraft network clients of one range group.
+pub struct RangeNetworkFactory {
+    range: RangeId,
+    client: Arc<dyn RpcClient>,
+    chunk_bytes: usize,
+}
+
+impl RangeNetworkFactory {
+    /// Clients of `range` over `client`, sending snapshots in pieces of
+    /// `chunk_bytes`.
+    pub fn new(range: RangeId, client: Arc<dyn RpcClient>, chunk_bytes: usize) -> Self {
+        RangeNetworkFactory { range, client, chunk_bytes: chunk_bytes.max(1) }
+    }
+}
+
+impl RaftNetworkFactory<RangeConfig> for RangeNetworkFactory {
+    type Network = RangeNetwork;
+
+    async fn new_client(&mut self, target: u64, _node: &BasicNode) -> RangeNetwork {
+        RangeNetwork {
+            target: NodeId(target),
+            range: self.range,
+            client: Arc::clone(&self.client),
+            chunk_bytes: self.chunk_bytes,
+        }
+    }
+}
+
+/// Sends one group's Raft calls to one peer.
+pub struct RangeNetwork {
+    target: NodeId,
+    range: RangeId,
+    client: Arc<dyn RpcClient>,
+    chunk_bytes: usize,
+}
+
+fn unreachable_err(e: impl std::fmt::Display) -> Unreachable<RangeConfig> {
+    Unreachable::from_string(e.to_string())
+}
+
+impl RangeNetwork {
+    async fn call<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        method: u16,
+        req: &Req,
+        ttl: Duration,
+    ) -> Result<Resp, RpcError> {
+        let body = codec::encode(req).map_err(|e| RpcError::Unreachable(self.target, e.to_string()))?;
+        let call = self.client.call(self.target, self.range, method, Bytes::from(body));
+        let answer = match tokio::time::timeout(ttl, call).await {
+            Ok(r) => r?,
+            Err(_) => return Err(RpcError::Timeout(self.target)),
+        };
+        codec::decode(&answer).map_err(|e| RpcError::Remote { node: self.target, message: e.to_string() })
+    }
+
+    async fn rpc<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        method: u16,
+        req: &Req,
+        option: &RPCOption,
+    ) -> Result<Resp, RPCError<RangeConfig>> {
+        self.call(method, req, option.hard_ttl()).await.map_err(|e| RPCError::Unreachable(unreachable_err(e)))
+    }
+}
+
+impl RaftNetworkV2<RangeConfig> for RangeNetwork {
+    type SnapshotData = SnapshotFile;
+
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<RangeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<RangeConfig>, RPCError<RangeConfig>> {
+        self.rpc(method::APPEND_ENTRIES, &rpc, &option).await
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<RangeConfig>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<RangeConfig>, RPCError<RangeConfig>> {
+        self.rpc(method::VOTE, &rpc, &option).await
+    }
+
+    async fn pre_vote(
+        &mut self,
+        rpc: VoteRequest<RangeConfig>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<RangeConfig>, RPCError<RangeConfig>> {
+        self.rpc(method::PRE_VOTE, &rpc, &option).await
+    }
+
+    async fn full_snapshot(
+        &mut self,
+        vote: Vote,
+        snapshot: RangeSnapshot,
+        cancel: impl Future<Output = ReplicationClosed> + OptionalSend + 'static,
+        option: RPCOption,
+    ) -> Result<SnapshotResponse<RangeConfig>, StreamingError<RangeConfig>> {
+        let mut cancel = std::pin::pin!(cancel);
+        let path = snapshot.snapshot.path.clone();
+        let mut file = std::fs::File::open(&path)
+            .map_err(|e| StreamingError::Unreachable(unreachable_err(format!("{}: {e}", path.display()))))?;
+        let chunk_bytes = option.snapshot_chunk_size().unwrap_or(self.chunk_bytes).max(1);
+        // A chunk may take longer than a heartbeat; give each a generous deadline.
+        let ttl = option.hard_ttl().max(Duration::from_secs(10));
+        let mut offset = 0u64;
+        loop {
+            let mut data = vec![0u8; chunk_bytes];
+            let n = blocking(|| read_full(&mut file, &mut data))
+                .map_err(|e| StreamingError::Unreachable(unreachable_err(e)))?;
+            data.truncate(n);
+            let done = n < chunk_bytes;
+            let chunk = SnapshotChunk { vote, meta: snapshot.meta.clone(), offset, data: Bytes::from(data), done };
+            let call = self.call::<_, Option<SnapshotResponse<RangeConfig>>>(method::SNAPSHOT_CHUNK, &chunk, ttl);
+            let answer = tokio::select! {
+                r = call => r.map_err(|e| StreamingError::Unreachable(unreachable_err(e)))?,
+                closed = &mut cancel => return Err(StreamingError::Closed(closed)),
+            };
+            offset += n as u64;
+            match answer {
+                Some(resp) => return Ok(resp),
+                None if done => {
+                    return Err(StreamingError::Unreachable(unreachable_err("peer did not finish the snapshot")));
+                }
+                None => {}
+            }
+        }
+    }
+}
+
+/// Reads until `buf` is full or the file ends; returns the bytes read.
+fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}

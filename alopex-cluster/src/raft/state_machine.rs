@@ -1,0 +1,360 @@
+//! # The state machine of a range: applying commands into the node's engine
+//!
+//! Every range group of a node applies into the **same** `alopex-core`
+//! engine; a range only ever touches its own span. Applying an entry is one
+//! `Engine::write_at` batch at the command's commit timestamp, holding the
+//! command's writes **and** the range's new applied state (a key in the
+//! node-local reserved span, see [`super::span`]). A crash therefore never
+//! separates data from the record of having applied it: after a restart,
+//! openraft re-applies exactly the entries after the recorded index.
+//!
+//! The engine may run with relaxed WAL syncing: losing the last applies in
+//! a crash loses their applied-state keys with them, and they are applied
+//! again from the Raft log, which is the durable record (entries are purged
+//! from it only behind a snapshot, which is a durable file).
+//!
+//! **Snapshots.** Building one exports the span at the applied point into
+//! an SSTable ([`super::snapshot`]); it runs inside the apply task, so no
+//! later entry can leak into it. Installing one (1) adopts the file as the
+//! range's current snapshot, (2) deletes every local key the snapshot no
+//! longer has, with a tombstone just above that key's newest version (so it
+//! never hides what the snapshot brings), (3) ingests the file, and (4)
+//! records the snapshot's log id as applied. Opening the state machine
+//! redoes (2)-(4) when the current snapshot is ahead of the applied state.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures_util::{Stream, StreamExt};
+use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine, Snapshot};
+
+use openraft::{EntryPayload, OptionalSend};
+
+use alopex_core::sstable::{BlockCache, Table};
+use alopex_core::{Engine, Timestamp, TimestampSource, WriteBatch};
+
+use super::codec;
+use super::command::{Command, CommandResponse, WriteOp};
+use super::snapshot::{SnapshotFile, SnapshotStore};
+use super::span::{self, RangeSpan};
+use super::types::{Entry, LogId, RangeConfig, RangeSnapshot, SnapshotMeta, StoredMembership};
+
+fn core_err(e: alopex_core::Error) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+/// Runs blocking engine work without stalling other tasks of a
+/// multi-threaded runtime.
+pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+/// Applies one range's committed entries into the node's engine.
+pub struct RangeStateMachine {
+    range: u64,
+    span: RangeSpan,
+    engine: Arc<Engine>,
+    clock: Arc<dyn TimestampSource>,
+    store: SnapshotStore,
+    last_applied: Option<LogId>,
+    membership: StoredMembership,
+    /// Live applied-state keys: (log index, the timestamp they were written at).
+    meta_keys: Vec<(u64, Timestamp)>,
+    /// The greatest timestamp this range wrote at.
+    max_ts: Timestamp,
+    current: Option<(SnapshotMeta, PathBuf)>,
+}
+
+impl std::fmt::Debug for RangeStateMachine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RangeStateMachine")
+            .field("range", &self.range)
+            .field("last_applied", &self.last_applied)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RangeStateMachine {
+    /// Opens the state machine of `range`: reads its applied state from
+    /// the engine and finishes an interrupted snapshot install.
+    pub fn open(
+        range: u64,
+        span: RangeSpan,
+        engine: Arc<Engine>,
+        clock: Arc<dyn TimestampSource>,
+        snapshot_root: &Path,
+    ) -> io::Result<Self> {
+        let store = SnapshotStore::open(snapshot_root, range)?;
+        let mut sm = RangeStateMachine {
+            range,
+            span,
+            engine,
+            clock,
+            store,
+            last_applied: None,
+            membership: StoredMembership::default(),
+            meta_keys: Vec::new(),
+            max_ts: 0,
+            current: None,
+        };
+        sm.load_applied()?;
+        sm.current = sm.store.current()?;
+        if let Some((meta, path)) = sm.current.clone()
+            && meta.last_log_id > sm.last_applied
+        {
+            tracing::info!(range, snapshot = ?meta.last_log_id, applied = ?sm.last_applied, "finishing a snapshot install");
+            sm.install_into_engine(&meta, &path)?;
+        }
+        Ok(sm)
+    }
+
+    /// The range id.
+    pub fn range(&self) -> u64 {
+        self.range
+    }
+
+    /// The last applied log id.
+    pub fn last_applied(&self) -> Option<LogId> {
+        self.last_applied
+    }
+
+    fn load_applied(&mut self) -> io::Result<()> {
+        let prefix = span::applied_prefix(self.range);
+        let read_ts = self.engine.visible_ts();
+        self.meta_keys.clear();
+        let mut newest: Option<bytes::Bytes> = None;
+        for e in self.engine.scan_versions(alopex_core::prefix_range(&prefix), read_ts) {
+            let e = e.map_err(core_err)?;
+            if let Some(index) = span::applied_index(self.range, &e.key) {
+                self.meta_keys.push((index, e.ts));
+                self.max_ts = self.max_ts.max(e.ts);
+                newest = e.value;
+            }
+        }
+        if let Some(v) = newest {
+            let (applied, membership): (Option<LogId>, StoredMembership) = codec::decode(&v)?;
+            self.last_applied = applied;
+            self.membership = membership;
+        }
+        Ok(())
+    }
+
+    /// Adds the applied-state key for `log_id` to `batch` (written at `ts`),
+    /// and deletes older ones the batch's timestamp can shadow.
+    fn record_applied(&mut self, batch: &mut WriteBatch, log_id: Option<LogId>, ts: Timestamp) -> io::Result<()> {
+        let index = log_id.map_or(0, |l| l.index);
+        let value = codec::encode(&(log_id, &self.membership))?;
+        batch.put(span::applied_key(self.range, index), value);
+        let range = self.range;
+        self.meta_keys.retain(|&(i, t)| {
+            if t < ts && i != index {
+                batch.delete(span::applied_key(range, i));
+                false
+            } else {
+                true
+            }
+        });
+        self.meta_keys.retain(|&(i, _)| i != index);
+        self.meta_keys.push((index, ts));
+        Ok(())
+    }
+
+    /// A timestamp for entries that carry none (blank, membership).
+    fn local_ts(&self) -> Timestamp {
+        self.engine.visible_ts().max(1)
+    }
+
+    fn validate(&self, cmd: &Command) -> Result<(), String> {
+        match cmd {
+            Command::Noop => Ok(()),
+            Command::Write { ts, ops } => {
+                if *ts == 0 {
+                    return Err("commit timestamp 0 is invalid".into());
+                }
+                match ops.iter().find(|op| !self.span.contains(op.key())) {
+                    Some(op) => Err(format!("key {:?} is outside range r{}", op.key(), self.range)),
+                    None => Ok(()),
+                }
+            }
+            Command::DeleteRange { ts, start, end } => {
+                if *ts == 0 {
+                    return Err("commit timestamp 0 is invalid".into());
+                }
+                if self.span.covers(start, end) {
+                    Ok(())
+                } else {
+                    Err(format!("delete range is outside range r{}", self.range))
+                }
+            }
+        }
+    }
+
+    fn apply_entry(&mut self, entry: Entry) -> io::Result<CommandResponse> {
+        let log_id = entry.log_id;
+        let mut batch = WriteBatch::new();
+        let (response, ts) = match entry.payload {
+            EntryPayload::Blank => (CommandResponse::Applied { ts: None }, None),
+            EntryPayload::Membership(m) => {
+                self.membership = StoredMembership::new(Some(log_id), m);
+                (CommandResponse::Applied { ts: None }, None)
+            }
+            EntryPayload::Normal(cmd) => match self.validate(&cmd) {
+                Err(reason) => (CommandResponse::Rejected { reason }, None),
+                Ok(()) => {
+                    match &cmd {
+                        Command::Noop => {}
+                        Command::Write { ops, .. } => {
+                            for op in ops {
+                                match op {
+                                    WriteOp::Put { key, value } => batch.put(key.clone(), value.clone()),
+                                    WriteOp::Delete { key } => batch.delete(key.clone()),
+                                };
+                            }
+                        }
+                        Command::DeleteRange { start, end, .. } => {
+                            batch.delete_range(start.clone(), end.clone());
+                        }
+                    }
+                    (CommandResponse::Applied { ts: cmd.ts() }, cmd.ts())
+                }
+            },
+        };
+        let write_ts = ts.unwrap_or_else(|| self.local_ts());
+        self.record_applied(&mut batch, Some(log_id), write_ts)?;
+        let engine = Arc::clone(&self.engine);
+        blocking(move || engine.write_at(batch, write_ts)).map_err(core_err)?;
+        if let Some(ts) = ts {
+            self.max_ts = self.max_ts.max(ts);
+            self.clock.observe(ts);
+        }
+        self.last_applied = Some(log_id);
+        Ok(response)
+    }
+
+    /// Exports the span at the applied point and makes it the current snapshot.
+    fn build(&mut self) -> io::Result<RangeSnapshot> {
+        let meta = SnapshotMeta { last_log_id: self.last_applied, last_membership: self.membership.clone() };
+        let path = self.store.new_path(&meta);
+        // Every write of this range is complete (applies are synchronous),
+        // and other ranges' in-flight commits are outside the span.
+        let ts = self.engine.visible_ts().max(self.max_ts);
+        let engine = Arc::clone(&self.engine);
+        let bounds = self.span.bounds();
+        let p = path.clone();
+        blocking(move || -> io::Result<()> {
+            engine.export(bounds, ts, &p).map_err(core_err)?;
+            SnapshotStore::sync_file(&p)
+        })?;
+        self.store.set_current(&meta, &path)?;
+        self.current = Some((meta.clone(), path.clone()));
+        Ok(Snapshot { meta, snapshot: SnapshotFile { path } })
+    }
+
+    /// Steps (2)-(4) of an install (see the module documentation).
+    fn install_into_engine(&mut self, meta: &SnapshotMeta, path: &Path) -> io::Result<()> {
+        let engine = Arc::clone(&self.engine);
+        let bounds = self.span.bounds();
+        let path_owned = path.to_path_buf();
+        let snapshot_max_ts = blocking(move || -> io::Result<Timestamp> {
+            let table = Table::open(&path_owned, 0, Arc::new(BlockCache::new(1 << 20))).map_err(core_err)?;
+            let mut incoming = table.iter(bounds.clone(), false).peekable();
+            let mut tombstones: BTreeMap<Timestamp, WriteBatch> = BTreeMap::new();
+            for local in engine.scan_versions(bounds, engine.visible_ts()) {
+                let local = local.map_err(core_err)?;
+                while let Some(Ok(s)) = incoming.peek() {
+                    if s.key >= local.key {
+                        break;
+                    }
+                    incoming.next();
+                }
+                let kept = match incoming.peek() {
+                    Some(Ok(s)) => s.key == local.key && s.value.is_some(),
+                    Some(Err(_)) => {
+                        return Err(match incoming.next() {
+                            Some(Err(e)) => core_err(e),
+                            _ => io::Error::other("reading the snapshot failed"),
+                        });
+                    }
+                    None => false,
+                };
+                if !kept {
+                    tombstones.entry(local.ts.saturating_add(1)).or_default().delete(local.key);
+                }
+            }
+            for (ts, batch) in tombstones {
+                engine.write_at(batch, ts).map_err(core_err)?;
+            }
+            engine.ingest(&path_owned).map_err(core_err)?;
+            Ok(table.properties().max_ts)
+        })?;
+        self.membership = meta.last_membership.clone();
+        self.max_ts = self.max_ts.max(snapshot_max_ts);
+        self.clock.observe(snapshot_max_ts);
+        let mut batch = WriteBatch::new();
+        let ts = self.local_ts().max(snapshot_max_ts);
+        self.record_applied(&mut batch, meta.last_log_id, ts)?;
+        let engine = Arc::clone(&self.engine);
+        blocking(move || engine.write_at(batch, ts)).map_err(core_err)?;
+        self.last_applied = meta.last_log_id;
+        Ok(())
+    }
+}
+
+/// Hands openraft a snapshot built when the builder was asked for.
+pub struct RangeSnapshotBuilder {
+    built: Option<io::Result<RangeSnapshot>>,
+}
+
+impl RaftSnapshotBuilder<RangeConfig> for RangeSnapshotBuilder {
+    type SnapshotData = SnapshotFile;
+
+    async fn build_snapshot(&mut self) -> Result<RangeSnapshot, io::Error> {
+        self.built.take().unwrap_or_else(|| Err(io::Error::other("snapshot builder used twice")))
+    }
+}
+
+impl RaftStateMachine<RangeConfig> for RangeStateMachine {
+    type SnapshotData = SnapshotFile;
+    type SnapshotBuilder = RangeSnapshotBuilder;
+
+    async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), io::Error> {
+        Ok((self.last_applied, self.membership.clone()))
+    }
+
+    async fn apply<Strm>(&mut self, mut entries: Strm) -> Result<(), io::Error>
+    where
+        Strm: Stream<Item = Result<EntryResponder<RangeConfig>, io::Error>> + Unpin + OptionalSend,
+    {
+        while let Some(item) = entries.next().await {
+            let (entry, responder) = item?;
+            let response = self.apply_entry(entry)?;
+            if let Some(r) = responder {
+                r.send(response);
+            }
+        }
+        Ok(())
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        RangeSnapshotBuilder { built: Some(self.build()) }
+    }
+
+    async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: SnapshotFile) -> Result<(), io::Error> {
+        let path = self.store.adopt(meta, &snapshot.path)?;
+        self.store.set_current(meta, &path)?;
+        self.current = Some((meta.clone(), path.clone()));
+        self.install_into_engine(meta, &path)
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<RangeSnapshot>, io::Error> {
+        Ok(self
+            .current
+            .as_ref()
+            .map(|(meta, path)| Snapshot { meta: meta.clone(), snapshot: SnapshotFile { path: path.clone() } }))
+    }
+}
