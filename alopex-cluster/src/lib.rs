@@ -21,5 +21,6 @@
 
 pub mod ids;
 pub mod rpc;
+pub mod tls;
 
 pub use ids::{NodeId, RangeId};
