@@ -22,5 +22,6 @@
 pub mod ids;
 pub mod rpc;
 pub mod tls;
+pub mod transport;
 
 pub use ids::{NodeId, RangeId};

@@ -141,7 +141,8 @@ impl CertAuthority {
         dn.push(DnType::CommonName, name);
         params.distinguished_name = dn;
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
         (params.not_before, params.not_after) = validity(CA_VALIDITY)?;
         let cert = params.self_signed(&key)?;
         Ok(Self { cert_pem: cert.pem(), key })
@@ -291,7 +292,8 @@ pub fn node_id_of(cert: &CertificateDer<'_>) -> Result<NodeId, CertError> {
             if found.is_some() {
                 return Err(CertError::NodeId("more than one node id".into()));
             }
-            let valid = !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) && (rest == "0" || !rest.starts_with('0'));
+            let valid =
+                !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) && (rest == "0" || !rest.starts_with('0'));
             let id = rest.parse::<u64>().ok().filter(|_| valid);
             found = Some(id.ok_or_else(|| CertError::NodeId(format!("malformed node id URI {uri:?}")))?);
         }

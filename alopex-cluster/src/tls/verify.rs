@@ -66,9 +66,9 @@ fn roots(identity: &NodeIdentity) -> Result<Arc<RootCertStore>, TlsError> {
 }
 
 fn require_node_id(cert: &CertificateDer<'_>) -> Result<(), rustls::Error> {
-    node_id_of(cert)
-        .map(|_| ())
-        .map_err(|e| rustls::Error::InvalidCertificate(rustls::CertificateError::Other(rustls::OtherError(Arc::new(e)))))
+    node_id_of(cert).map(|_| ()).map_err(|e| {
+        rustls::Error::InvalidCertificate(rustls::CertificateError::Other(rustls::OtherError(Arc::new(e))))
+    })
 }
 
 /// The rustls server configuration: present our certificate, require a
@@ -91,8 +91,10 @@ pub fn server_config(identity: &NodeIdentity) -> Result<rustls::ServerConfig, Tl
 /// a server certificate from the cluster CA that names a node.
 pub fn client_config(identity: &NodeIdentity) -> Result<rustls::ClientConfig, TlsError> {
     let provider = ring_provider();
-    let verifier =
-        Arc::new(NodeServerVerifier { roots: roots(identity)?, algorithms: provider.signature_verification_algorithms });
+    let verifier = Arc::new(NodeServerVerifier {
+        roots: roots(identity)?,
+        algorithms: provider.signature_verification_algorithms,
+    });
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .dangerous() // a custom verifier, stricter than the default: see the module doc
