@@ -20,6 +20,7 @@
 //! is written down in `docs/cluster.md`.
 
 pub mod ids;
+pub mod membership;
 pub mod rpc;
 pub mod tls;
 pub mod transport;
