@@ -20,7 +20,10 @@
 //! is written down in `docs/cluster.md`.
 
 pub mod ids;
+pub mod membership;
 pub mod raft;
 pub mod rpc;
+pub mod tls;
+pub mod transport;
 
 pub use ids::{NodeId, RangeId};

@@ -31,6 +31,17 @@ pub enum RpcError {
     /// No answer came within the call's deadline.
     #[error("call to node {0} timed out")]
     Timeout(NodeId),
+    /// A request or answer body is over the maximum frame size of the side
+    /// that refused it (this node before sending, or the peer on receipt).
+    #[error("a frame of {size} bytes to or from node {node} exceeds the limit of {max} bytes")]
+    FrameTooLarge {
+        /// The peer of the call.
+        node: NodeId,
+        /// The body's size.
+        size: u64,
+        /// The limit it broke.
+        max: u64,
+    },
     /// The peer answered with an error of its own (unknown range, bad
     /// request, shutting down).
     #[error("node {node} refused the call: {message}")]

@@ -12,6 +12,7 @@ use alopex_server::config::Settings;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+use cli::cert::CertArgs;
 use cli::import::ImportArgs;
 use cli::shell::SqlArgs;
 
@@ -40,6 +41,9 @@ enum Command {
     /// Loads a CSV file into a table (created when missing) on a running
     /// server.
     Import(ImportArgs),
+    /// Creates the cluster CA and node certificates (node-to-node mutual
+    /// TLS).
+    Cert(CertArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +55,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Sql(args) => ExitCode::from(cli::shell::run(args)),
         Command::Import(args) => ExitCode::from(cli::import::run(args)),
+        Command::Cert(args) => ExitCode::from(cli::cert::run(args)),
         Command::Serve { config, settings } => {
             let file = match config.as_deref().map(Settings::from_file).transpose() {
                 Ok(f) => f.unwrap_or_default(),

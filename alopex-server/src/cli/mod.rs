@@ -15,9 +15,12 @@
 //! - [`table`]: psql's aligned result tables.
 //! - [`shell`]: `alopex sql`, for one statement, a piped script, or an
 //!   interactive session with line editing and history.
+//! - [`cert`]: `alopex cert create-ca` / `create-node`, the cluster's
+//!   certificates (no server involved).
 //! - [`import`] and [`infer`]: `alopex import`, CSV through `COPY FROM
 //!   STDIN` with inferred column types and a progress bar.
 
+pub mod cert;
 pub mod connect;
 pub mod import;
 pub mod infer;
