@@ -26,6 +26,14 @@
 //! max_result_bytes = 268435456 # per-statement result memory
 //! sync = true                  # fsync every commit
 //! http_token = "secret"        # REST API bearer token (default: none)
+//! auth = "auto"                # auto | trust | scram (see docs/server.md)
+//! tls_cert = "server.crt"      # PEM certificate chain: enables TLS on the pg port
+//! tls_key = "server.key"       # PEM private key
+//! tls_required = false         # refuse pg connections without TLS
+//!
+//! [[users]]                    # users besides those made with CREATE USER
+//! name = "app"
+//! password = "secret"          # or: verifier = "SCRAM-SHA-256$4096:…"
 //! ```
 //!
 //! Unknown keys are an error, so a misspelt setting is noticed.
@@ -77,6 +85,63 @@ pub struct Settings {
     /// A bearer token the REST API requires (none: no token needed).
     #[arg(long, env = "ALOPEX_HTTP_TOKEN")]
     pub http_token: Option<String>,
+    /// Postgres wire authentication: `auto` (trust until a user exists,
+    /// then SCRAM-SHA-256), `trust` or `scram`.
+    #[arg(long, env = "ALOPEX_AUTH", value_enum)]
+    pub auth: Option<AuthMode>,
+    /// PEM certificate chain for TLS on the Postgres wire port.
+    #[arg(long, env = "ALOPEX_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`.
+    #[arg(long, env = "ALOPEX_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Refuse Postgres wire connections that do not use TLS.
+    #[arg(long, env = "ALOPEX_TLS_REQUIRED")]
+    pub tls_required: Option<bool>,
+    /// Users defined in the file (`[[users]]`), besides those in the database.
+    #[arg(skip)]
+    pub users: Option<Vec<ConfigUser>>,
+}
+
+/// How Postgres wire clients authenticate (see `pg/auth.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// Trust while no user exists (in the database or the file), then
+    /// SCRAM-SHA-256 for every connection.
+    #[default]
+    Auto,
+    /// Never ask for a password.
+    Trust,
+    /// Always SCRAM-SHA-256.
+    Scram,
+}
+
+/// A user from the config file: a name and a password or a verifier.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigUser {
+    /// The user name (case-sensitive, as clients send it).
+    pub name: String,
+    /// The password in cleartext (hashed when the server starts).
+    pub password: Option<String>,
+    /// A SCRAM-SHA-256 verifier (`SCRAM-SHA-256$<iter>:<salt>$<StoredKey>:<ServerKey>`).
+    pub verifier: Option<String>,
+}
+
+impl std::fmt::Debug for ConfigUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigUser").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+/// The certificate and key files of the Postgres wire port.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TlsFiles {
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
 }
 
 /// The settings in force, every one decided.
@@ -100,6 +165,14 @@ pub struct Config {
     pub sync: bool,
     /// The REST API's bearer token, if required.
     pub http_token: Option<String>,
+    /// Postgres wire authentication.
+    pub auth: AuthMode,
+    /// TLS on the Postgres wire port, when configured.
+    pub tls: Option<TlsFiles>,
+    /// Refuse Postgres wire connections without TLS.
+    pub tls_required: bool,
+    /// Users from the config file.
+    pub users: Vec<ConfigUser>,
 }
 
 /// Why the settings could not be read.
@@ -155,6 +228,11 @@ impl Settings {
             max_result_bytes: self.max_result_bytes.or(lower.max_result_bytes),
             sync: self.sync.or(lower.sync),
             http_token: self.http_token.or(lower.http_token),
+            auth: self.auth.or(lower.auth),
+            tls_cert: self.tls_cert.or(lower.tls_cert),
+            tls_key: self.tls_key.or(lower.tls_key),
+            tls_required: self.tls_required.or(lower.tls_required),
+            users: self.users.or(lower.users),
         }
     }
 
@@ -173,6 +251,28 @@ impl Settings {
         if max_connections == 0 {
             return Err(ConfigError::Invalid { name: "max_connections", message: "must be at least 1".into() });
         }
+        let tls = match (self.tls_cert, self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            (Some(_), None) => return Err(invalid("tls_key", "tls_cert is set but tls_key is not")),
+            (None, Some(_)) => return Err(invalid("tls_cert", "tls_key is set but tls_cert is not")),
+        };
+        let tls_required = self.tls_required.unwrap_or(false);
+        if tls_required && tls.is_none() {
+            return Err(invalid("tls_required", "needs tls_cert and tls_key"));
+        }
+        let users = self.users.unwrap_or_default();
+        for u in &users {
+            if u.name.is_empty() {
+                return Err(invalid("users", "a user has an empty name"));
+            }
+            if u.password.is_some() == u.verifier.is_some() {
+                return Err(invalid(
+                    "users",
+                    &format!("user \"{}\" needs exactly one of password and verifier", u.name),
+                ));
+            }
+        }
         Ok(Config {
             data_dir: self.data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             pg_addr: addr(self.pg_addr, DEFAULT_PG_ADDR)?,
@@ -183,8 +283,16 @@ impl Settings {
             max_result_bytes: self.max_result_bytes.unwrap_or(256 << 20),
             sync: self.sync.unwrap_or(true),
             http_token: self.http_token.filter(|t| !t.is_empty()),
+            auth: self.auth.unwrap_or_default(),
+            tls,
+            tls_required,
+            users,
         })
     }
+}
+
+fn invalid(name: &'static str, message: &str) -> ConfigError {
+    ConfigError::Invalid { name, message: message.to_string() }
 }
 
 #[cfg(test)]
@@ -221,5 +329,29 @@ mod tests {
         assert!(err.contains("pg_addr"), "{err}");
         let zero = Settings { workers: Some(0), ..Settings::default() };
         assert!(zero.resolve().is_err());
+    }
+
+    #[test]
+    fn auth_tls_and_users_from_the_file() {
+        let file = Settings::from_toml(
+            "auth = \"scram\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n\
+             [[users]]\nname = \"app\"\npassword = \"pw\"\n",
+        )
+        .unwrap();
+        let c = file.resolve().unwrap();
+        assert_eq!(c.auth, AuthMode::Scram);
+        assert_eq!(c.tls, Some(TlsFiles { cert: "c.pem".into(), key: "k.pem".into() }));
+        assert_eq!(c.users.len(), 1);
+        assert!(!format!("{:?}", c.users).contains("pw"), "passwords stay out of logs");
+        let defaults = Settings::default().resolve().unwrap();
+        assert_eq!((defaults.auth, defaults.tls, defaults.tls_required), (AuthMode::Auto, None, false));
+
+        let half = Settings { tls_cert: Some("c.pem".into()), ..Settings::default() };
+        assert!(half.resolve().unwrap_err().to_string().contains("tls_key"));
+        let required = Settings { tls_required: Some(true), ..Settings::default() };
+        assert!(required.resolve().is_err());
+        let both = Settings::from_toml("[[users]]\nname = \"a\"\npassword = \"x\"\nverifier = \"y\"\n").unwrap();
+        assert!(both.resolve().unwrap_err().to_string().contains("exactly one"));
+        assert!(Settings::from_toml("auth = \"md5\"").is_err());
     }
 }

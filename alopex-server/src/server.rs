@@ -17,10 +17,12 @@ use tokio::sync::watch;
 
 use std::sync::Arc;
 
+use crate::config::AuthMode;
 use crate::config::Config;
 use crate::http::AppState;
 use crate::metrics::Metrics;
 use crate::pg::PgServer;
+use crate::pg::auth::Authenticator;
 use crate::workers::Workers;
 
 /// How long shutdown waits for running statements.
@@ -37,6 +39,12 @@ pub enum ServeError {
         /// The cause.
         message: String,
     },
+    /// TLS could not be set up from the configured files.
+    #[error("cannot set up TLS: {0}")]
+    Tls(#[from] crate::pg::tls::TlsError),
+    /// Authentication could not be set up.
+    #[error("cannot set up authentication: {0}")]
+    Auth(#[from] crate::pg::auth::AuthError),
     /// A listener could not bind.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -56,6 +64,8 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     if !config.sync {
         opts = opts.relaxed(Duration::from_millis(10));
     }
+    // Bad certificate files stop startup before anything else happens.
+    let tls = config.tls.as_ref().map(crate::pg::tls::load).transpose()?;
     let data_dir = config.data_dir.clone();
     let db = tokio::task::spawn_blocking(move || Database::open_with(&data_dir, opts))
         .await
@@ -77,6 +87,11 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     tracing::info!("http listening on {http_addr}");
     tracing::info!("grpc listening on {grpc_addr}");
 
+    let authenticator = Arc::new(Authenticator::new(db.clone(), config.auth, &config.users)?);
+    warn_about_auth(&config, pg_addr, &db);
+    if tls.is_some() {
+        tracing::info!(required = config.tls_required, "postgres wire TLS on");
+    }
     let workers = Workers::new(config.workers);
     let metrics = Metrics::new();
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -86,6 +101,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         metrics: metrics.clone(),
         max_connections: config.max_connections,
         max_result_bytes: config.max_result_bytes,
+        authenticator,
+        tls,
+        tls_required: config.tls_required,
     };
     let pg_task = tokio::spawn(pg.serve(pg_listener, stop_rx.clone()));
     let grpc = crate::grpc::GrpcServer {
@@ -123,6 +141,33 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         Err(e) => tracing::warn!("database close failed: {e}"),
     }
     Ok(())
+}
+
+/// Logs how clients will authenticate, and warns when anyone who can reach
+/// a non-loopback address could connect without a password.
+fn warn_about_auth(config: &Config, pg_addr: std::net::SocketAddr, db: &Database) {
+    let users = !config.users.is_empty() || db.has_users().unwrap_or(true);
+    let trusting = match config.auth {
+        AuthMode::Trust => true,
+        AuthMode::Auto => !users,
+        AuthMode::Scram => false,
+    };
+    match (config.auth, trusting) {
+        (AuthMode::Scram, _) if !users => {
+            tracing::warn!("auth = scram but no user exists: add [[users]] to the config or CREATE USER over REST/gRPC")
+        }
+        (_, false) => tracing::info!("postgres wire authentication: SCRAM-SHA-256"),
+        (AuthMode::Auto, true) => {
+            tracing::info!("postgres wire authentication: trust until the first CREATE USER, then SCRAM-SHA-256")
+        }
+        (_, true) => tracing::info!("postgres wire authentication: trust"),
+    }
+    if trusting && !pg_addr.ip().is_loopback() {
+        tracing::warn!(
+            "postgres wire listens on {pg_addr} (not loopback) with trust authentication: anyone who can reach it \
+             has full access; create a user (CREATE USER … PASSWORD) or set auth = \"scram\""
+        );
+    }
 }
 
 /// Waits until every worker is idle, by taking each worker slot in turn.

@@ -32,6 +32,7 @@ mod search;
 pub mod session;
 pub mod table;
 pub mod types;
+pub mod users;
 
 pub use database::{Database, DatabaseOptions, StoreAdapter, TxnSource};
 pub use error::{Error, Result, SqlState};

@@ -150,6 +150,11 @@ impl PgConnection {
         }
     }
 
+    /// Tells the session who it is logged in as (after authentication).
+    pub fn set_user(&self, user: &str) {
+        self.session.lock().set_user(user);
+    }
+
     /// Interrupts running statements when `watch` sees the client go away.
     pub fn with_peer_watch(mut self, watch: Option<PeerWatch>) -> PgConnection {
         self.peer = watch;

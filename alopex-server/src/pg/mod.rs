@@ -15,22 +15,23 @@
 //! and registered for cancel requests; [`cancel`] explains how a
 //! CancelRequest, or the client hanging up, stops the running statement.
 //!
-//! Authentication is `trust` for now (any user, no password), which is only
-//! appropriate on loopback; SCRAM and TLS are listed as missing in the docs.
+//! Authentication ([`auth`]) is trust until users exist, then SCRAM-SHA-256;
+//! TLS ([`tls`]) is offered when a certificate is configured.
 
+pub mod auth;
 pub mod cancel;
 pub mod copy;
 mod deallocate;
 mod describe;
 pub mod error;
 pub mod handler;
+pub mod tls;
 pub mod types;
 
 use std::sync::Arc;
 
 use alopex_sql::Database;
 use pgwire::api::auth::StartupHandler;
-use pgwire::api::auth::noop::NoopStartupHandler;
 use pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
 use pgwire::api::copy::CopyHandler;
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
@@ -42,25 +43,15 @@ use tokio::task::JoinSet;
 
 use crate::metrics::{Metrics, OpenConnection};
 use crate::workers::Workers;
+use auth::{Authenticator, ConnectionStartup, PgAuth};
 use cancel::PeerWatch;
 use handler::PgConnection;
-
-/// Startup without authentication (trust). It issues the connection's
-/// BackendKeyData and registers it for cancel requests.
-struct TrustStartup {
-    cancels: Arc<ConnectionManager>,
-}
-
-impl NoopStartupHandler for TrustStartup {
-    fn connection_manager(&self) -> Option<Arc<ConnectionManager>> {
-        Some(self.cancels.clone())
-    }
-}
+use tls::PgTls;
 
 /// The handlers of one connection, as pgwire wants them.
 struct ConnectionHandlers {
     connection: Arc<PgConnection>,
-    startup: Arc<TrustStartup>,
+    startup: Arc<ConnectionStartup>,
     cancel: Arc<DefaultCancelHandler>,
 }
 
@@ -98,6 +89,12 @@ pub struct PgServer {
     pub max_connections: usize,
     /// Per-statement result memory limit.
     pub max_result_bytes: usize,
+    /// Who may connect.
+    pub authenticator: Arc<Authenticator>,
+    /// TLS, when configured.
+    pub tls: Option<PgTls>,
+    /// Refuse connections without TLS.
+    pub tls_required: bool,
 }
 
 impl PgServer {
@@ -107,7 +104,9 @@ impl PgServer {
     pub async fn serve(self, listener: TcpListener, mut shutdown: watch::Receiver<bool>) {
         let slots = Arc::new(Semaphore::new(self.max_connections));
         let cancels = Arc::new(ConnectionManager::new());
-        let startup = Arc::new(TrustStartup { cancels: cancels.clone() });
+        let cert_pem = self.tls.as_ref().map(|t| t.cert_pem.as_slice());
+        let auth = Arc::new(PgAuth::new(self.authenticator.clone(), cancels.clone(), cert_pem, self.tls_required));
+        let acceptor = self.tls.as_ref().map(|t| t.acceptor.clone());
         let cancel = Arc::new(DefaultCancelHandler::new(cancels));
         let mut connections = JoinSet::new();
         loop {
@@ -142,11 +141,12 @@ impl PgServer {
                     .with_peer_watch(peer_watch),
             );
             let open = OpenConnection::new(&self.metrics, "pg");
-            let handlers =
-                Arc::new(ConnectionHandlers { connection, startup: startup.clone(), cancel: cancel.clone() });
+            let startup = Arc::new(ConnectionStartup::new(auth.clone(), connection.clone()));
+            let handlers = Arc::new(ConnectionHandlers { connection, startup, cancel: cancel.clone() });
+            let acceptor = acceptor.clone();
             connections.spawn(async move {
                 tracing::debug!(%peer, "connection opened");
-                if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
+                if let Err(e) = pgwire::tokio::process_socket(socket, acceptor, handlers).await {
                     tracing::debug!(%peer, "connection ended with an error: {e}");
                 }
                 drop((slot, open));

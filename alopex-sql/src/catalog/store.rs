@@ -22,6 +22,7 @@
 //! | `/0/1/<table_id: u64>`       | the table definition ([`crate::encoding::schema`]) |
 //! | `/0/2`                       | the catalog version, an id-encoded `u64`        |
 //! | `/0/3`                       | the next table id to hand out, an id-encoded `u64` |
+//! | `/0/4/<user name>`           | a user (`crate::users`, whose `store.rs` has the layout) |
 //!
 //! Table ids below [`FIRST_TABLE_ID`] are reserved for the system.
 

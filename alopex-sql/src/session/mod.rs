@@ -99,6 +99,8 @@ pub struct Session {
     vars: BTreeMap<String, String>,
     /// Stops the running statement when triggered (see [`Interrupt`]).
     interrupt: Interrupt,
+    /// Who the session is logged in as (`crate::users`); `None`: the default user.
+    user: Option<String>,
 }
 
 /// A statement ready to execute in this session: what it returns and what
@@ -122,6 +124,7 @@ impl Session {
             next_isolation: None,
             vars: BTreeMap::new(),
             interrupt: Interrupt::new(),
+            user: None,
         }
     }
 
@@ -152,8 +155,23 @@ impl Session {
         &self.db
     }
 
+    /// Sets who the session is logged in as (a server does, after
+    /// authentication): what `current_user`, `session_user` and `SHOW
+    /// session_authorization` report.
+    pub fn set_user(&mut self, user: &str) {
+        self.user = Some(user.to_string());
+    }
+
+    /// Who the session is logged in as.
+    pub fn user(&self) -> &str {
+        self.user.as_deref().unwrap_or(crate::users::DEFAULT_USER)
+    }
+
     /// A session setting (`SHOW name`).
     pub fn variable(&self, name: &str) -> Option<&str> {
+        if name == "session_authorization" {
+            return Some(self.user());
+        }
         match self.vars.get(name) {
             Some(v) => Some(v.as_str()),
             None => DEFAULT_VARS.iter().find(|(k, _)| *k == name).map(|(_, v)| *v),
@@ -510,6 +528,11 @@ impl Session {
                 t.own_ddl = true;
                 let catalog = shared.catalog_for(&mut *t.txn, true)?;
                 let tag = ddl::execute(&mut *t.txn, &catalog, bound)?;
+                done(tag)
+            }
+            B::User(cmd) => {
+                let user = self.user().to_string();
+                let tag = crate::users::execute(&mut *self.open()?.txn, cmd, &user)?;
                 done(tag)
             }
             B::Truncate { tables } => {

@@ -29,6 +29,12 @@ use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::Token;
 
+/// `CREATE USER`, which sqlparser reads as Snowflake's; `users/syntax.rs`
+/// parses it as PostgreSQL's.
+fn is_create_user(p: &Parser<'_>) -> bool {
+    matches!(&p.peek_nth_token_ref(1).token, Token::Word(w) if w.keyword == Keyword::USER)
+}
+
 /// Parses every statement of `sql` (see the module documentation).
 pub(crate) fn parse_statements(sql: &str) -> Result<Vec<Statement>, ParserError> {
     let dialect = PostgreSqlDialect {};
@@ -52,6 +58,9 @@ pub(crate) fn parse_statements(sql: &str) -> Result<Vec<Statement>, ParserError>
             Token::Word(w) if w.keyword == Keyword::VACUUM => maintenance(&mut p, Command::Vacuum)?,
             Token::Word(w) if w.keyword == Keyword::ANALYZE || w.value.eq_ignore_ascii_case("analyse") => {
                 maintenance(&mut p, Command::Analyze)?
+            }
+            Token::Word(w) if w.keyword == Keyword::CREATE && is_create_user(&p) => {
+                crate::users::parse_create_user(&mut p)?
             }
             _ => p.parse_statement()?,
         };

@@ -155,6 +155,9 @@ impl Binder<'_> {
         if call.star {
             return Err(not_agg("*"));
         }
+        if let Some(user) = self.session_user_function(&name, call.args.len()) {
+            return Ok(user);
+        }
         if let Some(value) = system_information(&name, call.args.len()) {
             let ty = value.data_type();
             return Ok(Expr::Literal(value, ty));

@@ -172,7 +172,8 @@ impl Binder<'_> {
                 // `SELECT current_schema`, `current_catalog`: functions
                 // PostgreSQL also accepts without parentheses.
                 Err(e) if e.state == SqlState::UNDEFINED_COLUMN && id.quote_style.is_none() => {
-                    super::call::bare_system_function(&ident_name(id)).ok_or(e)
+                    let name = ident_name(id);
+                    self.session_user_function(&name, 0).or_else(|| super::call::bare_system_function(&name)).ok_or(e)
                 }
                 other => other,
             },

@@ -60,7 +60,7 @@ pub(crate) use names::quote_ident;
 pub use scope::{Scope, ScopeColumn};
 
 use alopex_core::IsolationLevel;
-use sqlparser::ast::Statement;
+use sqlparser::ast::{ObjectType, Statement};
 
 use crate::catalog::{Catalog, IndexSchema, TableSchema};
 use crate::error::{Error, Result};
@@ -235,6 +235,8 @@ pub enum BoundStatement {
         /// Lower-cased name.
         name: String,
     },
+    /// CREATE/ALTER/DROP USER or ROLE (see `crate::users`).
+    User(crate::users::UserCommand),
 }
 
 /// Binds one parsed statement against a catalog snapshot. `param_types`
@@ -260,6 +262,11 @@ fn bind_statement(b: &mut Binder<'_>, stmt: &Statement) -> Result<BoundStatement
         Statement::Analyze(analyze) => maintenance::analyze(b, analyze),
         Statement::CreateTable(create) => ddl::create_table(b, create),
         Statement::CreateIndex(create) => ddl::create_index(b, create),
+        Statement::CreateRole(role) => crate::users::bind_create(role).map(BoundStatement::User),
+        Statement::AlterRole { name, operation } => crate::users::bind_alter(name, operation).map(BoundStatement::User),
+        Statement::Drop { object_type: ObjectType::Role | ObjectType::User, if_exists, names, .. } => {
+            crate::users::bind_drop(names, *if_exists).map(BoundStatement::User)
+        }
         Statement::Drop { object_type, if_exists, names, table, .. } => {
             ddl::drop(b, *object_type, *if_exists, names, table.as_ref())
         }
