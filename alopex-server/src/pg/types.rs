@@ -236,7 +236,7 @@ pub fn decode_param(bytes: Option<&[u8]>, binary: bool, ty: &DataType) -> Result
 fn decode_array(bytes: &[u8], ty: &DataType) -> Option<Result<Value, Error>> {
     let elem = ty.element()?;
     let mut rest = bytes;
-    let mut int = |rest: &mut &[u8]| -> Option<i32> {
+    let int = |rest: &mut &[u8]| -> Option<i32> {
         let (head, tail) = rest.split_at_checked(4)?;
         *rest = tail;
         Some(i32::from_be_bytes(arr(head)))

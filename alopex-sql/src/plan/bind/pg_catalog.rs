@@ -31,7 +31,7 @@
 //! `indoption` are `int2vector` (subscripts from 0, printed `1 2`),
 //! `conkey` is `int2[]`, the ACL and option columns are `text[]` (NULL:
 //! Alopex has no ACLs or per-relation options). OIDs are BIGINT, `"char"`
-//! is TEXT and `oidvector` (`indclass`) is its text form. Views for concepts
+//! is TEXT and `oidvector` (`indclass`, `indcollation`) is `int8[]`. Views for concepts
 //! Alopex lacks (policies, inheritance, publications, sequences, enums,
 //! triggers, extended statistics) exist with their columns and no rows, so
 //! the queries that look there succeed and find nothing. `pg_attrdef.adbin`
@@ -543,8 +543,8 @@ fn pg_index(catalog: &Catalog) -> View {
         ("indislive", B),
         ("indisreplident", B),
         ("indkey", DataType::Int2Vector),
-        ("indcollation", TX),
-        ("indclass", TX),
+        ("indcollation", DataType::Array(Box::new(I8))),
+        ("indclass", DataType::Array(Box::new(I8))),
         ("indoption", DataType::Int2Vector),
         ("indexprs", TX),
         ("indpred", TX),
@@ -552,7 +552,6 @@ fn pg_index(catalog: &Catalog) -> View {
     for t in catalog.tables() {
         for ix in indexes(t) {
             let keys: Vec<i64> = ix.columns.iter().map(|&c| attnum(t, c)).collect();
-            let zeros = vec!["0"; ix.columns.len()].join(" ");
             let n = ix.columns.len() as i64;
             v.row(vec![
                 int(ix.oid),
@@ -571,8 +570,8 @@ fn pg_index(catalog: &Catalog) -> View {
                 Value::Bool(true),
                 Value::Bool(false),
                 int_array(&keys),
-                text(&zeros),
-                text(&zeros),
+                int_array(&vec![0; keys.len()]),
+                int_array(&vec![0; keys.len()]),
                 int_array(&vec![0; keys.len()]),
                 Value::Null,
                 Value::Null,
