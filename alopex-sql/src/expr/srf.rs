@@ -84,7 +84,7 @@ pub fn resolve(name: &str, args: &[DataType]) -> Result<SetSig> {
             };
             let bounds = &args[..2];
             if bounds.iter().any(|t| time_rank(t).is_some()) {
-                let ty = if bounds.iter().any(|t| *t == T::TimestampTz) { T::TimestampTz } else { T::Timestamp };
+                let ty = if bounds.contains(&T::TimestampTz) { T::TimestampTz } else { T::Timestamp };
                 let ok = bounds.iter().all(|t| time_rank(t).is_some() || *t == T::Unknown)
                     && args.get(2).is_some_and(|t| matches!(t, T::Interval | T::Unknown));
                 if !ok {
