@@ -174,38 +174,33 @@ fn psql_describe_commands() {
     assert!(out.contains(" public | t    | table | alopex"), "{out}");
     assert!(out.contains("(2 rows)"), "{out}");
 
-    // `\d t` itself stops at psql's publication query (it needs
-    // generate_series in FROM and array subscripts); the column and index
-    // queries it sends first work, verbatim from psql 15.
-    let (ok, out, err) = psql(
-        &server,
-        &[
-            "-A",
-            "-t",
-            "-c",
-            "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), \
-             (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid, true) FROM pg_catalog.pg_attrdef d \
-              WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum AND a.atthasdef), a.attnotnull \
-             FROM pg_catalog.pg_attribute a WHERE a.attrelid = 't'::regclass AND a.attnum > 0 \
-             AND NOT a.attisdropped ORDER BY a.attnum",
-            "-c",
-            "SELECT c2.relname, i.indisprimary, i.indisunique, pg_catalog.pg_get_indexdef(i.indexrelid, 0, true), \
-             pg_catalog.pg_get_constraintdef(con.oid, true), contype \
-             FROM pg_catalog.pg_class c, pg_catalog.pg_class c2, pg_catalog.pg_index i \
-             LEFT JOIN pg_catalog.pg_constraint con ON (conrelid = i.indrelid AND conindid = i.indexrelid \
-             AND contype IN ('p','u','x')) \
-             WHERE c.oid = 't'::regclass AND c.oid = i.indrelid AND i.indexrelid = c2.oid \
-             ORDER BY i.indisprimary DESC, c2.relname",
-        ],
-    );
-    assert!(ok, "{err}");
+    // `\d t` in full: psql's column, index, publication (generate_series
+    // in FROM, `int2[]` subscripts) and inheritance queries, verbatim.
+    let out = describe("\\d t");
     assert_eq!(
         out,
-        "id|integer||t\nname|text|'x'|t\nemail|character varying(40)||f\nscore|numeric(8,2)||f\n\
-         t_pkey|t|t|CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)|PRIMARY KEY (id)|p\n\
-         t_email_key|f|t|CREATE UNIQUE INDEX t_email_key ON public.t USING btree (email)|UNIQUE (email)|u\n\
-         t_score_idx|f|f|CREATE INDEX t_score_idx ON public.t USING btree (score)||\n"
+        concat!(
+            "                        Table \"public.t\"\n",
+            " Column |         Type          | Collation | Nullable | Default \n",
+            "--------+-----------------------+-----------+----------+---------\n",
+            " id     | integer               |           | not null | \n",
+            " name   | text                  |           | not null | 'x'\n",
+            " email  | character varying(40) |           |          | \n",
+            " score  | numeric(8,2)          |           |          | \n",
+            "Indexes:\n",
+            "    \"t_pkey\" PRIMARY KEY, btree (id)\n",
+            "    \"t_email_key\" UNIQUE CONSTRAINT, btree (email)\n",
+            "    \"t_score_idx\" btree (score)\n",
+            "\n",
+        ),
+        "{out}"
     );
+    let out = describe("\\d+ t");
+    assert!(out.contains(" score  | numeric(8,2)          |           |          |         | extended |"), "{out}");
+    assert!(out.contains("Access method: heap"), "{out}");
+    let out = describe("\\d t_pkey");
+    assert!(out.contains(" id     | integer | yes  | id"), "{out}");
+    assert!(out.contains("primary key, btree, for table \"public.t\""), "{out}");
 
     let out = describe("\\di");
     for line in [

@@ -36,6 +36,9 @@ pub fn to_proto(value: &Value) -> pb::Value {
         }
         Value::Json(j) => Some(Kind::JsonValue(j.to_string())),
         Value::Vector(v) => Some(Kind::VectorValue(pb::Vector { values: v.to_vec() })),
+        // Arrays travel in their text form (`{1,2,NULL}`) until the protocol
+        // has an array kind.
+        Value::Array(_) => alopex_sql::expr::cast::to_text(value).map(Kind::TextValue),
     };
     pb::Value { kind }
 }

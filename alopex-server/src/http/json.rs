@@ -36,6 +36,10 @@ pub fn to_json(value: &Value, ty: &DataType) -> Json {
         Value::Vector(v) => Json::Array(
             v.iter().map(|x| serde_json::Number::from_f64(f64::from(*x)).map_or(Json::Null, Json::Number)).collect(),
         ),
+        Value::Array(items) => {
+            let elem = ty.element().cloned().unwrap_or(DataType::Unknown);
+            Json::Array(items.iter().map(|v| to_json(v, &elem)).collect())
+        }
         other => to_text_as(other, ty).map_or(Json::Null, Json::String),
     }
 }

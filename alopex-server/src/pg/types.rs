@@ -10,6 +10,14 @@
 //! integers), NUMERIC and the date/time types through `postgres-types`,
 //! whose implementations follow the server's.
 //!
+//! Arrays (`int4[]`, `text[]`, `int2vector`…) carry PostgreSQL's array
+//! OIDs. Their text form is `array_out`'s (`{1,2,NULL}`); their binary
+//! form is `array_send`'s: a header (dimensions, a has-NULL flag, the
+//! element OID, then length and lower bound) followed by each element as a
+//! length-prefixed binary value, which is the encoding of the element type
+//! applied per element. One-dimensional arrays are decoded from binary
+//! parameters the same way.
+//!
 //! Parameters in text format are handed to the SQL layer as text values;
 //! the statement's own parameter types then cast them with PostgreSQL's
 //! input rules, so `'42'` for an integer parameter and `'2024-01-02'` for a
@@ -45,6 +53,7 @@ pub fn pg_type(ty: &DataType) -> Type {
         DataType::TimestampTz => Type::TIMESTAMPTZ,
         DataType::Interval => Type::INTERVAL,
         DataType::Jsonb => Type::JSONB,
+        DataType::Array(_) | DataType::Int2Vector => Type::from_oid(ty.pg_oid()).unwrap_or(Type::TEXT_ARRAY),
         // A type nobody determined (`SELECT NULL`): text, as PostgreSQL
         // resolves an unknown output column.
         _ => Type::TEXT,
@@ -70,7 +79,14 @@ pub fn sql_type(ty: &Type) -> DataType {
         Type::TIMESTAMPTZ => DataType::TimestampTz,
         Type::INTERVAL => DataType::Interval,
         Type::JSONB | Type::JSON => DataType::Jsonb,
-        _ => DataType::Unknown,
+        Type::INT2_VECTOR => DataType::Int2Vector,
+        _ => match ty.kind() {
+            postgres_types::Kind::Array(elem) => match sql_type(elem) {
+                DataType::Unknown => DataType::Unknown,
+                e => DataType::Array(Box::new(e)),
+            },
+            _ => DataType::Unknown,
+        },
     }
 }
 
@@ -134,6 +150,19 @@ fn encode_binary(out: &mut BytesMut, value: &Value, ty: &DataType) -> Result<(),
             out.put_i32(*days);
             out.put_i32(*months);
         }
+        (Value::Array(items), t) if t.is_array() => {
+            let elem = t.element().cloned().unwrap_or(DataType::Text);
+            out.put_i32(i32::from(!items.is_empty()));
+            out.put_i32(i32::from(items.iter().any(Value::is_null)));
+            out.put_u32(elem.pg_oid());
+            if !items.is_empty() {
+                out.put_i32(i32::try_from(items.len()).map_err(|_| unsupported())?);
+                out.put_i32(if *t == DataType::Int2Vector { 0 } else { 1 });
+            }
+            for v in items.iter() {
+                encode_value(out, v, &elem, FieldFormat::Binary)?;
+            }
+        }
         (Value::Numeric(d), _) => to_sql(out, d, &Type::NUMERIC)?,
         (Value::Date(d), _) => to_sql(out, d, &Type::DATE)?,
         (Value::Timestamp(t), _) => to_sql(out, t, &Type::TIMESTAMP)?,
@@ -195,10 +224,55 @@ pub fn decode_param(bytes: Option<&[u8]>, binary: bool, ty: &DataType) -> Result
             Some((1, text)) => Value::text(std::str::from_utf8(text).map_err(|_| bad("jsonb"))?),
             _ => return Err(bad("jsonb")),
         },
+        DataType::Array(_) | DataType::Int2Vector => decode_array(bytes, ty).ok_or_else(|| bad("array"))??,
         // Text, varchar, and a parameter whose type the client left open
         // and sent in binary anyway: its bytes as text.
         _ => Value::text(std::str::from_utf8(bytes).map_err(|_| bad("text"))?),
     })
+}
+
+/// A one-dimensional array in `array_send`'s format; None when the bytes
+/// are malformed.
+fn decode_array(bytes: &[u8], ty: &DataType) -> Option<Result<Value, Error>> {
+    let elem = ty.element()?;
+    let mut rest = bytes;
+    let int = |rest: &mut &[u8]| -> Option<i32> {
+        let (head, tail) = rest.split_at_checked(4)?;
+        *rest = tail;
+        Some(i32::from_be_bytes(arr(head)))
+    };
+    let ndim = int(&mut rest)?;
+    let _has_null = int(&mut rest)?;
+    let _elem_oid = int(&mut rest)?;
+    let len = match ndim {
+        0 => 0,
+        1 => {
+            let n = int(&mut rest)?;
+            let _lower = int(&mut rest)?;
+            usize::try_from(n).ok()?
+        }
+        _ => {
+            return Some(Err(Error::new(SqlState::FEATURE_NOT_SUPPORTED, "multidimensional array parameters")));
+        }
+    };
+    let mut items = Vec::with_capacity(len.min(rest.len() / 4));
+    for _ in 0..len {
+        let n = int(&mut rest)?;
+        if n < 0 {
+            items.push(Value::Null);
+            continue;
+        }
+        let (value, tail) = rest.split_at_checked(usize::try_from(n).ok()?)?;
+        rest = tail;
+        match decode_param(Some(value), true, elem) {
+            Ok(v) => items.push(v),
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    if !rest.is_empty() {
+        return None;
+    }
+    Some(Ok(Value::Array(items.into())))
 }
 
 fn arr<const N: usize>(b: &[u8]) -> [u8; N] {
@@ -238,6 +312,8 @@ mod tests {
             (Value::Date(NaiveDate::from_ymd_opt(2024, 2, 29).unwrap()), DataType::Date),
             (iv, DataType::Interval),
             (Value::text("héllo"), DataType::Text),
+            (Value::Array(vec![Value::Int(1), Value::Null].into()), DataType::Array(Box::new(DataType::Int4))),
+            (Value::Array(vec![].into()), DataType::Array(Box::new(DataType::Text))),
         ];
         for (v, ty) in values {
             let b = encoded(&v, &ty, FieldFormat::Binary);

@@ -71,6 +71,21 @@ with engine.connect() as conn:
 insp = inspect(engine)
 assert "sa_items" in insp.get_table_names(), insp.get_table_names()
 assert insp.has_table("sa_items") and not insp.has_table("nope")
-# Not yet: get_columns() (its queries aggregate with array_agg(… ORDER BY …)),
-# get_pk_constraint() and get_indexes() (unnest, generate_subscripts).
+# The inspector's column, primary key and index queries aggregate with
+# array_agg(… ORDER BY …) and unnest pg_index.indkey next to
+# generate_subscripts in a select list.
+cols = {c["name"]: c for c in insp.get_columns("sa_items")}
+assert list(cols) == ["id", "name", "price"], cols
+assert str(cols["name"]["type"]) == "VARCHAR(50)" and str(cols["price"]["type"]) == "NUMERIC(8, 2)", cols
+assert cols["id"]["nullable"] is False and cols["price"]["nullable"] is True, cols
+pk = insp.get_pk_constraint("sa_items")
+assert pk["constrained_columns"] == ["id"] and pk["name"] == "sa_items_pkey", pk
+conn_text = "CREATE INDEX sa_items_price_name ON sa_items (price, name)"
+with engine.begin() as conn:
+    conn.execute(text(conn_text))
+indexes = {i["name"]: i for i in insp.get_indexes("sa_items")}
+assert indexes["sa_items_price_name"]["column_names"] == ["price", "name"], indexes
+assert indexes["sa_items_price_name"]["unique"] is False, indexes
+uniques = insp.get_unique_constraints("sa_items")
+assert [u["column_names"] for u in uniques] == [["name"]], uniques
 print("sqlalchemy ok")

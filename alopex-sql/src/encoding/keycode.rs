@@ -136,6 +136,9 @@ pub fn check_key_type(ty: &DataType) -> Result<()> {
             "vector cannot be used in a key (a primary key or a B-tree index); use an hnsw index for vector search"
         )),
         DataType::Unknown => Err(sql_err!(FEATURE_NOT_SUPPORTED, "a column of unknown type cannot be used in a key")),
+        DataType::Array(_) | DataType::Int2Vector => {
+            Err(sql_err!(FEATURE_NOT_SUPPORTED, "arrays cannot be used in a key (a primary key or a B-tree index)"))
+        }
         _ => Ok(()),
     }
 }
@@ -217,7 +220,9 @@ pub fn decode_value(input: &mut &[u8], ty: &DataType) -> Result<Value> {
         DataType::Timestamp => Value::Timestamp(decode_timestamp(input)?.naive_utc()),
         DataType::TimestampTz => Value::TimestampTz(decode_timestamp(input)?),
         DataType::Interval => Value::Interval(decode_interval(input)?),
-        DataType::Jsonb | DataType::Vector(_) | DataType::Unknown => unreachable_key_type()?,
+        DataType::Jsonb | DataType::Vector(_) | DataType::Unknown | DataType::Array(_) | DataType::Int2Vector => {
+            unreachable_key_type()?
+        }
     })
 }
 
@@ -237,7 +242,9 @@ pub fn skip_value(input: &mut &[u8], ty: &DataType) -> Result<()> {
         DataType::Interval => take(input, 24).map(drop),
         DataType::Numeric(_) => decode_decimal(input).map(drop),
         DataType::Text | DataType::Varchar(_) | DataType::Bytea => decode_bytes(input).map(drop),
-        DataType::Jsonb | DataType::Vector(_) | DataType::Unknown => unreachable_key_type(),
+        DataType::Jsonb | DataType::Vector(_) | DataType::Unknown | DataType::Array(_) | DataType::Int2Vector => {
+            unreachable_key_type()
+        }
     }
 }
 

@@ -81,6 +81,7 @@ const TAG_TIMESTAMPTZ: u8 = 10;
 const TAG_INTERVAL: u8 = 11;
 const TAG_JSON: u8 = 12;
 const TAG_VECTOR: u8 = 13;
+const TAG_ARRAY: u8 = 14;
 
 /// Encodes a full row of `table` (one value per column, already of the
 /// column types).
@@ -209,6 +210,9 @@ fn skip_value(input: &mut &[u8]) -> Result<()> {
         TAG_VECTOR => {
             vector_bytes(input)?;
         }
+        TAG_ARRAY => {
+            array(input)?;
+        }
         tag => return Err(corrupt(format!("unknown value tag {tag}"))),
     }
     Ok(())
@@ -313,6 +317,10 @@ fn fits(value: &Value, ty: &DataType) -> bool {
             DataType::Vector(Some(n)) => v.len() == *n as usize,
             _ => false,
         },
+        Value::Array(items) => match ty.element() {
+            Some(elem) => items.iter().all(|v| fits(v, elem)),
+            None => false,
+        },
     }
 }
 
@@ -373,7 +381,28 @@ pub fn encode_value(value: &Value, out: &mut Vec<u8>) {
                 out.extend_from_slice(&x.to_le_bytes());
             }
         }
+        Value::Array(items) => {
+            out.push(TAG_ARRAY);
+            put_uvarint(out, items.len() as u64);
+            for v in items.iter() {
+                encode_value(v, out);
+            }
+        }
     }
+}
+
+/// A stored array's elements (tag 14's payload: a count, then each element
+/// as a self-describing value).
+fn array(input: &mut &[u8]) -> Result<Arc<[Value]>> {
+    let n = get_uvarint(input)?;
+    if n > input.len() as u64 {
+        return Err(corrupt("array count larger than the data"));
+    }
+    let mut items = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        items.push(decode_value(input)?);
+    }
+    Ok(items.into())
 }
 
 /// Reads one self-describing value, advancing `input`. Malformed bytes are
@@ -411,6 +440,7 @@ pub fn decode_value(input: &mut &[u8]) -> Result<Value> {
             Value::Json(Arc::new(serde_json::from_str(text).map_err(|_| corrupt("invalid stored json"))?))
         }
         TAG_VECTOR => Value::Vector(vector(input)?),
+        TAG_ARRAY => Value::Array(array(input)?),
         tag => return Err(corrupt(format!("unknown value tag {tag}"))),
     })
 }

@@ -181,6 +181,8 @@ fn encode_type(ty: &DataType, out: &mut Vec<u8>) {
         DataType::Interval => 14,
         DataType::Jsonb => 15,
         DataType::Vector(_) => 16,
+        DataType::Array(_) => 17,
+        DataType::Int2Vector => 18,
     };
     out.push(tag);
     match ty {
@@ -194,6 +196,7 @@ fn encode_type(ty: &DataType, out: &mut Vec<u8>) {
             out.push(1);
             put_uvarint(out, *length as u64);
         }
+        DataType::Array(elem) => encode_type(elem, out),
         _ => {}
     }
 }
@@ -221,6 +224,11 @@ fn decode_type(input: &mut &[u8]) -> Result<DataType> {
         14 => DataType::Interval,
         15 => DataType::Jsonb,
         16 => DataType::Vector(if get_bool(input)? { Some(get_u32_varint(input)?) } else { None }),
+        17 => match decode_type(input)? {
+            DataType::Array(_) => return Err(corrupt("array of arrays")),
+            elem => DataType::Array(Box::new(elem)),
+        },
+        18 => DataType::Int2Vector,
         tag => return Err(corrupt(format!("unknown type tag {tag}"))),
     })
 }

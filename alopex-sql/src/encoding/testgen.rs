@@ -176,6 +176,11 @@ impl Gen {
                         .collect::<Vec<_>>(),
                 )
             }
+            DataType::Array(elem) => {
+                let n = self.below(4) as usize;
+                Value::Array((0..n).map(|_| self.value(elem)).collect())
+            }
+            DataType::Int2Vector => Value::Array((0..self.below(4)).map(|_| Value::Int(self.small_i64())).collect()),
             DataType::Unknown => Value::Null,
         }
     }

@@ -21,7 +21,7 @@ use super::{ExecContext, Executor, eval_expr, eval_pred};
 use crate::error::{Error, Result};
 use crate::expr::Accumulator;
 use crate::expr::Expr;
-use crate::expr::agg::accumulator;
+use crate::expr::agg::ordered_accumulator;
 use crate::plan::AggCall;
 use crate::types::{Row, Value};
 
@@ -46,7 +46,8 @@ impl AggregateExec {
     }
 
     fn new_group(&self, key: Vec<Value>) -> Group {
-        let accumulators = self.aggregates.iter().map(|a| accumulator(a.func, a.distinct, &a.ty)).collect();
+        let accumulators =
+            self.aggregates.iter().map(|a| ordered_accumulator(a.func, a.distinct, &a.ty, &a.order_by)).collect();
         Group { key, accumulators }
     }
 
@@ -152,7 +153,7 @@ mod tests {
     use crate::types::{DataType, Value};
 
     fn call(func: AggFunc, args: Vec<Expr>, distinct: bool, filter: Option<Expr>) -> AggCall {
-        AggCall { func, args, distinct, filter, ty: DataType::Int8 }
+        AggCall { func, args, distinct, filter, order_by: vec![], ty: DataType::Int8 }
     }
 
     fn input() -> Node {

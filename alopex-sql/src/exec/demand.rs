@@ -214,6 +214,7 @@ mod tests {
                 args: vec![col(2)],
                 distinct: false,
                 filter: None,
+                order_by: vec![],
                 ty: DataType::Int8,
             }],
         };

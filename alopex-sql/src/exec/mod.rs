@@ -51,6 +51,7 @@ mod scan_range;
 mod set_op;
 mod sort;
 mod subquery;
+mod table_function;
 mod topn;
 mod update;
 mod values;
@@ -248,6 +249,12 @@ fn build_tree(
         Node::VectorSearch { table, index, query, limit, offset, filter, .. } => {
             let bounds = (query.clone(), limit.clone(), offset.clone());
             Box::new(vector_search::VectorSearchExec::new(table.clone(), *index, bounds, filter.clone(), &demand))
+        }
+        Node::TableFunction { func, args, ty, ordinality } => {
+            Box::new(table_function::TableFunctionExec::new(*func, args.clone(), ty.clone(), *ordinality))
+        }
+        Node::ProjectSet { input, calls } => {
+            Box::new(table_function::ProjectSetExec::new(child(input)?, calls.clone()))
         }
         Node::Filter { input, predicate } => Box::new(filter::FilterExec::new(child(input)?, predicate.clone())),
         Node::Project { input, exprs } => Box::new(project::ProjectExec::new(child(input)?, exprs.clone())),

@@ -50,6 +50,8 @@ pub enum AggFunc {
     BoolOr,
     /// `string_agg(x, sep)`.
     StringAgg,
+    /// `array_agg(x)`: the inputs, NULLs included, as an array.
+    ArrayAgg,
 }
 
 impl AggFunc {
@@ -64,6 +66,7 @@ impl AggFunc {
             AggFunc::BoolAnd => "bool_and",
             AggFunc::BoolOr => "bool_or",
             AggFunc::StringAgg => "string_agg",
+            AggFunc::ArrayAgg => "array_agg",
         }
     }
 }
@@ -82,6 +85,7 @@ pub fn resolve(name: &str, args: &[DataType], star: bool) -> Result<Option<(AggF
         "bool_and" | "every" => AggFunc::BoolAnd,
         "bool_or" => AggFunc::BoolOr,
         "string_agg" => AggFunc::StringAgg,
+        "array_agg" => AggFunc::ArrayAgg,
         _ => return Ok(None),
     };
     let undefined = || {
@@ -117,6 +121,11 @@ pub fn resolve(name: &str, args: &[DataType], star: bool) -> Result<Option<(AggF
         (AggFunc::Min | AggFunc::Max, t) if t.is_string() => T::Text,
         (AggFunc::Min | AggFunc::Max, T::Date | T::Timestamp | T::TimestampTz | T::Interval) => arg.clone(),
         (AggFunc::BoolAnd | AggFunc::BoolOr, T::Bool | T::Unknown) => T::Bool,
+        (AggFunc::ArrayAgg, T::Unknown) => T::Array(Box::new(T::Text)),
+        (AggFunc::ArrayAgg, t) if t.is_array() => {
+            return Err(Error::unsupported("array_agg over arrays (multidimensional arrays)"));
+        }
+        (AggFunc::ArrayAgg, t) => T::Array(Box::new(t.clone())),
         (AggFunc::StringAgg, a) => {
             let text = |t: &DataType| t.is_string() || *t == T::Unknown;
             match (a, &args[1]) {
@@ -154,8 +163,95 @@ pub fn accumulator(func: AggFunc, distinct: bool, ty: &DataType) -> Box<dyn Accu
         AggFunc::BoolAnd => Box::new(BoolAgg { and: true, acc: None }),
         AggFunc::BoolOr => Box::new(BoolAgg { and: false, acc: None }),
         AggFunc::StringAgg => Box::new(StringAgg { bytes: *ty == DataType::Bytea, acc: None }),
+        AggFunc::ArrayAgg => Box::new(ArrayAgg { acc: None }),
     };
     if distinct { Box::new(Distinct { seen: HashSet::new(), inner }) } else { inner }
+}
+
+/// An accumulator for `agg(args ORDER BY keys)`: the last `order.len()`
+/// arguments are the sort keys, each `(descending, nulls_first)`. Inputs
+/// are buffered and fed to the aggregate in key order when it finishes.
+pub fn ordered_accumulator(
+    func: AggFunc,
+    distinct: bool,
+    ty: &DataType,
+    order: &[(bool, bool)],
+) -> Box<dyn Accumulator> {
+    if order.is_empty() {
+        return accumulator(func, distinct, ty);
+    }
+    Box::new(Ordered { func, distinct, ty: ty.clone(), order: order.to_vec(), rows: Vec::new() })
+}
+
+struct Ordered {
+    func: AggFunc,
+    distinct: bool,
+    ty: DataType,
+    order: Vec<(bool, bool)>,
+    rows: Vec<Vec<Value>>,
+}
+
+impl Accumulator for Ordered {
+    fn update(&mut self, args: &[Value]) -> Result<()> {
+        self.rows.push(args.to_vec());
+        Ok(())
+    }
+
+    fn finish(&self) -> Result<Value> {
+        let nargs = self.rows.first().map_or(0, |r| r.len().saturating_sub(self.order.len()));
+        let mut rows: Vec<&Vec<Value>> = self.rows.iter().collect();
+        rows.sort_by(|a, b| {
+            for (k, (desc, nulls_first)) in self.order.iter().enumerate() {
+                let (x, y) = (&a[nargs + k], &b[nargs + k]);
+                let o = match (x.is_null(), y.is_null()) {
+                    (true, true) => std::cmp::Ordering::Equal,
+                    (true, false) => {
+                        if *nulls_first {
+                            std::cmp::Ordering::Less
+                        } else {
+                            std::cmp::Ordering::Greater
+                        }
+                    }
+                    (false, true) => {
+                        if *nulls_first {
+                            std::cmp::Ordering::Greater
+                        } else {
+                            std::cmp::Ordering::Less
+                        }
+                    }
+                    _ => {
+                        let o = x.total_cmp(y);
+                        if *desc { o.reverse() } else { o }
+                    }
+                };
+                if o.is_ne() {
+                    return o;
+                }
+            }
+            std::cmp::Ordering::Equal
+        });
+        let mut inner = accumulator(self.func, self.distinct, &self.ty);
+        for r in rows {
+            inner.update(&r[..nargs])?;
+        }
+        inner.finish()
+    }
+}
+
+/// `array_agg(x)`.
+struct ArrayAgg {
+    acc: Option<Vec<Value>>,
+}
+
+impl Accumulator for ArrayAgg {
+    fn update(&mut self, args: &[Value]) -> Result<()> {
+        self.acc.get_or_insert_with(Vec::new).push(first(args)?.clone());
+        Ok(())
+    }
+
+    fn finish(&self) -> Result<Value> {
+        Ok(self.acc.as_ref().map_or(Value::Null, |v| Value::Array(v.as_slice().into())))
+    }
 }
 
 fn first(args: &[Value]) -> Result<&Value> {

@@ -26,6 +26,7 @@
 //! with REAL's shorter digits (`0.1` rather than `0.10000000149011612`);
 //! [`to_text_as`] takes the static type and is exact.
 
+pub(crate) mod array;
 pub(crate) mod datetime_input;
 pub(crate) mod input;
 pub(crate) mod interval_input;
@@ -94,6 +95,10 @@ pub fn cast(value: &Value, ty: &DataType) -> Result<Value> {
             Value::Json(j) if j.is_array() => cast(&Value::text(j.to_string()), ty),
             _ => Err(cannot_cast(value, ty)),
         },
+        DataType::Array(_) | DataType::Int2Vector => match (value, ty.element()) {
+            (Value::Array(items), Some(elem)) => array::cast_elements(items, elem),
+            _ => Err(cannot_cast(value, ty)),
+        },
         _ => temporal_or_same(value, ty).ok_or_else(|| cannot_cast(value, ty))?,
     }
 }
@@ -133,6 +138,13 @@ pub fn assign(value: &Value, ty: &DataType) -> Result<Value> {
             Value::Vector(v) => vector::typed(v, *dim),
             _ => Err(cannot_assign(value, ty)),
         },
+        DataType::Array(_) | DataType::Int2Vector => match (value, ty.element()) {
+            (Value::Array(items), Some(elem)) => {
+                let values = items.iter().map(|v| assign(v, elem)).collect::<Result<Vec<_>>>()?;
+                Ok(Value::Array(Arc::from(values)))
+            }
+            _ => Err(cannot_assign(value, ty)),
+        },
         _ => temporal_or_same(value, ty).ok_or_else(|| cannot_assign(value, ty))?,
     }
 }
@@ -161,6 +173,10 @@ pub fn to_text(value: &Value) -> Option<String> {
         Value::Interval(iv) => output::interval(iv),
         Value::Json(j) => output::json(j),
         Value::Vector(v) => vector::output(v),
+        Value::Array(items) => {
+            let elem = items.iter().find(|v| !v.is_null()).map_or(DataType::Unknown, Value::data_type);
+            array::output(items, &elem)
+        }
     })
 }
 
@@ -170,6 +186,8 @@ pub fn to_text_as(value: &Value, ty: &DataType) -> Option<String> {
     match (value, ty) {
         (Value::Float(f), DataType::Float4) => Some(output::float4(*f as f32)),
         (Value::Float(f), DataType::Float8) => Some(output::float8(*f)),
+        (Value::Array(items), DataType::Int2Vector) => Some(array::int2vector_output(items)),
+        (Value::Array(items), DataType::Array(elem)) => Some(array::output(items, elem)),
         _ => to_text(value),
     }
 }
@@ -200,6 +218,8 @@ pub fn from_text(text: &str, ty: &DataType) -> Result<Value> {
         DataType::Interval => Value::Interval(interval_input::interval(text)?),
         DataType::Jsonb => input::json_value(input::json(text)?),
         DataType::Vector(dim) => vector::input(text, *dim)?,
+        DataType::Array(elem) => array::input(text, elem)?,
+        DataType::Int2Vector => array::int2vector_input(text)?,
     })
 }
 
@@ -230,6 +250,11 @@ pub fn can_cast(from: &DataType, to: &DataType, context: CastContext) -> bool {
         Float8 => Some(5),
         _ => None,
     };
+    if let (Some(a), Some(b)) = (from.element(), to.element()) {
+        // Arrays convert element by element (PostgreSQL's array coercion);
+        // `int2vector` and `int2[]` are binary-coercible.
+        return can_cast(a, b, context);
+    }
     let implicit = match (from, to) {
         (a, b) if rank(a).is_some() && rank(b).is_some() => rank(a) < rank(b),
         (Text | Varchar(_), Text | Varchar(_)) => true,
@@ -259,6 +284,9 @@ pub fn can_cast(from: &DataType, to: &DataType, context: CastContext) -> bool {
 
 /// True when two types differ at most in their modifiers.
 fn same_base(a: &DataType, b: &DataType) -> bool {
+    if let (DataType::Array(x), DataType::Array(y)) = (a, b) {
+        return same_base(x, y);
+    }
     std::mem::discriminant(a) == std::mem::discriminant(b)
 }
 

@@ -26,6 +26,7 @@
 //! `ltrim|rtrim|btrim(s, c)`, and `CURRENT_TIMESTAMP`, `CURRENT_DATE`,
 //! `LOCALTIMESTAMP` are zero-argument calls of those names.
 
+mod array;
 mod catalog;
 mod json;
 mod math;
@@ -34,6 +35,7 @@ mod string;
 mod time;
 pub(crate) mod vector;
 
+pub(crate) use array::COMPARISONS as ARRAY_COMPARISONS;
 pub(crate) use catalog::{TYPES as PG_TYPES, UTF8_ENCODING, format_type, typmod};
 
 use chrono::{DateTime, Utc};
@@ -208,6 +210,28 @@ pub enum ScalarFunc {
     RegexIMatch,
     /// `x = ANY (array)` over an array's text form.
     TextArrayContains,
+    /// `ARRAY[a, b, …]`.
+    MakeArray,
+    /// `a[i]`: args (array, subscript, first subscript of the type).
+    ArraySubscript,
+    /// `array_length(a, dim)`: args (array, dim, first subscript).
+    ArrayLength,
+    /// `array_lower(a, dim)`: args (array, dim, first subscript).
+    ArrayLower,
+    /// `array_upper(a, dim)`: args (array, dim, first subscript).
+    ArrayUpper,
+    /// `cardinality(a)`.
+    Cardinality,
+    /// `array_position(a, x)`: args (array, x, first subscript).
+    ArrayPosition,
+    /// `array_append(a, x)`.
+    ArrayAppend,
+    /// `array_cat(a, b)` and `a || b` on arrays.
+    ArrayCat,
+    /// `x op ANY (a)`: args (x, array, operator code).
+    ArrayAny,
+    /// `x op ALL (a)`: args (x, array, operator code).
+    ArrayAll,
 }
 
 impl ScalarFunc {
@@ -224,7 +248,20 @@ impl ScalarFunc {
         use ScalarFunc::*;
         !matches!(
             self,
-            Coalesce | NullIf | Greatest | Least | Concat | ConcatWs | JsonbBuildArray | JsonbBuildObject | FormatType
+            Coalesce
+                | NullIf
+                | Greatest
+                | Least
+                | Concat
+                | ConcatWs
+                | JsonbBuildArray
+                | JsonbBuildObject
+                | FormatType
+                | MakeArray
+                | ArrayAppend
+                | ArrayCat
+                | ArrayAny
+                | ArrayAll
         )
     }
 
@@ -309,6 +346,17 @@ impl ScalarFunc {
             RegexMatch => "textregexeq",
             RegexIMatch => "texticregexeq",
             TextArrayContains => "pg_text_array_contains",
+            MakeArray => "array",
+            ArraySubscript => "array_subscript",
+            ArrayLength => "array_length",
+            ArrayLower => "array_lower",
+            ArrayUpper => "array_upper",
+            Cardinality => "cardinality",
+            ArrayPosition => "array_position",
+            ArrayAppend => "array_append",
+            ArrayCat => "array_cat",
+            ArrayAny => "any",
+            ArrayAll => "all",
         }
     }
 }
@@ -359,6 +407,8 @@ pub fn call(func: ScalarFunc, args: &[Value], ty: &DataType, now: DateTime<Utc>)
             }
             catalog::call(func, args)
         }
+        MakeArray | ArraySubscript | ArrayLength | ArrayLower | ArrayUpper | Cardinality | ArrayPosition
+        | ArrayAppend | ArrayCat | ArrayAny | ArrayAll => array::call(func, args),
     }
 }
 

@@ -17,6 +17,7 @@ pub mod cast;
 pub mod eval;
 pub mod func;
 pub mod ops;
+pub mod srf;
 
 use std::sync::Arc;
 

@@ -299,6 +299,7 @@ fn concat(left: &Value, right: &Value, ty: &DataType) -> Result<Value> {
     Ok(match (left, right, ty) {
         (Value::Bytes(a), Value::Bytes(b), _) => Value::Bytes([a.as_ref(), b.as_ref()].concat().into()),
         (Value::Json(a), Value::Json(b), _) => json::concat(a, b),
+        (Value::Array(a), Value::Array(b), _) => Value::Array([a.as_ref(), b.as_ref()].concat().into()),
         (_, _, DataType::Jsonb | DataType::Bytea) => {
             return concat(&cast::cast(left, ty)?, &cast::cast(right, ty)?, &DataType::Text);
         }

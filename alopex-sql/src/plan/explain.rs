@@ -47,6 +47,19 @@ fn output_names(node: &Node, outer: &[Vec<String>]) -> Vec<String> {
     let mut r = Renderer { outer, subplans: Vec::new() };
     match node {
         Node::Values { width, .. } | Node::Empty { width } => (1..=*width).map(|i| format!("column{i}")).collect(),
+        Node::TableFunction { func, ordinality, .. } => {
+            let mut names = vec![func.name().to_string()];
+            if *ordinality {
+                names.push("ordinality".into());
+            }
+            names
+        }
+        Node::ProjectSet { input, calls } => {
+            let mut names = output_names(input, outer);
+            let input_names = names.clone();
+            names.extend(calls.iter().map(|c| format!("{}({})", c.func.name(), r.list(&c.args, &input_names))));
+            names
+        }
         Node::Scan { table, alias, .. }
         | Node::IndexScan { table, alias, .. }
         | Node::VectorSearch { table, alias, .. } => table_names(table, alias),
@@ -150,6 +163,18 @@ fn describe(node: &Node, r: &mut Renderer<'_>) -> String {
             format!("Values ({} row{})", rows.len(), if rows.len() == 1 { "" } else { "s" })
         }
         Node::Empty { .. } => "Empty".into(),
+        Node::TableFunction { func, args, ordinality, .. } => format!(
+            "FunctionScan {}({}){}",
+            func.name(),
+            r.list(args, &[]),
+            if *ordinality { " with ordinality" } else { "" }
+        ),
+        Node::ProjectSet { input, calls } => {
+            let names = input_names(input);
+            let calls: Vec<String> =
+                calls.iter().map(|c| format!("{}({})", c.func.name(), r.list(&c.args, &names))).collect();
+            format!("ProjectSet [{}]", calls.join(", "))
+        }
         Node::Scan { table, alias, range, reverse, filter } => {
             let names = table_names(table, alias);
             let mut s = format!("Scan {}", relation(table, alias));
@@ -572,6 +597,7 @@ fn literal(v: &Value) -> String {
         }
         Value::Json(j) => format!("{}::jsonb", quote(&j.to_string())),
         Value::Vector(v) => format!("{}::vector", quote(&crate::expr::cast::vector::output(v))),
+        Value::Array(_) => quote(&crate::expr::cast::to_text(v).unwrap_or_default()),
     }
 }
 
@@ -672,6 +698,7 @@ mod tests {
                 args: vec![],
                 distinct: false,
                 filter: Some(bin(BinaryOp::Gt, col(3), int(0))),
+                order_by: vec![],
                 ty: DataType::Int8,
             }],
         };

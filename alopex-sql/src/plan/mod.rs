@@ -19,5 +19,5 @@ mod golden_tests;
 
 pub use bind::{BoundStatement, SettingsUse, bind, bind_in_session};
 pub use node::{
-    AggCall, JoinKind, Node, OnConflict, OnConflictAction, OutputColumn, Plan, ScanRange, SetOpKind, SortKey,
+    AggCall, JoinKind, Node, OnConflict, OnConflictAction, OutputColumn, Plan, ScanRange, SetCall, SetOpKind, SortKey,
 };

@@ -4,6 +4,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use crate::catalog::TableSchema;
+use crate::expr::srf::SetFunc;
 use crate::expr::{AggFunc, Expr};
 use crate::types::DataType;
 
@@ -96,6 +97,20 @@ pub struct AggCall {
     pub distinct: bool,
     /// `FILTER (WHERE …)`.
     pub filter: Option<Expr>,
+    /// `agg(… ORDER BY …)`: the last `order_by.len()` arguments are sort
+    /// keys, each `(descending, nulls_first)`.
+    pub order_by: Vec<(bool, bool)>,
+    /// The result type.
+    pub ty: DataType,
+}
+
+/// One set-returning call of a [`Node::ProjectSet`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetCall {
+    /// The function.
+    pub func: SetFunc,
+    /// Arguments over the input row.
+    pub args: Vec<Expr>,
     /// The result type.
     pub ty: DataType,
 }
@@ -193,6 +208,31 @@ pub enum Node {
         offset: Option<Expr>,
         /// A predicate over the table row (no subqueries).
         filter: Option<Expr>,
+    },
+    /// A set-returning function in FROM (`generate_series(1, 3)`,
+    /// `unnest(a) WITH ORDINALITY`). Output: one value per row (its result
+    /// type is `ty`), then the 1-based ordinality when asked for.
+    TableFunction {
+        /// The function.
+        func: SetFunc,
+        /// Arguments (no column references: constants, parameters, outer
+        /// references and subqueries).
+        args: Vec<Expr>,
+        /// The result type.
+        ty: DataType,
+        /// `WITH ORDINALITY`.
+        ordinality: bool,
+    },
+    /// Set-returning functions in a select list (`SELECT unnest(a), x`):
+    /// for each input row, the calls run in lockstep, one output row per
+    /// step until every call is exhausted (a shorter one gives NULL), and
+    /// an input row whose calls all yield nothing gives no row. Output: the
+    /// input row, then one value per call.
+    ProjectSet {
+        /// Input.
+        input: Box<Node>,
+        /// The calls over the input row: (function, arguments, result type).
+        calls: Vec<SetCall>,
     },
     /// Keeps rows where the predicate is TRUE.
     Filter {
@@ -355,6 +395,8 @@ impl Node {
     pub fn width(&self) -> usize {
         match self {
             Node::Values { width, .. } | Node::Empty { width } => *width,
+            Node::TableFunction { ordinality, .. } => 1 + usize::from(*ordinality),
+            Node::ProjectSet { input, calls } => input.width() + calls.len(),
             Node::Scan { table, .. } | Node::IndexScan { table, .. } | Node::VectorSearch { table, .. } => {
                 table.columns.len()
             }
@@ -387,8 +429,10 @@ impl Node {
             | Node::Empty { .. }
             | Node::Scan { .. }
             | Node::IndexScan { .. }
+            | Node::TableFunction { .. }
             | Node::VectorSearch { .. } => vec![],
             Node::Filter { input, .. }
+            | Node::ProjectSet { input, .. }
             | Node::Project { input, .. }
             | Node::Aggregate { input, .. }
             | Node::Sort { input, .. }
@@ -412,8 +456,10 @@ impl Node {
             | Node::Empty { .. }
             | Node::Scan { .. }
             | Node::IndexScan { .. }
+            | Node::TableFunction { .. }
             | Node::VectorSearch { .. } => vec![],
             Node::Filter { input, .. }
+            | Node::ProjectSet { input, .. }
             | Node::Project { input, .. }
             | Node::Aggregate { input, .. }
             | Node::Sort { input, .. }

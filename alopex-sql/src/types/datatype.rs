@@ -46,6 +46,15 @@ pub enum DataType {
     /// pgvector's `vector(n)`: `n` single-precision floats. `None` is a
     /// vector of any dimension (`vector` without a modifier).
     Vector(Option<u32>),
+    /// A one-dimensional array of the element type (`int4[]`, `text[]`),
+    /// subscripts from 1. Arrays of arrays are not a type here: PostgreSQL's
+    /// multi-dimensional arrays are one type per element type too, and
+    /// Alopex keeps to one dimension (see `types/mod.rs`).
+    Array(Box<DataType>),
+    /// `int2vector`, the catalog's array of column numbers
+    /// (`pg_index.indkey`): an `int2[]` whose subscripts start at 0 and
+    /// whose text form is space-separated (`1 2`).
+    Int2Vector,
 }
 
 impl DataType {
@@ -70,6 +79,31 @@ impl DataType {
     /// True for `vector` of any dimension.
     pub fn is_vector(&self) -> bool {
         matches!(self, DataType::Vector(_))
+    }
+
+    /// True for arrays (and `int2vector`).
+    pub fn is_array(&self) -> bool {
+        matches!(self, DataType::Array(_) | DataType::Int2Vector)
+    }
+
+    /// The element type of an array type (`int2` for `int2vector`).
+    pub fn element(&self) -> Option<&DataType> {
+        match self {
+            DataType::Array(e) => Some(e),
+            DataType::Int2Vector => Some(&DataType::Int2),
+            _ => None,
+        }
+    }
+
+    /// The first subscript of an array of this type: 0 for `int2vector`,
+    /// 1 for every other array.
+    pub fn lower_bound(&self) -> i64 {
+        if *self == DataType::Int2Vector { 0 } else { 1 }
+    }
+
+    /// The array type whose elements are of this type.
+    pub fn array_of(self) -> DataType {
+        DataType::Array(Box::new(self))
     }
 
     /// True for TEXT and VARCHAR.
@@ -99,6 +133,8 @@ impl DataType {
             // pgvector's OID is assigned at CREATE EXTENSION time; Alopex has
             // the type built in and reports PostgreSQL's first user OID.
             DataType::Vector(_) => VECTOR_OID,
+            DataType::Int2Vector => 22,
+            DataType::Array(elem) => array_oid(elem),
         }
     }
 
@@ -124,7 +160,36 @@ impl DataType {
             DataType::Interval => "interval",
             DataType::Jsonb => "jsonb",
             DataType::Vector(_) => "vector",
+            DataType::Int2Vector => "int2vector",
+            DataType::Array(_) => "ARRAY",
         }
+    }
+}
+
+/// The OID of the array type over `elem` (PostgreSQL's `typarray`).
+pub fn array_oid(elem: &DataType) -> u32 {
+    match elem {
+        DataType::Bool => 1000,
+        DataType::Bytea => 1001,
+        DataType::Int2 => 1005,
+        DataType::Int2Vector => 1006,
+        DataType::Int4 => 1007,
+        DataType::Text | DataType::Unknown => 1009,
+        DataType::Varchar(_) => 1015,
+        DataType::Int8 => 1016,
+        DataType::Float4 => 1021,
+        DataType::Float8 => 1022,
+        DataType::Timestamp => 1115,
+        DataType::Date => 1182,
+        DataType::TimestampTz => 1185,
+        DataType::Interval => 1187,
+        DataType::Numeric(_) => 1231,
+        DataType::Jsonb => 3807,
+        // pgvector's `_vector`, one past the element type's OID.
+        DataType::Vector(_) => VECTOR_OID + 1,
+        // No arrays of arrays: the type of a multi-dimensional array is
+        // that of its elements' array.
+        DataType::Array(inner) => array_oid(inner),
     }
 }
 
@@ -134,6 +199,7 @@ impl fmt::Display for DataType {
             DataType::Numeric(Some((p, s))) => write!(f, "numeric({p},{s})"),
             DataType::Varchar(Some(n)) => write!(f, "character varying({n})"),
             DataType::Vector(Some(n)) => write!(f, "vector({n})"),
+            DataType::Array(elem) => write!(f, "{elem}[]"),
             other => f.write_str(other.sql_name()),
         }
     }

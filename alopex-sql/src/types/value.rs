@@ -48,6 +48,10 @@ pub enum Value {
     /// `vector`: finite single-precision floats (at least one; checked where
     /// a vector is made from text or cast to a vector type).
     Vector(Arc<[f32]>),
+    /// An array (`int4[]`, `text[]`, `int2vector`): its elements in order,
+    /// NULLs included. Where subscripts start is the type's business
+    /// ([`DataType::lower_bound`]).
+    Array(Arc<[Value]>),
 }
 
 impl Value {
@@ -71,6 +75,7 @@ impl Value {
                 Value::Bytes(b) => b.len(),
                 Value::Json(_) => 64,
                 Value::Vector(v) => v.len() * 4,
+                Value::Array(a) => a.iter().map(Value::approximate_size).sum(),
                 _ => 0,
             }
     }
@@ -96,6 +101,9 @@ impl Value {
             Value::Interval(_) => DataType::Interval,
             Value::Json(_) => DataType::Jsonb,
             Value::Vector(_) => DataType::Vector(None),
+            Value::Array(a) => {
+                DataType::Array(Box::new(a.iter().find(|v| !v.is_null()).map_or(DataType::Unknown, Value::data_type)))
+            }
         }
     }
 
@@ -130,6 +138,7 @@ impl Value {
             (Interval(a), Interval(b)) => a.total_micros().cmp(&b.total_micros()),
             (Json(a), Json(b)) => a.to_string().cmp(&b.to_string()),
             (Vector(a), Vector(b)) => vector_cmp(a, b),
+            (Array(a), Array(b)) => array_cmp(a, b),
             (a, b) => a.type_rank().cmp(&b.type_rank()),
         }
     }
@@ -145,7 +154,8 @@ impl Value {
             Value::Interval(_) => 6,
             Value::Json(_) => 7,
             Value::Vector(_) => 8,
-            Value::Null => 9,
+            Value::Array(_) => 9,
+            Value::Null => 10,
         }
     }
 }
@@ -157,6 +167,18 @@ fn vector_cmp(a: &[f32], b: &[f32]) -> Ordering {
         match x.partial_cmp(y) {
             Some(Ordering::Equal) | None => {}
             Some(o) => return o,
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// PostgreSQL's `array_cmp`: elements in order (NULL elements equal each
+/// other and sort after the rest), then the shorter array first.
+fn array_cmp(a: &[Value], b: &[Value]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        match x.total_cmp(y) {
+            Ordering::Equal => {}
+            o => return o,
         }
     }
     a.len().cmp(&b.len())
@@ -244,6 +266,10 @@ impl Hash for Value {
                     // -0.0 equals 0.0 (vectors hold no NaN).
                     (if *x == 0.0 { 0.0f32 } else { *x }).to_bits().hash(state);
                 }
+            }
+            Value::Array(a) => {
+                a.len().hash(state);
+                a.iter().for_each(|v| v.hash(state));
             }
         }
     }

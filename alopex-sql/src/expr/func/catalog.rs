@@ -61,6 +61,13 @@ pub(super) fn call(func: ScalarFunc, args: &[Value]) -> Result<Value> {
             let n = int_arg(args, 0)?;
             Ok(Value::text(if n == UTF8_ENCODING { "UTF8" } else { "" }))
         }
+        ArrayToString if matches!(arg(args, 0)?, Value::Array(_)) => {
+            let Value::Array(items) = arg(args, 0)? else { return Err(Error::internal("array_to_string")) };
+            let sep = text_arg(args, 1)?;
+            let null = if args.get(2).is_some_and(|v| !v.is_null()) { Some(text_arg(args, 2)?) } else { None };
+            let elem = items.iter().find(|v| !v.is_null()).map_or(DataType::Text, Value::data_type);
+            Ok(Value::text(super::array::array_to_string(items, sep, null, &elem)))
+        }
         ArrayToString => {
             let items = parse_text_array(text_arg(args, 0)?)?;
             let sep = text_arg(args, 1)?;

@@ -32,7 +32,8 @@ pub(crate) fn sql_cmp(a: &Value, b: &Value) -> Result<Ordering> {
         | (V::Date(_) | V::Timestamp(_), V::Date(_) | V::Timestamp(_))
         | (V::TimestampTz(_), V::TimestampTz(_))
         | (V::Interval(_), V::Interval(_))
-        | (V::Vector(_), V::Vector(_)) => a.total_cmp(b),
+        | (V::Vector(_), V::Vector(_))
+        | (V::Array(_), V::Array(_)) => a.total_cmp(b),
         (V::TimestampTz(_), V::Date(_) | V::Timestamp(_)) => a.total_cmp(&cast::cast(b, &DataType::TimestampTz)?),
         (V::Date(_) | V::Timestamp(_), V::TimestampTz(_)) => cast::cast(a, &DataType::TimestampTz)?.total_cmp(b),
         (V::Json(x), V::Json(y)) => json_cmp(x, y),

@@ -146,6 +146,14 @@ pub(crate) fn comparison(
         }
         (a, b) if a == b && matches!(a, T::Bool | T::Bytea | T::Interval | T::Jsonb) => (None, None),
         (a, b) if a.is_vector() && b.is_vector() => (None, None),
+        (a, b) if a.is_array() && b.is_array() => match (a.element(), b.element()) {
+            (Some(x), Some(y)) if x == y => (None, None),
+            (Some(x), Some(y)) => {
+                let (l, r) = comparison(op, x, y)?;
+                (l.map(DataType::array_of), r.map(DataType::array_of))
+            }
+            _ => (None, None),
+        },
         (a, b) => return Err(no_operator(op.symbol(), a, b)),
     })
 }
@@ -159,6 +167,26 @@ fn concat(left: &DataType, right: &DataType) -> Result<BinarySig> {
         (T::Jsonb, T::Unknown) => sig(T::Jsonb, None, Some(T::Jsonb)),
         (T::Unknown, T::Jsonb) => sig(T::Jsonb, Some(T::Jsonb), None),
         (T::Unknown, T::Unknown) => sig(T::Text, Some(T::Text), Some(T::Text)),
+        (a, b) if a.is_array() || b.is_array() => {
+            // `anyarray || anyarray` (`array_cat`); an unknown side is an
+            // array of the other's type.
+            let arr = |t: &DataType| match t {
+                T::Int2Vector => T::Array(Box::new(T::Int2)),
+                t => t.clone(),
+            };
+            let ty = match (a, b) {
+                (T::Unknown, b) => arr(b),
+                (a, T::Unknown) => arr(a),
+                (a, b) if arr(a) == arr(b) => arr(a),
+                (a, b) if a.is_array() && b.is_array() => {
+                    let (l, r) = comparison(BinaryOp::Eq, a, b)?;
+                    l.or(r).unwrap_or_else(|| arr(a))
+                }
+                (a, b) => return Err(no_operator("||", a, b)),
+            };
+            let cast = |t: &DataType| (*t != ty).then(|| ty.clone());
+            sig(ty.clone(), cast(a), cast(b))
+        }
         (a, b) if a.is_string() || b.is_string() || *a == T::Unknown || *b == T::Unknown => {
             // `anytextcat`/`textanycat` are `$1::text || $2`: a real cast,
             // so a boolean becomes `true`, not its output form `t`.

@@ -38,6 +38,8 @@ pub(crate) struct CallArgs<'a> {
     pub star: bool,
     pub distinct: bool,
     pub filter: Option<&'a ast::Expr>,
+    /// `agg(x ORDER BY …)`.
+    pub order_by: Vec<&'a ast::OrderByExpr>,
 }
 
 /// Splits a call's argument list; 0A000 for what Alopex does not support
@@ -52,7 +54,8 @@ pub(crate) fn call_args(f: &ast::Function) -> Result<CallArgs<'_>> {
     if f.null_treatment.is_some() || !matches!(f.parameters, ast::FunctionArguments::None) {
         return Err(Error::unsupported(format!("call syntax {f}")));
     }
-    let mut out = CallArgs { args: vec![], star: false, distinct: false, filter: f.filter.as_deref() };
+    let mut out =
+        CallArgs { args: vec![], star: false, distinct: false, filter: f.filter.as_deref(), order_by: vec![] };
     match &f.args {
         ast::FunctionArguments::None => {}
         ast::FunctionArguments::Subquery(_) => return Err(Error::unsupported(format!("call syntax {f}"))),
@@ -61,9 +64,7 @@ pub(crate) fn call_args(f: &ast::Function) -> Result<CallArgs<'_>> {
             for clause in &list.clauses {
                 match clause {
                     ast::FunctionArgumentClause::Where(e) if out.filter.is_none() => out.filter = Some(e),
-                    ast::FunctionArgumentClause::OrderBy(_) => {
-                        return Err(Error::unsupported("ORDER BY in aggregate calls"));
-                    }
+                    ast::FunctionArgumentClause::OrderBy(keys) => out.order_by.extend(keys.iter()),
                     other => return Err(Error::unsupported(format!("{other} in a call"))),
                 }
             }
@@ -140,6 +141,9 @@ impl Binder<'_> {
             return self.bind_array_subquery(cx, q);
         }
         let call = call_args(f)?;
+        if crate::expr::srf::is_set_function(&name) && !call.star && call.filter.is_none() {
+            return self.bind_select_list_srf(cx, &name, &call.args);
+        }
         if is_aggregate(&name, call.args.len(), call.star) {
             return self.bind_aggregate(cx, &name, &call);
         }
@@ -152,6 +156,9 @@ impl Binder<'_> {
         if call.filter.is_some() {
             return Err(not_agg("FILTER"));
         }
+        if !call.order_by.is_empty() {
+            return Err(not_agg("ORDER BY"));
+        }
         if call.star {
             return Err(not_agg("*"));
         }
@@ -163,6 +170,10 @@ impl Binder<'_> {
             return Ok(Expr::Literal(value, ty));
         }
         let args = call.args.iter().map(|a| self.bind(cx, a)).collect::<Result<Vec<_>>>()?;
+        let args = match self.array_function(&name, args)? {
+            Ok(e) => return Ok(e),
+            Err(args) => args,
+        };
         let args = match self.catalog_function(&name, args)? {
             Ok(e) => return Ok(e),
             Err(args) => args,
@@ -229,7 +240,8 @@ impl Binder<'_> {
         cx.in_agg_arg = true;
         let bound = self.bind_aggregate_inputs(cx, call);
         cx.in_agg_arg = false;
-        let (args, filter) = bound?;
+        let (mut args, filter, order) = bound?;
+        let nargs = args.len();
         // PostgreSQL evaluates an aggregate whose arguments use only columns
         // of enclosing queries in the outer query (making it grouped);
         // Alopex does not, so refuse it rather than compute something else.
@@ -240,11 +252,16 @@ impl Binder<'_> {
         if outer && !local {
             return Err(Error::unsupported("an aggregate over columns of an enclosing query only"));
         }
-        let types: Vec<DataType> = args.iter().map(Expr::ty).collect();
+        let types: Vec<DataType> = args[..nargs].iter().map(Expr::ty).collect();
         let Some((func, ty)) = agg::resolve(name, &types, call.star)? else {
             return Err(sql_err!(UNDEFINED_FUNCTION, "function {name} does not exist"));
         };
-        let call = AggCall { func, args, distinct: call.distinct, filter, ty: ty.clone() };
+        let mut order_by = Vec::with_capacity(order.len());
+        for (key, desc, nulls_first) in order {
+            args.push(key);
+            order_by.push((desc, nulls_first));
+        }
+        let call = AggCall { func, args, distinct: call.distinct, filter, order_by, ty: ty.clone() };
         let Some(state) = cx.agg.as_deref_mut() else {
             return Err(Error::internal("aggregate collector vanished"));
         };
@@ -258,13 +275,25 @@ impl Binder<'_> {
         Ok(Expr::Column(AGG_BASE + k, ty))
     }
 
-    fn bind_aggregate_inputs(&mut self, cx: &mut Cx, call: &CallArgs) -> Result<(Vec<Expr>, Option<Expr>)> {
+    #[allow(clippy::type_complexity)]
+    fn bind_aggregate_inputs(
+        &mut self,
+        cx: &mut Cx,
+        call: &CallArgs,
+    ) -> Result<(Vec<Expr>, Option<Expr>, Vec<(Expr, bool, bool)>)> {
         let args = call.args.iter().map(|a| self.bind(cx, a)).collect::<Result<Vec<_>>>()?;
         let filter = match call.filter {
             Some(f) => Some(self.bind_bool(cx, f, "FILTER")?),
             None => None,
         };
-        Ok((args, filter))
+        let mut order = Vec::with_capacity(call.order_by.len());
+        for o in &call.order_by {
+            let (desc, nulls_first) = super::query::sort_options(o)?;
+            let key = self.bind(cx, &o.expr)?;
+            let key = if is_untyped(&key) { self.coerce_implicit(key, &DataType::Text) } else { key };
+            order.push((key, desc, nulls_first));
+        }
+        Ok((args, filter, order))
     }
 
     /// `CASE [operand] WHEN … THEN … [ELSE …] END`.

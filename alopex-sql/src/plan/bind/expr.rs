@@ -281,7 +281,8 @@ impl Binder<'_> {
             A::AllOp { left, compare_op, right } => self.bind_quantified(cx, left, compare_op, right, true),
             A::Wildcard(_) | A::QualifiedWildcard(..) => Err(sql_err!(SYNTAX_ERROR, "\"*\" is not allowed here")),
             A::Tuple(_) => Err(Error::unsupported("row constructors")),
-            A::Array(_) => Err(Error::unsupported("arrays")),
+            A::Array(array) => self.bind_array_constructor(cx, array),
+            A::CompoundFieldAccess { root, access_chain } => self.bind_subscripts(cx, root, access_chain),
             other => Err(Error::unsupported(format!("expression {other}"))),
         }
     }

@@ -70,6 +70,16 @@ fn alias_columns(alias: &ast::TableAlias) -> Result<Vec<String>> {
         .collect()
 }
 
+/// The plain positional arguments of a function in FROM.
+fn function_args(args: &[ast::FunctionArg]) -> Result<Vec<&ast::Expr>> {
+    args.iter()
+        .map(|a| match a {
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Ok(e),
+            other => Err(Error::unsupported(format!("argument {other}"))),
+        })
+        .collect()
+}
+
 fn and(a: Option<Expr>, b: Expr) -> Expr {
     match a {
         None => b,
@@ -126,16 +136,16 @@ impl Binder<'_> {
                 sample,
                 ..
             } => {
-                if args.is_some() {
-                    return Err(Error::unsupported(format!("table function {name}")));
-                }
-                if !with_hints.is_empty()
-                    || version.is_some()
-                    || *with_ordinality
-                    || !partitions.is_empty()
-                    || sample.is_some()
-                {
+                if !with_hints.is_empty() || version.is_some() || !partitions.is_empty() || sample.is_some() {
                     return Err(Error::unsupported(format!("table options in {tf}")));
+                }
+                if let Some(args) = args {
+                    let fname = super::call::function_name(name)?;
+                    let exprs = function_args(&args.args)?;
+                    return self.bind_table_function(&fname, &exprs, *with_ordinality, alias.as_ref());
+                }
+                if *with_ordinality {
+                    return Err(Error::unsupported(format!("WITH ORDINALITY on table {name}")));
                 }
                 self.bind_named_table(name, alias.as_ref())
             }
@@ -166,6 +176,24 @@ impl Binder<'_> {
                     }
                     None => Ok((node, scope)),
                 }
+            }
+            ast::TableFactor::Function { lateral, name, args, with_ordinality, alias } => {
+                if *lateral {
+                    return Err(Error::unsupported("LATERAL"));
+                }
+                let fname = super::call::function_name(name)?;
+                let exprs = function_args(args)?;
+                self.bind_table_function(&fname, &exprs, *with_ordinality, alias.as_ref())
+            }
+            ast::TableFactor::UNNEST { alias, array_exprs, with_offset, with_ordinality, .. } => {
+                if *with_offset {
+                    return Err(Error::unsupported("UNNEST … WITH OFFSET"));
+                }
+                if array_exprs.len() != 1 {
+                    return Err(Error::unsupported("unnest of several arrays"));
+                }
+                let exprs: Vec<&ast::Expr> = array_exprs.iter().collect();
+                self.bind_table_function("unnest", &exprs, *with_ordinality, alias.as_ref())
             }
             other => Err(Error::unsupported(format!("FROM item {other}"))),
         }

@@ -39,6 +39,7 @@ mod types;
 mod views;
 // Query-binder internals (query-binder helper).
 mod aggregate;
+mod array;
 mod call;
 mod coerce;
 mod from;
@@ -49,6 +50,7 @@ mod nested_tests;
 mod query_tests;
 mod row;
 mod select;
+mod srf;
 mod subquery;
 #[cfg(test)]
 mod test_support;

@@ -27,9 +27,11 @@
 //!
 //! ## What is simplified
 //!
-//! Columns that are arrays in PostgreSQL (`indkey`, `conkey`, `datacl`…)
-//! hold the array's text form (`{1,2}`, or `1 2` for the `int2vector`
-//! `indkey`), OIDs are BIGINT and `"char"` is TEXT. Views for concepts
+//! Columns that are arrays in PostgreSQL are arrays here too: `indkey` and
+//! `indoption` are `int2vector` (subscripts from 0, printed `1 2`),
+//! `conkey` is `int2[]`, the ACL and option columns are `text[]` (NULL:
+//! Alopex has no ACLs or per-relation options). OIDs are BIGINT, `"char"`
+//! is TEXT and `oidvector` (`indclass`, `indcollation`) is `int8[]`. Views for concepts
 //! Alopex lacks (policies, inheritance, publications, sequences, enums,
 //! triggers, extended statistics) exist with their columns and no rows, so
 //! the queries that look there succeed and find nothing. `pg_attrdef.adbin`
@@ -154,10 +156,14 @@ fn attnum(t: &TableSchema, c: usize) -> i64 {
     t.columns[..c].iter().filter(|c| !c.hidden).count() as i64 + 1
 }
 
-/// The text form of an integer array.
-fn int_array(items: &[i64]) -> String {
-    let parts: Vec<String> = items.iter().map(i64::to_string).collect();
-    format!("{{{}}}", parts.join(","))
+/// An integer array value (also an `int2vector`).
+fn int_array(items: &[i64]) -> Value {
+    Value::Array(items.iter().map(|i| Value::Int(*i)).collect())
+}
+
+/// `text[]`, for ACL and option columns.
+fn text_array() -> DataType {
+    DataType::Array(Box::new(TX))
 }
 
 /// The rows and columns of `pg_catalog.name`, or None when it is not a
@@ -185,7 +191,7 @@ pub(super) fn build(catalog: &Catalog, name: &str) -> Option<View> {
             ("polrelid", I8),
             ("polcmd", TX),
             ("polpermissive", B),
-            ("polroles", TX),
+            ("polroles", DataType::Array(Box::new(I8))),
             ("polqual", TX),
             ("polwithcheck", TX),
         ]),
@@ -209,7 +215,7 @@ pub(super) fn build(catalog: &Catalog, name: &str) -> Option<View> {
             ("stxnamespace", I8),
             ("stxowner", I8),
             ("stxstattarget", I4),
-            ("stxkeys", TX),
+            ("stxkeys", DataType::Int2Vector),
             ("stxkind", TX),
         ]),
         "pg_publication" => empty(&[
@@ -224,14 +230,14 @@ pub(super) fn build(catalog: &Catalog, name: &str) -> Option<View> {
             ("pubviaroot", B),
         ]),
         "pg_publication_rel" => {
-            empty(&[("oid", I8), ("prpubid", I8), ("prrelid", I8), ("prqual", TX), ("prattrs", TX)])
+            empty(&[("oid", I8), ("prpubid", I8), ("prrelid", I8), ("prqual", TX), ("prattrs", DataType::Int2Vector)])
         }
         "pg_publication_namespace" => empty(&[("oid", I8), ("pnpubid", I8), ("pnnspid", I8)]),
         "pg_opclass" => {
             empty(&[("oid", I8), ("opcmethod", I8), ("opcname", TX), ("opcnamespace", I8), ("opcdefault", B)])
         }
         "pg_extension" => empty(&[("oid", I8), ("extname", TX), ("extowner", I8), ("extversion", TX)]),
-        "pg_foreign_table" => empty(&[("ftrelid", I8), ("ftserver", I8), ("ftoptions", TX)]),
+        "pg_foreign_table" => empty(&[("ftrelid", I8), ("ftserver", I8), ("ftoptions", text_array())]),
         "pg_partitioned_table" => empty(&[("partrelid", I8), ("partstrat", TX), ("partnatts", I2)]),
         _ => return None,
     })
@@ -282,7 +288,7 @@ fn pg_indexes(catalog: &Catalog) -> View {
 }
 
 fn pg_namespace() -> View {
-    let mut v = View::new(vec![("oid", I8), ("nspname", TX), ("nspowner", I8), ("nspacl", TX)]);
+    let mut v = View::new(vec![("oid", I8), ("nspname", TX), ("nspowner", I8), ("nspacl", text_array())]);
     for (oid, name) in
         [(PG_CATALOG_OID, "pg_catalog"), (PUBLIC_OID, SCHEMA), (INFORMATION_SCHEMA_OID, "information_schema")]
     {
@@ -311,6 +317,8 @@ fn type_facts(ty: &DataType) -> (i64, &'static str, i64) {
         DataType::Numeric(_) => (-1, "N", 1231),
         DataType::Jsonb => (-1, "U", 3807),
         DataType::Vector(_) => (-1, "U", 0),
+        DataType::Int2Vector => (-1, "A", 1006),
+        DataType::Array(_) => (-1, "A", 0),
     }
 }
 
@@ -398,8 +406,8 @@ fn pg_class(catalog: &Catalog) -> View {
         ("relreplident", TX),
         ("relispartition", B),
         ("relrewrite", I8),
-        ("reloptions", TX),
-        ("relacl", TX),
+        ("reloptions", text_array()),
+        ("relacl", text_array()),
         ("relpartbound", TX),
     ]);
     let mut row = |oid: i64, name: &str, am: i64, kind: &str, natts: usize, checks: usize, has_index: bool| {
@@ -471,8 +479,8 @@ fn pg_attribute(catalog: &Catalog) -> View {
         ("attislocal", B),
         ("attinhcount", I4),
         ("attcollation", I8),
-        ("attacl", TX),
-        ("attoptions", TX),
+        ("attacl", text_array()),
+        ("attoptions", text_array()),
     ]);
     let mut row = |rel: i64, name: &str, ty: &DataType, num: i64, not_null: bool, has_def: bool| {
         let (len, _, _) = type_facts(ty);
@@ -534,17 +542,16 @@ fn pg_index(catalog: &Catalog) -> View {
         ("indisready", B),
         ("indislive", B),
         ("indisreplident", B),
-        ("indkey", TX),
-        ("indcollation", TX),
-        ("indclass", TX),
-        ("indoption", TX),
+        ("indkey", DataType::Int2Vector),
+        ("indcollation", DataType::Array(Box::new(I8))),
+        ("indclass", DataType::Array(Box::new(I8))),
+        ("indoption", DataType::Int2Vector),
         ("indexprs", TX),
         ("indpred", TX),
     ]);
     for t in catalog.tables() {
         for ix in indexes(t) {
-            let keys: Vec<String> = ix.columns.iter().map(|&c| attnum(t, c).to_string()).collect();
-            let zeros = vec!["0"; ix.columns.len()].join(" ");
+            let keys: Vec<i64> = ix.columns.iter().map(|&c| attnum(t, c)).collect();
             let n = ix.columns.len() as i64;
             v.row(vec![
                 int(ix.oid),
@@ -562,10 +569,10 @@ fn pg_index(catalog: &Catalog) -> View {
                 Value::Bool(true),
                 Value::Bool(true),
                 Value::Bool(false),
-                text(keys.join(" ")),
-                text(&zeros),
-                text(&zeros),
-                text(&zeros),
+                int_array(&keys),
+                int_array(&vec![0; keys.len()]),
+                int_array(&vec![0; keys.len()]),
+                int_array(&vec![0; keys.len()]),
                 Value::Null,
                 Value::Null,
             ]);
@@ -607,8 +614,8 @@ fn pg_constraint(catalog: &Catalog) -> View {
         ("conislocal", B),
         ("coninhcount", I4),
         ("connoinherit", B),
-        ("conkey", TX),
-        ("confkey", TX),
+        ("conkey", DataType::Array(Box::new(I2))),
+        ("confkey", DataType::Array(Box::new(I2))),
         ("conbin", TX),
     ]);
     for t in catalog.tables() {
@@ -632,7 +639,7 @@ fn pg_constraint(catalog: &Catalog) -> View {
                 Value::Bool(true),
                 int(0),
                 Value::Bool(false),
-                if c.columns.is_empty() { Value::Null } else { text(int_array(&c.columns)) },
+                if c.columns.is_empty() { Value::Null } else { int_array(&c.columns) },
                 Value::Null,
                 if c.kind == "c" { text(&c.definition) } else { Value::Null },
             ]);
@@ -655,7 +662,7 @@ fn pg_database() -> View {
         ("datctype", TX),
         ("daticulocale", TX),
         ("datcollversion", TX),
-        ("datacl", TX),
+        ("datacl", text_array()),
     ]);
     v.row(vec![
         int(DATABASE_OID),

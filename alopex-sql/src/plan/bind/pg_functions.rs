@@ -131,16 +131,14 @@ impl Binder<'_> {
         Ok(if negated { Expr::Unary { op: UnaryOp::Not, expr: Box::new(call), ty: DataType::Bool } } else { call })
     }
 
-    /// `ARRAY(subquery)`: the subquery's column as an array in text form
-    /// (`{a,b}`), the form array-valued catalog columns have here. Bound as
-    /// the scalar subquery
-    /// `SELECT '{' || coalesce(string_agg(x::text, ','), '') || '}' FROM (q) _array(x)`.
+    /// `ARRAY(subquery)`: the subquery's column as an array, in the
+    /// subquery's order. Bound as the scalar subquery
+    /// `SELECT array_agg(x) FROM (q) _array(x)`, made `'{}'` when the
+    /// subquery has no rows.
     pub(crate) fn bind_array_subquery(&mut self, cx: &mut Cx, query: &ast::Query) -> Result<Expr> {
         use sqlparser::dialect::PostgreSqlDialect;
         use sqlparser::parser::Parser;
-        let sql = format!(
-            "SELECT '{{' || coalesce(string_agg(CAST(_array.x AS text), ','), '') || '}}' FROM ({query}) AS _array(x)"
-        );
+        let sql = format!("SELECT coalesce(array_agg(_array.x), '{{}}') FROM ({query}) AS _array(x)");
         let parsed = Parser::parse_sql(&PostgreSqlDialect {}, &sql)
             .map_err(|e| crate::error::Error::internal(format!("ARRAY(subquery) rewrite: {e}")))?;
         let Some(ast::Statement::Query(q)) = parsed.first() else {

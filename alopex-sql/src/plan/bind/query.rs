@@ -54,6 +54,8 @@ pub(crate) struct QueryState {
     pub ctes: Vec<CteDef>,
     /// The last subquery id handed out.
     pub next_subquery_id: usize,
+    /// The set-returning calls of the select list being bound, if any.
+    pub srf: Option<super::srf::SrfCollector>,
 }
 
 /// One output column of a bound query.

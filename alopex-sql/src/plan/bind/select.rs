@@ -26,6 +26,7 @@ use super::expr::Cx;
 use super::naming::{column_name, ident_name, object_name};
 use super::query::{OutCol, position_ref, sort_options};
 use super::scope::{Lookup, RelScope};
+use super::srf::SrfCollector;
 use super::{Binder, Scope};
 use crate::error::{Error, Result};
 use crate::expr::Expr;
@@ -87,6 +88,15 @@ fn check_wildcard(opts: &ast::WildcardAdditionalOptions) -> Result<()> {
 impl Binder<'_> {
     /// Binds a SELECT with the ORDER BY of its query.
     pub(crate) fn bind_select(&mut self, s: &ast::Select, order: &[ast::OrderByExpr]) -> Result<SelectOut> {
+        // An enclosing select list's set-returning calls are not this
+        // query's.
+        let saved = self.state.srf.take();
+        let out = self.bind_select_clauses(s, order);
+        self.state.srf = saved;
+        out
+    }
+
+    fn bind_select_clauses(&mut self, s: &ast::Select, order: &[ast::OrderByExpr]) -> Result<SelectOut> {
         reject_unsupported(s)?;
         let (mut node, scope) = self.bind_from(&s.from)?;
         if let Some(w) = &s.selection {
@@ -113,7 +123,10 @@ impl Binder<'_> {
             }
         }
 
-        // The SELECT list.
+        // The SELECT list (set-returning calls allowed when not grouped).
+        if !grouped {
+            self.state.srf = Some(SrfCollector { base: scope.width, calls: vec![] });
+        }
         let mut items: Vec<(Expr, String)> = Vec::with_capacity(s.projection.len());
         for item in &s.projection {
             match item {
@@ -202,6 +215,11 @@ impl Binder<'_> {
         }
 
         // Assemble the plan.
+        if let Some(srf) = self.state.srf.take()
+            && !srf.calls.is_empty()
+        {
+            node = Node::ProjectSet { input: Box::new(node), calls: srf.calls };
+        }
         let cols: Vec<OutCol> =
             items.iter().map(|(e, name)| OutCol { name: name.clone(), ty: e.ty(), untyped: is_untyped(e) }).collect();
         let hidden_count = hidden.len();

@@ -155,23 +155,23 @@ impl Binder<'_> {
         }
         // `x = ANY (ARRAY[a, b])` is `x IN (a, b)`, `x <> ALL (ARRAY[…])`
         // is `x NOT IN (…)` (how SQLAlchemy writes IN lists).
-        if let ast::Expr::Array(array) = right {
-            return match (op, all) {
-                (BinaryOp::Eq, false) => self.bind_in_list(cx, probe, &array.elem, false),
-                (BinaryOp::NotEq, true) => self.bind_in_list(cx, probe, &array.elem, true),
-                _ => Err(crate::error::Error::unsupported("ANY/ALL over an array with this operator")),
-            };
+        if let ast::Expr::Array(array) = right
+            && !array.elem.is_empty()
+        {
+            match (op, all) {
+                (BinaryOp::Eq, false) => return self.bind_in_list(cx, probe, &array.elem, false),
+                (BinaryOp::NotEq, true) => return self.bind_in_list(cx, probe, &array.elem, true),
+                _ => {}
+            }
         }
         let ast::Expr::Subquery(query) = right else {
-            // An array-valued catalog column (text form): `oid = ANY (polroles)`.
-            if op == BinaryOp::Eq && !all {
-                let probe = self.bind(cx, probe)?;
-                let array = self.bind(cx, right)?;
-                if array.ty().is_string() {
-                    return self.bind_any_text_array(probe, array);
-                }
+            let probe = self.bind(cx, probe)?;
+            let array = self.bind(cx, right)?;
+            // A string-typed column holding an array's text form.
+            if op == BinaryOp::Eq && !all && array.ty().is_string() && !is_untyped(&array) {
+                return self.bind_any_text_array(probe, array);
             }
-            return Err(crate::error::Error::unsupported("ANY/ALL over an array"));
+            return self.bind_any_array(probe, op, array, all);
         };
         let probe = self.bind(cx, probe)?;
         let (bq, correlated) = self.bind_nested_query(cx, query)?;

@@ -76,7 +76,12 @@ pub fn data_type(ty: &ast::DataType) -> Result<DataType> {
                 "timestamptz" if plain => DataType::TimestampTz,
                 // Catalog types: OIDs are BIGINT, names and vectors text.
                 "oid" | "regproc" | "xid" if plain => DataType::Int8,
-                "name" | "int2vector" | "oidvector" | "pg_node_tree" if plain => DataType::Text,
+                "int2vector" if plain => DataType::Int2Vector,
+                "_int2" if plain => DataType::Array(Box::new(DataType::Int2)),
+                "_int4" if plain => DataType::Array(Box::new(DataType::Int4)),
+                "_int8" | "_oid" if plain => DataType::Array(Box::new(DataType::Int8)),
+                "_text" | "_name" if plain => DataType::Array(Box::new(DataType::Text)),
+                "name" | "oidvector" | "pg_node_tree" if plain => DataType::Text,
                 "jsonb" | "json" if plain => DataType::Jsonb,
                 "vector" => DataType::Vector(vector_typmod(modifiers)?),
                 "time" | "timetz" | "uuid" | "money" | "inet" | "cidr" | "xml" | "point" => {
@@ -85,7 +90,19 @@ pub fn data_type(ty: &ast::DataType) -> Result<DataType> {
                 _ => return Err(sql_err!(UNDEFINED_OBJECT, "type \"{name}\" does not exist")),
             }
         }
-        A::Time(..) | A::Uuid | A::Array(_) | A::Interval { .. } | A::Bit(_) | A::BitVarying(_) => {
+        A::Array(def) => match def {
+            ast::ArrayElemTypeDef::AngleBracket(t)
+            | ast::ArrayElemTypeDef::SquareBracket(t, _)
+            | ast::ArrayElemTypeDef::Parenthesis(t)
+            | ast::ArrayElemTypeDef::Qualified(t, _) => match data_type(t)? {
+                // `int[][]` is the same type as `int[]` in PostgreSQL.
+                DataType::Array(inner) => DataType::Array(inner),
+                DataType::Int2Vector => DataType::Array(Box::new(DataType::Int2)),
+                elem => DataType::Array(Box::new(elem)),
+            },
+            ast::ArrayElemTypeDef::None => return Err(Error::unsupported("ARRAY without an element type")),
+        },
+        A::Time(..) | A::Uuid | A::Interval { .. } | A::Bit(_) | A::BitVarying(_) => {
             return Err(Error::unsupported(format!("type {ty}")));
         }
         other => {
@@ -160,6 +177,21 @@ pub(crate) fn pg_type_name(ty: &DataType) -> &'static str {
         DataType::Interval => "interval",
         DataType::Jsonb => "jsonb",
         DataType::Vector(_) => "vector",
+        DataType::Int2Vector => "int2vector",
+        DataType::Array(elem) => match elem.as_ref() {
+            DataType::Bool => "_bool",
+            DataType::Int2 => "_int2",
+            DataType::Int4 => "_int4",
+            DataType::Int8 => "_int8",
+            DataType::Float4 => "_float4",
+            DataType::Float8 => "_float8",
+            DataType::Numeric(_) => "_numeric",
+            DataType::Varchar(_) => "_varchar",
+            DataType::Date => "_date",
+            DataType::Timestamp => "_timestamp",
+            DataType::TimestampTz => "_timestamptz",
+            _ => "_text",
+        },
     }
 }
 
@@ -174,6 +206,7 @@ enum Category {
     Bytes,
     Json,
     Vector,
+    Array,
     Unknown,
 }
 
@@ -187,6 +220,7 @@ fn category(ty: &DataType) -> Category {
         DataType::Interval => Category::Timespan,
         DataType::Bytea => Category::Bytes,
         DataType::Vector(_) => Category::Vector,
+        DataType::Array(_) | DataType::Int2Vector => Category::Array,
         _ => Category::Json,
     }
 }
@@ -230,6 +264,9 @@ pub(crate) fn common_type(types: &[Option<DataType>], context: &str) -> Result<D
                 }
                 if b == *ty {
                     b
+                } else if let (Some(x), Some(y)) = (b.element(), ty.element()) {
+                    let elem = common_type(&[Some(x.clone()), Some(y.clone())], context)?;
+                    DataType::Array(Box::new(elem))
                 } else if rank(ty) > rank(&b) {
                     unconstrained(ty)
                 } else if rank(ty) < rank(&b) {
@@ -264,6 +301,9 @@ pub(crate) fn same_base(a: &DataType, b: &DataType) -> bool {
 /// UPDATE): between numeric types either way, anything to a string type,
 /// and among dates and timestamps.
 pub(crate) fn assignable(from: &DataType, to: &DataType) -> bool {
+    if let (Some(a), Some(b)) = (from.element(), to.element()) {
+        return assignable(a, b);
+    }
     let (f, t) = (category(from), category(to));
     f == Category::Unknown || t == Category::String || f == t
 }
@@ -272,6 +312,9 @@ pub(crate) fn assignable(from: &DataType, to: &DataType) -> bool {
 /// otherwise): assignment casts, plus every type from a string, and
 /// `integer` to and from `boolean`.
 pub(crate) fn castable(from: &DataType, to: &DataType) -> bool {
+    if let (Some(a), Some(b)) = (from.element(), to.element()) {
+        return castable(a, b);
+    }
     assignable(from, to)
         || category(from) == Category::String
         || (*from == DataType::Int4 && *to == DataType::Bool)

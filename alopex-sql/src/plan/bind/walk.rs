@@ -33,6 +33,8 @@ pub(crate) fn walk_plan(node: &mut Node, level: usize, f: &mut dyn FnMut(&mut Ex
             visit(limit);
             offset.iter_mut().chain(filter.iter_mut()).for_each(&mut visit);
         }
+        Node::TableFunction { args, .. } => args.iter_mut().for_each(&mut visit),
+        Node::ProjectSet { calls, .. } => calls.iter_mut().flat_map(|c| c.args.iter_mut()).for_each(&mut visit),
         Node::Filter { predicate, .. } => visit(predicate),
         Node::Project { exprs, .. } => exprs.iter_mut().for_each(&mut visit),
         Node::NestedLoopJoin { predicate, .. } => predicate.iter_mut().for_each(&mut visit),

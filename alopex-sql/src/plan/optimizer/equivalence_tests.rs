@@ -97,6 +97,7 @@ fn tree(rng: &mut Rng, relations: usize) -> Node {
                 args: vec![],
                 distinct: false,
                 filter: None,
+                order_by: vec![],
                 ty: DataType::Int8,
             }],
         };

@@ -276,6 +276,7 @@ mod tests {
                 args: vec![],
                 distinct: false,
                 filter: None,
+                order_by: vec![],
                 ty: DataType::Int8,
             }],
         };

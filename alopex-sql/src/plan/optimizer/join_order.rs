@@ -341,6 +341,8 @@ pub(super) fn estimate(node: &Node, cx: &Ctx<'_>) -> f64 {
         },
         Node::Filter { input, predicate } => estimate(input, cx) * selectivity(predicate),
         Node::Values { rows, .. } => rows.len() as f64,
+        Node::TableFunction { .. } => DEFAULT_ROWS,
+        Node::ProjectSet { input, .. } => estimate(input, cx) * 10.0,
         Node::Empty { .. } => 0.0,
         Node::Project { input, .. } | Node::Sort { input, .. } | Node::Distinct { input } => estimate(input, cx),
         Node::Limit { input, limit, .. } => match limit {

@@ -190,6 +190,18 @@ pub(crate) fn output_types(node: &Node) -> Vec<DataType> {
             None => vec![DataType::Unknown; *width],
         },
         Node::Empty { width } => vec![DataType::Unknown; *width],
+        Node::TableFunction { ty, ordinality, .. } => {
+            let mut types = vec![ty.clone()];
+            if *ordinality {
+                types.push(DataType::Int8);
+            }
+            types
+        }
+        Node::ProjectSet { input, calls } => {
+            let mut types = output_types(input);
+            types.extend(calls.iter().map(|c| c.ty.clone()));
+            types
+        }
         Node::Scan { table, .. } | Node::IndexScan { table, .. } | Node::VectorSearch { table, .. } => {
             table.columns.iter().map(|c| c.ty.clone()).collect()
         }

@@ -388,6 +388,7 @@ mod tests {
                 args: vec![col(2)],
                 distinct: false,
                 filter: None,
+                order_by: vec![],
                 ty: crate::types::DataType::Int8,
             }],
         };

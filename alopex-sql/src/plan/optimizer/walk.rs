@@ -27,7 +27,9 @@ pub(crate) fn map_inputs(node: Node, f: &mut dyn FnMut(Node) -> Result<Node>) ->
         | Node::Empty { .. }
         | Node::Scan { .. }
         | Node::IndexScan { .. }
+        | Node::TableFunction { .. }
         | Node::VectorSearch { .. }) => n,
+        Node::ProjectSet { input, calls } => Node::ProjectSet { input: bx(input)?, calls },
         Node::Filter { input, predicate } => Node::Filter { input: bx(input)?, predicate },
         Node::Project { input, exprs } => Node::Project { input: bx(input)?, exprs },
         Node::NestedLoopJoin { left, right, kind, predicate } => {
@@ -122,6 +124,16 @@ pub(crate) fn map_exprs(node: Node, f: &mut dyn FnMut(Expr) -> Result<Expr>) -> 
             limit: f(limit)?,
             offset: opt(offset, f)?,
             filter: opt(filter, f)?,
+        },
+        Node::TableFunction { func, args, ty, ordinality } => {
+            Node::TableFunction { func, args: list(args, f)?, ty, ordinality }
+        }
+        Node::ProjectSet { input, calls } => Node::ProjectSet {
+            input,
+            calls: calls
+                .into_iter()
+                .map(|c| Ok(crate::plan::SetCall { args: list(c.args, f)?, ..c }))
+                .collect::<Result<_>>()?,
         },
         Node::Filter { input, predicate } => Node::Filter { input, predicate: f(predicate)? },
         Node::Project { input, exprs } => Node::Project { input, exprs: list(exprs, f)? },
@@ -220,6 +232,8 @@ pub(crate) fn for_each_expr(node: &Node, f: &mut dyn FnMut(&Expr)) {
         Node::VectorSearch { query, limit, offset, filter, .. } => {
             [query, limit].into_iter().chain(offset).chain(filter).for_each(f)
         }
+        Node::TableFunction { args, .. } => args.iter().for_each(f),
+        Node::ProjectSet { calls, .. } => calls.iter().flat_map(|c| &c.args).for_each(f),
         Node::Filter { predicate, .. } => f(predicate),
         Node::Project { exprs, .. } => exprs.iter().for_each(f),
         Node::NestedLoopJoin { predicate, .. } => predicate.iter().for_each(f),
