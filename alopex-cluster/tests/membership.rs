@@ -49,15 +49,24 @@ struct Node {
 }
 
 fn start(identity: &NodeIdentity, listen: SocketAddr, seeds: Vec<SocketAddr>, incarnation: u64) -> Node {
+    try_start(identity, listen, seeds, incarnation).unwrap()
+}
+
+fn try_start(
+    identity: &NodeIdentity,
+    listen: SocketAddr,
+    seeds: Vec<SocketAddr>,
+    incarnation: u64,
+) -> Result<Node, alopex_cluster::transport::TransportError> {
     let mut config = TransportConfig::new(listen, identity.clone());
     config.connect_timeout = Duration::from_millis(500);
     config.idle_timeout = Duration::from_secs(2);
     config.keep_alive = Duration::from_millis(300);
     config.backoff_min = Duration::from_millis(50);
     config.backoff_max = Duration::from_millis(200);
-    let transport = Transport::bind(config, Arc::new(Pong)).unwrap();
+    let transport = Transport::bind(config, Arc::new(Pong))?;
     let membership = Membership::start(transport.clone(), swim(seeds, incarnation)).unwrap();
-    Node { transport, membership }
+    Ok(Node { transport, membership })
 }
 
 fn cluster(n: u64) -> (CertAuthority, Vec<NodeIdentity>, Vec<Node>) {
@@ -174,9 +183,18 @@ async fn a_stopped_node_turns_suspect_then_down_and_returns_with_a_higher_incarn
     assert!(nodes[0].membership.view().state(NodeId(1)) == Some(MemberState::Alive));
 
     // Node 3 comes back (same certificate, same address) with a higher
-    // incarnation: alive again everywhere.
+    // incarnation: alive again everywhere. Another process on the machine
+    // may have taken the freed port meanwhile; then it comes back on a new
+    // one, which the others learn from its announcement.
     let seed = nodes[0].transport.local_addr();
-    nodes.push(start(&ids[2], addr3, vec![seed], 2));
+    let restarted = match try_start(&ids[2], addr3, vec![seed], 2) {
+        Ok(node) => node,
+        Err(e) => {
+            println!("port {addr3} taken meanwhile ({e}): restarting n3 on a new port");
+            start(&ids[2], "127.0.0.1:0".parse().unwrap(), vec![seed], 2)
+        }
+    };
+    nodes.push(restarted);
     let refs: Vec<&Node> = nodes.iter().collect();
     let took = until(&refs, Duration::from_secs(10), "n3 alive again with incarnation 2", |v| {
         all_alive(v, 3) && v.get(NodeId(3)).is_some_and(|m| m.incarnation == 2)
