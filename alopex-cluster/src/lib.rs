@@ -20,7 +20,9 @@
 //! is written down in `docs/cluster.md`.
 
 pub mod ids;
+pub mod placement;
 pub mod raft;
 pub mod rpc;
+pub mod sim;
 
 pub use ids::{NodeId, RangeId};
