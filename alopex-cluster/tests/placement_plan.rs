@@ -76,7 +76,11 @@ fn converge(s: &mut ClusterState, p: &Policy, max_steps: usize) -> usize {
         let moves = plan(s, p);
         assert!(moves.len() <= p.max_moves);
         if moves.is_empty() {
-            return step;
+            // Waiting for learners: time passes and they catch up.
+            let waiting = s.ranges.iter().any(|r| r.learners.iter().any(|l| !l.caught_up));
+            if !waiting {
+                return step;
+            }
         }
         apply(s, &moves);
     }

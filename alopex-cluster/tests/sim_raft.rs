@@ -21,8 +21,9 @@ fn lossy() -> SimConfig {
 }
 
 /// The whole scenario; returns the network's trace hash.
-async fn scenario(seed: u64) -> u64 {
+async fn scenario(seed: u64) -> (u64, Vec<String>) {
     let mut c = SimCluster::new(seed, lossy()).unwrap();
+    c.net().record_log();
     for i in 1..=3 {
         c.start(n(i)).await.unwrap();
     }
@@ -65,8 +66,9 @@ async fn scenario(seed: u64) -> u64 {
     c.await_value("k119", Some("v119")).await.unwrap();
     c.await_value("k000", Some("v0")).await.unwrap();
     let hash = c.net().trace_hash();
+    let log = c.net().log();
     c.shutdown().await;
-    hash
+    (hash, log)
 }
 
 fn put(k: &str, v: &str) -> alopex_cluster::raft::WriteOp {
@@ -77,7 +79,7 @@ fn put(k: &str, v: &str) -> alopex_cluster::raft::WriteOp {
 fn raft_survives_leader_loss_partition_and_restart_across_seeds() {
     for seed in [1u64, 2, 3, 4] {
         sim::run(seed, |s| async move {
-            scenario(s).await;
+            let _ = scenario(s).await;
         });
     }
 }
@@ -85,20 +87,25 @@ fn raft_survives_leader_loss_partition_and_restart_across_seeds() {
 #[test]
 fn one_seed_replays_the_same_trace() {
     let mut hashes = Vec::new();
+    let mut logs = Vec::new();
     for seed in [7u64, 7, 8] {
-        let mut h = 0;
-        sim::run(seed, |s| async move {
-            let _ = s;
-        });
+        let mut h = (0, Vec::new());
         sim::run(seed, |s| {
             let out = &mut h;
             async move {
                 *out = scenario(s).await;
             }
         });
-        hashes.push(h);
+        hashes.push(h.0);
+        logs.push(h.1);
     }
     eprintln!("trace hashes: {hashes:x?}");
+    if let Some(i) = (0..logs[0].len().min(logs[1].len())).find(|i| logs[0][*i] != logs[1][*i]) {
+        eprintln!("first divergence at decision {i}:\n  {}\n  {}", logs[0][i], logs[1][i]);
+        for line in &logs[0][i.saturating_sub(5)..i] {
+            eprintln!("  before: {line}");
+        }
+    }
     assert_eq!(hashes[0], hashes[1], "two runs of seed 7 diverged");
     assert_ne!(hashes[0], hashes[2], "seeds 7 and 8 made the same decisions");
 }

@@ -297,10 +297,11 @@ fn repair(view: &View<'_>, r: &RangeState, load: &BTreeMap<NodeId, usize>, eligi
     }
     // 4. Too few good voters: add a learner (one at a time).
     let good = r.voters.iter().filter(|v| !view.unusable(**v)).count();
-    if good < policy.replicas && r.learners.is_empty() {
-        if let Some(node) = target(r, load, eligible) {
-            return Some(Move::AddLearner { range: r.id, node });
-        }
+    if good < policy.replicas
+        && r.learners.is_empty()
+        && let Some(node) = target(r, load, eligible)
+    {
+        return Some(Move::AddLearner { range: r.id, node });
     }
     None
 }
