@@ -21,8 +21,10 @@
 
 pub mod ids;
 pub mod membership;
+pub mod placement;
 pub mod raft;
 pub mod rpc;
+pub mod sim;
 pub mod tls;
 pub mod transport;
 

@@ -176,7 +176,7 @@ fn appends_of_many_groups_share_fsyncs() {
 #[test]
 fn purged_segments_are_deleted_and_checkpoints_keep_votes() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = SharedLogOptions { segment_bytes: 4096 };
+    let opts = SharedLogOptions { segment_bytes: 4096, ..Default::default() };
     {
         let log = SharedLog::open(dir.path(), opts.clone()).unwrap();
         wait(|d| log.save_vote(1, openraft::impls::Vote::new(5, 1), d));

@@ -54,11 +54,16 @@ use super::types::{Entry, LogId, Vote};
 pub struct SharedLogOptions {
     /// Roll over to a new segment once the active one passes this size.
     pub segment_bytes: u64,
+    /// Write and fsync on the caller's thread, inside each append, instead
+    /// of on the writer thread (no group commit). For the deterministic
+    /// simulation, where a completion arriving from another thread at an
+    /// arbitrary moment would make runs unreplayable.
+    pub inline: bool,
 }
 
 impl Default for SharedLogOptions {
     fn default() -> Self {
-        SharedLogOptions { segment_bytes: 64 << 20 }
+        SharedLogOptions { segment_bytes: 64 << 20, inline: false }
     }
 }
 
@@ -141,6 +146,8 @@ struct Inner {
 struct Handle {
     inner: Arc<Inner>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// The active segment in inline mode (no writer thread).
+    inline_file: Mutex<Option<File>>,
 }
 
 impl Drop for Handle {
@@ -156,6 +163,7 @@ impl Handle {
             s.shutdown = true;
             self.inner.work.notify_all();
         }
+        self.inline_file.lock().take();
         if let Some(t) = self.writer.lock().take() {
             let _ = t.join();
         }
@@ -230,11 +238,15 @@ impl SharedLog {
             work: Condvar::new(),
             fsyncs: AtomicU64::new(0),
         });
+        if inner.opts.inline {
+            let handle = Handle { inner, writer: Mutex::new(None), inline_file: Mutex::new(Some(file)) };
+            return Ok(SharedLog(Arc::new(handle)));
+        }
         let writer_inner = Arc::clone(&inner);
         let writer = std::thread::Builder::new()
             .name("raft-log-writer".into())
             .spawn(move || writer_loop(&writer_inner, file))?;
-        Ok(SharedLog(Arc::new(Handle { inner, writer: Mutex::new(Some(writer)) })))
+        Ok(SharedLog(Arc::new(Handle { inner, writer: Mutex::new(Some(writer)), inline_file: Mutex::new(None) })))
     }
 
     /// Makes everything queued durable and stops the writer. Later calls fail.
@@ -334,7 +346,30 @@ impl SharedLog {
         if s.active_bytes >= inner.opts.segment_bytes {
             rotate(&mut s)?;
         }
-        inner.work.notify_one();
+        if !inner.opts.inline {
+            inner.work.notify_one();
+            return Ok(());
+        }
+        // Inline mode: this caller is the writer. The file lock orders
+        // rounds; the state lock is released before completions run.
+        let mut file = self.0.inline_file.lock();
+        let ops = std::mem::take(&mut s.queue);
+        drop(s);
+        let Some(f) = file.as_mut() else {
+            return Err(io::Error::other("raft log is closed"));
+        };
+        let mut done = Vec::new();
+        let result = write_round(inner, f, ops, &mut done);
+        drop(file);
+        if let Err(e) = &result {
+            inner.state.lock().failed.get_or_insert_with(|| e.to_string());
+        }
+        for cb in done {
+            cb(match &result {
+                Ok(()) => Ok(()),
+                Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+            });
+        }
         Ok(())
     }
 }

@@ -37,6 +37,7 @@ pub mod log_format;
 pub mod log_store;
 pub mod network;
 pub mod node;
+pub mod runtime;
 pub mod snapshot;
 pub mod span;
 pub mod state_machine;

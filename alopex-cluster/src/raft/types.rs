@@ -28,6 +28,7 @@ openraft::declare_raft_types!(
         R = CommandResponse,
         NodeId = u64,
         Node = openraft::BasicNode,
+        AsyncRuntime = super::runtime::AlopexRuntime,
 );
 
 /// A Raft log id (leader id + index) in a range group.
