@@ -23,9 +23,16 @@
 //! hash** (virtual time, endpoints, range, method, verdict), so a test can
 //! assert that two runs with one seed made the same decisions.
 //!
-//! The decisions are drawn under one lock in the order calls reach the
-//! network; that order is deterministic only while everything else is (see
-//! `docs/cluster.md`, "Deterministic simulation", for what is and is not).
+//! **Decisions do not depend on the order in which concurrent tasks reach
+//! the network.** Each stream of messages (one sender, one receiver, one
+//! range, one method, one direction) draws from its own RNG, seeded from
+//! the network's seed and the stream; and the trace hash is a sum of one
+//! hash per decision, so two tasks that send at the same virtual instant
+//! in either order leave the same trace. A first version drew everything
+//! from one RNG in arrival order, and two runs of one seed diverged when
+//! the replication tasks of two followers woke in a different order at the
+//! same instant. What else can still make runs differ is listed in
+//! `docs/cluster.md`, "Deterministic simulation".
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Weak};
@@ -79,7 +86,10 @@ pub enum Verdict {
 }
 
 struct State {
+    /// The workload's RNG ([`SimNetwork::draw`]).
     rng: StdRng,
+    /// One RNG per message stream: (from, to, range, method, answer).
+    streams: HashMap<(NodeId, NodeId, RangeId, u16, bool), StdRng>,
     config: SimConfig,
     blocked: BTreeSet<(NodeId, NodeId)>,
     isolated: BTreeSet<NodeId>,
@@ -122,6 +132,7 @@ impl SimNetwork {
             nodes: Mutex::new(HashMap::new()),
             state: Mutex::new(State {
                 rng: StdRng::seed_from_u64(seed),
+                streams: HashMap::new(),
                 config,
                 blocked: BTreeSet::new(),
                 isolated: BTreeSet::new(),
@@ -238,25 +249,36 @@ impl SimNetwork {
 
     fn note(&self, s: &mut State, kind: u64, v: u64) {
         let t = self.elapsed_us();
-        s.trace = mix(mix(mix(s.trace, t), kind), v);
+        s.trace = s.trace.wrapping_add(mix(mix(mix(0xcbf2_9ce4_8422_2325, t), kind), v));
         s.events += 1;
     }
 
     /// Decides the fate of one message from `from` to `to`.
     fn decide(&self, from: NodeId, to: NodeId, range: RangeId, method: u16, answer: bool) -> Verdict {
         let registered = self.nodes.lock().contains_key(&to);
-        let mut s = self.state.lock();
+        let mut guard = self.state.lock();
+        let s = &mut *guard;
         let drop_rate = s.config.drop_rate.clamp(0.0, 1.0);
+        let (lo, hi) = {
+            let lo = u64::try_from(s.config.min_delay.as_micros()).unwrap_or(u64::MAX);
+            (lo, u64::try_from(s.config.max_delay.as_micros()).unwrap_or(u64::MAX).max(lo))
+        };
+        let seed = self.seed;
+        let stream = s.streams.entry((from, to, range, method, answer)).or_insert_with(|| {
+            let mut h = mix(0xcbf2_9ce4_8422_2325, seed);
+            for v in [from.0, to.0, range.0, u64::from(method), u64::from(answer)] {
+                h = mix(h, v);
+            }
+            StdRng::seed_from_u64(h)
+        });
         let verdict = if s.isolated.contains(&from) || s.isolated.contains(&to) || s.blocked.contains(&(from, to)) {
             Verdict::Blocked
         } else if !registered && !answer {
             Verdict::NoNode
-        } else if drop_rate > 0.0 && s.rng.random_bool(drop_rate) {
+        } else if drop_rate > 0.0 && stream.random_bool(drop_rate) {
             Verdict::Dropped
         } else {
-            let lo = u64::try_from(s.config.min_delay.as_micros()).unwrap_or(u64::MAX);
-            let hi = u64::try_from(s.config.max_delay.as_micros()).unwrap_or(u64::MAX).max(lo);
-            Verdict::Delivered(s.rng.random_range(lo..=hi))
+            Verdict::Delivered(stream.random_range(lo..=hi))
         };
         let t = self.elapsed_us();
         let code = match verdict {
@@ -265,11 +287,12 @@ impl SimNetwork {
             Verdict::Blocked => 3,
             Verdict::NoNode => 4,
         };
-        let mut h = s.trace;
+        let mut h = 0xcbf2_9ce4_8422_2325;
         for v in [t, from.0, to.0, range.0, u64::from(method), u64::from(answer), code] {
             h = mix(h, v);
         }
-        s.trace = h;
+        // A sum: the same decisions at one instant, in any order, add up the same.
+        s.trace = s.trace.wrapping_add(h);
         s.events += 1;
         if let Some(log) = s.log.as_mut() {
             let dir = if answer { "<-" } else { "->" };
