@@ -21,6 +21,7 @@
 
 pub mod ids;
 pub mod raft;
+pub mod range;
 pub mod rpc;
 
 pub use ids::{NodeId, RangeId};

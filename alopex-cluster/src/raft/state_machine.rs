@@ -300,7 +300,13 @@ impl RangeStateMachine {
 
     /// Shrinks the span to the left of `split_key` and records, in `batch`,
     /// the new shape and the right half as a range hosted here.
-    fn apply_split(&mut self, batch: &mut WriteBatch, index: u64, split_key: &bytes::Bytes, new_range: u64) -> io::Result<()> {
+    fn apply_split(
+        &mut self,
+        batch: &mut WriteBatch,
+        index: u64,
+        split_key: &bytes::Bytes,
+        new_range: u64,
+    ) -> io::Result<()> {
         let right = RangeSpan { start: split_key.clone(), end: self.span.end.clone() };
         let members: Vec<(u64, String)> = {
             let m = self.membership.membership();

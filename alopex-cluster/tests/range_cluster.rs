@@ -1,0 +1,238 @@
+//! Three in-process nodes over the in-memory transport, with the range
+//! layer on top: a fresh cluster bootstraps the meta range and one data
+//! range; 10k keys written through one gateway split it into many ranges
+//! while the writers keep going; every key reads back through every node
+//! (whose caches went stale meanwhile); scans cross range boundaries in
+//! order; conditional puts decide at apply time; and after the leader of a
+//! range is shut down, writes to it resume (the time is printed).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alopex_cluster::raft::{LocalNetwork, RaftNode, RaftNodeOptions};
+use alopex_cluster::range::keys::{self, USER_END};
+use alopex_cluster::range::{ClusterKvOptions, KvError, RangeDescriptor, RangeNode, RangeNodeOptions};
+use alopex_cluster::rpc::RpcService;
+use alopex_cluster::{NodeId, RangeId};
+use alopex_core::{Engine, Options};
+use bytes::Bytes;
+
+const NODES: u64 = 3;
+const KEYS: usize = 10_000;
+const WRITERS: usize = 32;
+
+fn raft_options() -> RaftNodeOptions {
+    let mut o = RaftNodeOptions::default();
+    o.raft.heartbeat_interval = 50;
+    o.raft.election_timeout_min = 200;
+    o.raft.election_timeout_max = 400;
+    o
+}
+
+fn range_options() -> RangeNodeOptions {
+    RangeNodeOptions {
+        split_threshold_bytes: 48 << 10,
+        maintenance_interval: Duration::from_millis(100),
+        gateway: ClusterKvOptions { deadline: Duration::from_secs(30), ..Default::default() },
+    }
+}
+
+struct Cluster {
+    _dir: tempfile::TempDir,
+    net: Arc<LocalNetwork>,
+    nodes: Vec<Option<Arc<RangeNode>>>,
+}
+
+impl Cluster {
+    async fn start() -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let net = LocalNetwork::new();
+        let mut nodes = vec![None];
+        let meta: Vec<NodeId> = (1..=NODES).map(NodeId).collect();
+        for id in 1..=NODES {
+            let d = dir.path().join(format!("n{id}"));
+            let engine = Arc::new(Engine::open(d.join("engine"), Options::small_for_tests()).unwrap());
+            let raft = RaftNode::open(NodeId(id), &d, engine, net.client(NodeId(id)), raft_options()).unwrap();
+            let node = RangeNode::start(raft, net.client(NodeId(id)), meta.clone(), range_options()).await.unwrap();
+            net.register(NodeId(id), Arc::clone(&node) as Arc<dyn RpcService>);
+            nodes.push(Some(node));
+        }
+        let members: Vec<(NodeId, String)> = meta.iter().map(|n| (*n, format!("127.0.0.1:{}", 7000 + n.0))).collect();
+        let boots = nodes.iter().flatten().map(|n| {
+            let n = Arc::clone(n);
+            let m = members.clone();
+            tokio::spawn(async move { n.bootstrap(&m).await })
+        });
+        for b in futures_util::future::join_all(boots).await {
+            b.unwrap().unwrap();
+        }
+        Cluster { _dir: dir, net, nodes }
+    }
+
+    fn node(&self, id: u64) -> &Arc<RangeNode> {
+        self.nodes[id as usize].as_ref().unwrap()
+    }
+
+    fn live(&self) -> impl Iterator<Item = &Arc<RangeNode>> {
+        self.nodes.iter().flatten()
+    }
+
+    async fn kill(&mut self, id: u64) {
+        self.net.set_down(NodeId(id), true);
+        self.net.unregister(NodeId(id));
+        let node = self.nodes[id as usize].take().unwrap();
+        node.stop().await;
+    }
+}
+
+fn key(i: usize) -> Bytes {
+    Bytes::from(format!("key{i:05}"))
+}
+
+fn value(i: usize, round: u32) -> Bytes {
+    Bytes::from(format!("value-{round}-{i:05}-{}", "x".repeat(24)))
+}
+
+/// Writes every key of `ids` through `node`'s gateway with concurrent writers.
+async fn write_all(node: &Arc<RangeNode>, ids: Vec<usize>, round: u32) {
+    let ids = Arc::new(ids);
+    let tasks = (0..WRITERS).map(|w| {
+        let node = Arc::clone(node);
+        let ids = Arc::clone(&ids);
+        tokio::spawn(async move {
+            for i in ids.iter().skip(w).step_by(WRITERS) {
+                node.kv().put(key(*i), value(*i, round)).await.unwrap_or_else(|e| panic!("put {i}: {e}"));
+            }
+        })
+    });
+    for t in futures_util::future::join_all(tasks).await {
+        t.unwrap();
+    }
+}
+
+/// Reads every key of `ids` through `node`'s gateway and checks it.
+async fn read_all(node: &Arc<RangeNode>, ids: Vec<usize>, round: u32) {
+    let ids = Arc::new(ids);
+    let tasks = (0..WRITERS).map(|w| {
+        let node = Arc::clone(node);
+        let ids = Arc::clone(&ids);
+        tokio::spawn(async move {
+            for i in ids.iter().skip(w).step_by(WRITERS) {
+                let got = node.kv().get(key(*i)).await.unwrap_or_else(|e| panic!("get {i}: {e}"));
+                assert_eq!(got, Some(value(*i, round)), "key {i} through {}", node.id());
+            }
+        })
+    });
+    for t in futures_util::future::join_all(tasks).await {
+        t.unwrap();
+    }
+}
+
+/// The descriptors tile the user key space: no gap, no overlap.
+fn assert_tiles(descs: &[RangeDescriptor]) {
+    let mut expect_start = Bytes::new();
+    for d in descs {
+        assert_eq!(d.span.start, expect_start, "gap or overlap at {d:?}");
+        expect_start = Bytes::copy_from_slice(keys::span_end(&d.span));
+    }
+    assert_eq!(expect_start.as_ref(), USER_END, "the last range must reach the end of the user keys");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ranges_split_route_and_fail_over() {
+    let mut c = Cluster::start().await;
+    let descs = c.node(1).kv().descriptors().await.unwrap();
+    assert_eq!(descs.len(), 1, "a fresh cluster has one data range: {descs:?}");
+    assert_eq!(descs[0].range, RangeId(2));
+
+    // Every gateway caches the single range before it splits.
+    for n in c.live() {
+        n.kv().put("warm", "up").await.unwrap();
+        assert_eq!(n.kv().get("warm").await.unwrap().as_deref(), Some(&b"up"[..]));
+    }
+
+    // 10k keys through one gateway; the range splits while writers run.
+    let t = Instant::now();
+    write_all(c.node(1), (0..KEYS).collect(), 1).await;
+    println!("wrote {KEYS} keys through n1 in {:?}", t.elapsed());
+
+    // Splits settle: several ranges, tiling the key space.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let descs = loop {
+        let d = c.node(2).kv().descriptors().await.unwrap();
+        assert_tiles(&d);
+        if d.len() >= 4 || Instant::now() > deadline {
+            break d;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    println!("{} ranges after the writes", descs.len());
+    assert!(descs.len() >= 4, "expected several ranges, got {descs:?}");
+
+    // Every key reads back through every node; stale caches are corrected.
+    for n in c.live() {
+        let t = Instant::now();
+        read_all(n, (0..KEYS).collect(), 1).await;
+        println!("read {KEYS} keys through {} in {:?}", n.id(), t.elapsed());
+        assert!(n.kv().cache().all().len() >= 4, "{}'s cache should have learned the splits", n.id());
+        let rows = n.kv().scan("key", Some(Bytes::from("kez")), KEYS + 10).await.unwrap();
+        assert_eq!(rows.len(), KEYS, "scan through {}", n.id());
+        assert!(rows.windows(2).all(|w| w[0].0 < w[1].0), "scan out of order");
+        assert_eq!(rows[1234], (key(1234), value(1234, 1)));
+    }
+    // A limited scan that starts in one range and stops in another.
+    let first_end = keys::span_end(&descs[0].span).to_vec();
+    let rows = c.node(3).kv().scan("key", None, 3000).await.unwrap();
+    assert_eq!(rows.len(), 3000);
+    assert_eq!(rows[2999].0, key(2999));
+    assert!(rows.iter().any(|(k, _)| k.as_ref() >= first_end.as_slice()) || first_end.as_slice() > &b"key02999"[..]);
+
+    // Conditional puts decide on the value at apply time.
+    let kv = c.node(2).kv();
+    let o = kv.conditional_put("cas", None, Some(Bytes::from("a"))).await.unwrap();
+    assert!(o.applied);
+    let o = kv.conditional_put("cas", None, Some(Bytes::from("b"))).await.unwrap();
+    assert!(!o.applied);
+    assert_eq!(o.current.as_deref(), Some(&b"a"[..]));
+    let o = kv.conditional_put("cas", Some(Bytes::from("a")), Some(Bytes::from("b"))).await.unwrap();
+    assert!(o.applied);
+    assert_eq!(c.node(3).kv().get("cas").await.unwrap().as_deref(), Some(&b"b"[..]));
+    let o = kv.conditional_put("cas", Some(Bytes::from("b")), None).await.unwrap();
+    assert!(o.applied);
+    assert_eq!(c.node(1).kv().get("cas").await.unwrap(), None);
+    c.node(1).kv().delete(key(7)).await.unwrap();
+    assert_eq!(c.node(3).kv().get(key(7)).await.unwrap(), None);
+    c.node(1).kv().put(key(7), value(7, 1)).await.unwrap();
+
+    // Reserved keys are refused with a clear error.
+    let err = kv.put(Bytes::from_static(b"\xff\xff\xfemeta/x"), "v").await.unwrap_err();
+    assert!(matches!(err, KvError::InvalidArgument(_)), "{err:?}");
+
+    // Shut down the leader of the range holding key05000: writes resume.
+    let target = c.node(1).kv().lookup(&key(5000)).await.unwrap();
+    let leader = loop {
+        if let Some(n) = c.live().find(|n| n.is_leader(target.range)) {
+            break n.id();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let survivor = (1..=NODES).find(|i| *i != leader.0).unwrap();
+    c.kill(leader.0).await;
+    let t = Instant::now();
+    c.node(survivor).kv().put(key(5000), value(5000, 2)).await.unwrap();
+    let failover = t.elapsed();
+    println!("leader {leader} of {} shut down: a write to it committed after {failover:?}", target.range);
+    assert!(failover < Duration::from_secs(20));
+
+    // The survivors hold every acknowledged write and take new ones.
+    let ids: Vec<usize> = (0..KEYS).step_by(7).collect();
+    write_all(c.node(survivor), ids.clone(), 2).await;
+    for n in c.live() {
+        read_all(n, ids.clone(), 2).await;
+        read_all(n, (1..KEYS).step_by(7).collect(), 1).await;
+    }
+    assert_tiles(&c.node(survivor).kv().descriptors().await.unwrap());
+    for n in c.live() {
+        n.stop().await;
+    }
+}
