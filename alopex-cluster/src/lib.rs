@@ -20,6 +20,7 @@
 //! is written down in `docs/cluster.md`.
 
 pub mod ids;
+pub mod kv_service;
 pub mod raft;
 pub mod range;
 pub mod rpc;

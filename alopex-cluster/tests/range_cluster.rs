@@ -6,84 +6,20 @@
 //! order; conditional puts decide at apply time; and after the leader of a
 //! range is shut down, writes to it resume (the time is printed).
 
+mod range_support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alopex_cluster::raft::{LocalNetwork, RaftNode, RaftNodeOptions};
+use alopex_cluster::RangeId;
+use alopex_cluster::raft::Command;
 use alopex_cluster::range::keys::{self, USER_END};
-use alopex_cluster::range::{ClusterKvOptions, KvError, RangeDescriptor, RangeNode, RangeNodeOptions};
-use alopex_cluster::rpc::RpcService;
-use alopex_cluster::{NodeId, RangeId};
-use alopex_core::{Engine, Options};
+use alopex_cluster::range::{KvError, RangeDescriptor, RangeNode};
 use bytes::Bytes;
+use range_support::{Cluster, NODES};
 
-const NODES: u64 = 3;
 const KEYS: usize = 10_000;
 const WRITERS: usize = 32;
-
-fn raft_options() -> RaftNodeOptions {
-    let mut o = RaftNodeOptions::default();
-    o.raft.heartbeat_interval = 50;
-    o.raft.election_timeout_min = 200;
-    o.raft.election_timeout_max = 400;
-    o
-}
-
-fn range_options() -> RangeNodeOptions {
-    RangeNodeOptions {
-        split_threshold_bytes: 48 << 10,
-        maintenance_interval: Duration::from_millis(100),
-        gateway: ClusterKvOptions { deadline: Duration::from_secs(30), ..Default::default() },
-    }
-}
-
-struct Cluster {
-    _dir: tempfile::TempDir,
-    net: Arc<LocalNetwork>,
-    nodes: Vec<Option<Arc<RangeNode>>>,
-}
-
-impl Cluster {
-    async fn start() -> Cluster {
-        let dir = tempfile::tempdir().unwrap();
-        let net = LocalNetwork::new();
-        let mut nodes = vec![None];
-        let meta: Vec<NodeId> = (1..=NODES).map(NodeId).collect();
-        for id in 1..=NODES {
-            let d = dir.path().join(format!("n{id}"));
-            let engine = Arc::new(Engine::open(d.join("engine"), Options::small_for_tests()).unwrap());
-            let raft = RaftNode::open(NodeId(id), &d, engine, net.client(NodeId(id)), raft_options()).unwrap();
-            let node = RangeNode::start(raft, net.client(NodeId(id)), meta.clone(), range_options()).await.unwrap();
-            net.register(NodeId(id), Arc::clone(&node) as Arc<dyn RpcService>);
-            nodes.push(Some(node));
-        }
-        let members: Vec<(NodeId, String)> = meta.iter().map(|n| (*n, format!("127.0.0.1:{}", 7000 + n.0))).collect();
-        let boots = nodes.iter().flatten().map(|n| {
-            let n = Arc::clone(n);
-            let m = members.clone();
-            tokio::spawn(async move { n.bootstrap(&m).await })
-        });
-        for b in futures_util::future::join_all(boots).await {
-            b.unwrap().unwrap();
-        }
-        Cluster { _dir: dir, net, nodes }
-    }
-
-    fn node(&self, id: u64) -> &Arc<RangeNode> {
-        self.nodes[id as usize].as_ref().unwrap()
-    }
-
-    fn live(&self) -> impl Iterator<Item = &Arc<RangeNode>> {
-        self.nodes.iter().flatten()
-    }
-
-    async fn kill(&mut self, id: u64) {
-        self.net.set_down(NodeId(id), true);
-        self.net.unregister(NodeId(id));
-        let node = self.nodes[id as usize].take().unwrap();
-        node.stop().await;
-    }
-}
 
 fn key(i: usize) -> Bytes {
     Bytes::from(format!("key{i:05}"))
@@ -232,6 +168,54 @@ async fn ranges_split_route_and_fail_over() {
         read_all(n, (1..KEYS).step_by(7).collect(), 1).await;
     }
     assert_tiles(&c.node(survivor).kv().descriptors().await.unwrap());
+    for n in c.live() {
+        n.stop().await;
+    }
+}
+
+/// A split whose meta update never happened (as after a crash between the
+/// two): gateways get "key not in range" from the left half and retry, the
+/// splitter of the left half's leader publishes the split from the range's
+/// own record, and every key stays readable and writable throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unpublished_split_is_repaired_from_the_range() {
+    let c = Cluster::start().await;
+    let kv = c.node(1).kv();
+    for i in 0..200 {
+        kv.put(key(i), value(i, 1)).await.unwrap();
+    }
+    // Split range 2 by hand, through its log only, as if the splitter
+    // crashed before publishing; 1000 is an id the counter never hands out.
+    let leader = loop {
+        if let Some(n) = c.live().find(|n| n.is_leader(RangeId(2))) {
+            break Arc::clone(n);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let cmd = Command::Split { ts: leader.raft().now(), split_key: key(100), new_range: 1000 };
+    let r = leader.raft().propose(RangeId(2), cmd).await.unwrap();
+    assert!(matches!(r, alopex_cluster::raft::CommandResponse::Applied { .. }), "{r:?}");
+
+    // Gateways with the stale descriptor still reach every key.
+    for n in c.live() {
+        assert_eq!(n.kv().get(key(150)).await.unwrap(), Some(value(150, 1)));
+        n.kv().put(key(160), value(160, 2)).await.unwrap();
+        assert_eq!(n.kv().get(key(160)).await.unwrap(), Some(value(160, 2)));
+        assert_eq!(n.kv().get(key(50)).await.unwrap(), Some(value(50, 1)));
+    }
+    let descs = c.node(3).kv().descriptors().await.unwrap();
+    assert_tiles(&descs);
+    let ranges: Vec<RangeId> = descs.iter().map(|d| d.range).collect();
+    assert_eq!(ranges, vec![RangeId(2), RangeId(1000)], "{descs:?}");
+    assert_eq!(descs[0].generation, 2);
+    assert_eq!(descs[1].span.start, key(100));
+    // The right half is its own group on every replica.
+    for n in c.live() {
+        assert!(n.raft().group(RangeId(1000)).is_some(), "{} hosts r1000", n.id());
+        assert_eq!(n.shape(RangeId(2)).unwrap().span.end, Some(key(100)));
+    }
+    let rows = c.node(2).kv().scan("", None, 1000).await.unwrap();
+    assert_eq!(rows.len(), 200);
     for n in c.live() {
         n.stop().await;
     }
