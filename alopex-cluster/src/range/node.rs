@@ -34,7 +34,7 @@ use bytes::Bytes;
 use openraft::ReadPolicy;
 use openraft::error::{LinearizableReadError, RaftError};
 
-use alopex_core::{Engine, WriteBatch};
+use alopex_core::WriteBatch;
 
 use super::client::{ClusterKv, ClusterKvOptions};
 use super::descriptor::RangeDescriptor;
@@ -238,7 +238,7 @@ impl RangeNode {
             method::KV_WRITE => match codec::decode::<WriteRequest>(body) {
                 Ok(r) => {
                     let keys: Vec<Bytes> = r.ops.iter().map(|o| o.key().clone()).collect();
-                    self.propose(range, &keys, |ts| Command::Write { ts, ops: r.ops.clone() }).await
+                    self.propose(range, &keys, false, |ts| Command::Write { ts, ops: r.ops.clone() }).await
                 }
                 Err(e) => bad(e),
             },
@@ -250,7 +250,7 @@ impl RangeNode {
                 Ok(r) => {
                     let mut keys: Vec<Bytes> = r.ops.iter().map(|o| o.key().clone()).collect();
                     keys.push(r.key.clone());
-                    self.propose(range, &keys, |ts| Command::ConditionalWrite {
+                    self.propose(range, &keys, true, |ts| Command::ConditionalWrite {
                         ts,
                         key: r.key.clone(),
                         expected: r.expected.clone(),
@@ -330,7 +330,15 @@ impl RangeNode {
         KvReply::Rows { rows, range_end: shape.span.end }
     }
 
-    async fn propose(&self, range: RangeId, keys: &[Bytes], make: impl Fn(u64) -> Command) -> KvReply {
+    /// Proposes `make(ts)` after checking `keys` against the current span;
+    /// `conditional` says whether an applied command answers `Conditional`.
+    async fn propose(
+        &self,
+        range: RangeId,
+        keys: &[Bytes],
+        conditional: bool,
+        make: impl FnOnce(u64) -> Command,
+    ) -> KvReply {
         if keys.is_empty() {
             return KvReply::Failed("a write needs at least one key".into());
         }
@@ -338,10 +346,8 @@ impl RangeNode {
             return reply;
         }
         match self.raft.propose(range, make(self.raft.now())).await {
-            Ok(CommandResponse::Applied { ts }) => match make(0) {
-                Command::ConditionalWrite { .. } => KvReply::Conditional { ok: true, current: None },
-                _ => KvReply::Written { ts: ts.unwrap_or(0) },
-            },
+            Ok(CommandResponse::Applied { .. }) if conditional => KvReply::Conditional { ok: true, current: None },
+            Ok(CommandResponse::Applied { ts }) => KvReply::Written { ts: ts.unwrap_or(0) },
             Ok(CommandResponse::ConditionFailed { current }) => KvReply::Conditional { ok: false, current },
             Ok(CommandResponse::Rejected { reason }) => {
                 // A split applied before this write: the key moved away.
@@ -367,11 +373,6 @@ impl RpcService for RangeNode {
 
 fn core_err(e: alopex_core::Error) -> RaftNodeError {
     RaftNodeError::Io(std::io::Error::other(e.to_string()))
-}
-
-/// The engine of a node, for tests that look at replicas directly.
-pub fn engine_of(node: &RangeNode) -> &Arc<Engine> {
-    node.raft.engine()
 }
 
 /// The span a range was created with, for descriptors built from shapes.
