@@ -16,7 +16,7 @@ use alopex_cluster::raft::Command;
 use alopex_cluster::range::keys::{self, USER_END};
 use alopex_cluster::range::{KvError, RangeDescriptor, RangeNode};
 use bytes::Bytes;
-use range_support::{Cluster, NODES};
+use range_support::{Cluster, NODES, range_options};
 
 const KEYS: usize = 10_000;
 const WRITERS: usize = 32;
@@ -155,7 +155,22 @@ async fn ranges_split_route_and_fail_over() {
     let survivor = (1..=NODES).find(|i| *i != leader.0).unwrap();
     c.kill(leader.0).await;
     let t = Instant::now();
-    c.node(survivor).kv().put(key(5000), value(5000, 2)).await.unwrap();
+    if let Err(e) = c.node(survivor).kv().put(key(5000), value(5000, 2)).await {
+        for n in c.live() {
+            for r in n.raft().ranges() {
+                let m = n.raft().metrics(r).unwrap();
+                eprintln!(
+                    "{} {r}: {:?} leader {:?} last_applied {:?}",
+                    n.id(),
+                    m.state,
+                    m.current_leader,
+                    m.last_applied
+                );
+            }
+            eprintln!("{} cache {:?}", n.id(), n.kv().cache().get(&key(5000)));
+        }
+        panic!("{e}");
+    }
     let failover = t.elapsed();
     println!("leader {leader} of {} shut down: a write to it committed after {failover:?}", target.range);
     assert!(failover < Duration::from_secs(20));
@@ -216,6 +231,62 @@ async fn an_unpublished_split_is_repaired_from_the_range() {
     }
     let rows = c.node(2).kv().scan("", None, 1000).await.unwrap();
     assert_eq!(rows.len(), 200);
+    for n in c.live() {
+        n.stop().await;
+    }
+}
+
+/// A replica that was away during a split catches up through a snapshot
+/// taken after it: the snapshot's narrower span is adopted, and installing
+/// it leaves the right half's keys in the engine alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_snapshot_after_a_split_narrows_a_lagging_replica() {
+    let mut raft = range_support::raft_options();
+    raft.raft.snapshot_policy = openraft::SnapshotPolicy::LogsSinceLast(20);
+    raft.raft.max_in_snapshot_log_to_keep = 0;
+    let mut opts = range_options();
+    opts.split_threshold_bytes = u64::MAX;
+    let mut c = Cluster::start_with(raft.clone(), opts.clone()).await;
+    for i in 0..100 {
+        c.node(1).kv().put(key(i), value(i, 1)).await.unwrap();
+    }
+    let away = 3;
+    // Wait until the node that goes away has every key, then stop it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while c.node(away).raft().engine().get(&key(99)).unwrap().is_none() {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    c.kill(away).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let leader = loop {
+        if let Some(n) = c.live().find(|n| n.is_leader(RangeId(2))) {
+            break Arc::clone(n);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let cmd = Command::Split { ts: leader.raft().now(), split_key: key(50), new_range: 1000 };
+    leader.raft().propose(RangeId(2), cmd).await.unwrap();
+    // Enough writes to the left half that its log is purged behind a snapshot.
+    for round in 2..6 {
+        for i in 0..50 {
+            c.node(1).kv().put(key(i), value(i, round)).await.unwrap();
+        }
+    }
+    c.restart(away, raft, opts).await;
+    let n = Arc::clone(c.node(away));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while n.raft().engine().get(&key(0)).unwrap() != Some(value(0, 5)) {
+        assert!(Instant::now() < deadline, "the lagging replica never caught up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(n.shape(RangeId(2)).unwrap().span.end, Some(key(50)), "the snapshot's span is adopted");
+    for i in 50..100 {
+        assert_eq!(n.raft().engine().get(&key(i)).unwrap(), Some(value(i, 1)), "right-half key {i} survived");
+    }
+    assert_eq!(n.kv().get(key(10)).await.unwrap(), Some(value(10, 5)));
+    assert_eq!(n.kv().get(key(70)).await.unwrap(), Some(value(70, 1)));
     for n in c.live() {
         n.stop().await;
     }

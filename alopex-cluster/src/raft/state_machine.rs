@@ -347,6 +347,18 @@ impl RangeStateMachine {
 
     /// Steps (2)-(4) of an install (see the module documentation).
     fn install_into_engine(&mut self, meta: &SnapshotMeta, path: &Path) -> io::Result<()> {
+        // A snapshot taken after splits this replica never applied covers a
+        // narrower span: adopt it, so reconciling never touches the keys of
+        // the right halves (other ranges' data in this engine).
+        let narrowed = {
+            let table = Table::open(path, 0, Arc::new(BlockCache::new(1 << 20))).map_err(core_err)?;
+            exported_span(&table)?.filter(|s| *s != self.span && self.span.covers(&s.start, s.end_key()))
+        };
+        if let Some(s) = &narrowed {
+            tracing::warn!(range = self.range, old = ?self.span, new = ?s, "a snapshot narrows the range (splits skipped)");
+            self.span = s.clone();
+            self.generation += 1;
+        }
         let engine = Arc::clone(&self.engine);
         let bounds = self.span.bounds();
         let path_owned = path.to_path_buf();
@@ -388,11 +400,50 @@ impl RangeStateMachine {
         let mut batch = WriteBatch::new();
         let ts = self.local_ts().max(snapshot_max_ts);
         self.record_applied(&mut batch, meta.last_log_id, ts)?;
+        if narrowed.is_some() {
+            let shape = RangeShape { span: self.span.clone(), generation: self.generation, split: None };
+            let index = meta.last_log_id.map_or(0, |l| l.index);
+            batch.put(shape::shape_key(self.range, index), codec::encode(&shape)?);
+        }
         let engine = Arc::clone(&self.engine);
         blocking(move || engine.write_at(batch, ts)).map_err(core_err)?;
         self.last_applied = meta.last_log_id;
         Ok(())
     }
+}
+
+/// The span a snapshot file was exported from (its export section records
+/// the engine bounds, `RangeSpan::bounds`), if it records one.
+fn exported_span(table: &Table) -> io::Result<Option<RangeSpan>> {
+    use alopex_core::coding::get_bytes;
+    use std::ops::Bound;
+    let Some(meta) = table.section(alopex_core::engine::EXPORT_SECTION).map_err(core_err)? else { return Ok(None) };
+    let mut input: &[u8] = meta.as_ref();
+    let bad = || io::Error::other("snapshot: malformed export section");
+    let bound = |input: &mut &[u8]| -> io::Result<Bound<bytes::Bytes>> {
+        let (&tag, rest) = input.split_first().ok_or_else(bad)?;
+        *input = rest;
+        match tag {
+            0 => Ok(Bound::Unbounded),
+            1 | 2 => {
+                let k = bytes::Bytes::copy_from_slice(get_bytes(input).ok_or_else(bad)?);
+                Ok(if tag == 1 { Bound::Included(k) } else { Bound::Excluded(k) })
+            }
+            _ => Err(bad()),
+        }
+    };
+    if input.len() < 9 || input[0] != 1 {
+        return Ok(None);
+    }
+    input = &input[9..];
+    let (start, end) = (bound(&mut input)?, bound(&mut input)?);
+    Ok(match (start, end) {
+        (Bound::Included(s), Bound::Excluded(e)) => {
+            let end = (e.as_ref() < span::RESERVED_START).then_some(e);
+            Some(RangeSpan { start: s, end })
+        }
+        _ => None,
+    })
 }
 
 /// Hands openraft a snapshot built when the builder was asked for.

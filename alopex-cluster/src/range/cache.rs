@@ -37,9 +37,14 @@ impl DescriptorCache {
         d.span.contains(key).then(|| d.clone())
     }
 
-    /// Caches `desc`, dropping every entry whose span overlaps it.
-    pub fn insert(&self, desc: RangeDescriptor) {
+    /// Caches `desc`, dropping every entry whose span overlaps it. A leader
+    /// this cache learned for the same range is kept over the descriptor's
+    /// hint, which is only as fresh as the descriptor's last meta write.
+    pub fn insert(&self, mut desc: RangeDescriptor) {
         let mut map = self.by_end.write();
+        if let Some(known) = map.values().find(|d| d.range == desc.range).and_then(|d| d.leader_hint) {
+            desc.leader_hint = Some(known);
+        }
         let start = desc.span.start.as_ref();
         let end = span_end(&desc.span);
         let overlapping: Vec<Vec<u8>> = map
@@ -106,6 +111,10 @@ mod tests {
         assert_eq!(c.all().len(), 2);
         c.set_leader(RangeId(3), Some(NodeId(7)));
         assert_eq!(c.get(b"z").and_then(|d| d.leader_hint), Some(NodeId(7)));
+        let mut stale = d(3, "k", None, 1);
+        stale.leader_hint = Some(NodeId(1));
+        c.insert(stale);
+        assert_eq!(c.get(b"z").and_then(|d| d.leader_hint), Some(NodeId(7)), "a learned leader is kept");
         c.evict(RangeId(3));
         assert_eq!(c.get(b"z"), None);
     }

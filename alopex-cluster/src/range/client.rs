@@ -292,18 +292,33 @@ impl ClusterKv {
         let deadline = Instant::now() + self.opts.deadline;
         let mut backoff = self.opts.backoff_min;
         let mut last: String;
+        let mut attempts: std::collections::VecDeque<String> = std::collections::VecDeque::new();
+        // Nodes that did not answer during this call: skipped even if a
+        // (stale) hint names them again, until every replica is skipped.
+        let mut unreachable: Vec<NodeId> = Vec::new();
         loop {
             let mut wait = true;
             match self.descriptor(&target).await {
                 Err(e @ KvError::InvalidArgument(_)) => return Err(e),
                 Err(e) => last = e.to_string(),
                 Ok(desc) => {
-                    let Some(node) = desc.target() else {
+                    if desc.replicas.iter().all(|r| unreachable.contains(r)) {
+                        unreachable.clear();
+                    }
+                    let mut node = desc.target();
+                    for _ in 0..desc.replicas.len() {
+                        match node {
+                            Some(n) if unreachable.contains(&n) => node = desc.next_replica(Some(n)),
+                            _ => break,
+                        }
+                    }
+                    let Some(node) = node else {
                         return Err(KvError::Failed(format!("range {} has no replicas", desc.range)));
                     };
                     match self.rpc.call(node, desc.range, method, body.clone()).await {
                         Err(e) => {
                             last = e.to_string();
+                            unreachable.push(node);
                             self.set_leader(&desc, desc.next_replica(Some(node)));
                         }
                         Ok(bytes) => match codec::decode::<KvReply>(&bytes) {
@@ -337,9 +352,14 @@ impl ClusterKv {
                     }
                 }
             }
+            if attempts.len() == 6 {
+                attempts.pop_front();
+            }
+            attempts.push_back(last.clone());
             let now = Instant::now();
             if now >= deadline {
-                return Err(KvError::DeadlineExceeded(last));
+                let history: Vec<String> = attempts.into_iter().collect();
+                return Err(KvError::DeadlineExceeded(format!("{last} (last attempts: {})", history.join("; "))));
             }
             if wait {
                 tokio::time::sleep(backoff.min(deadline - now)).await;

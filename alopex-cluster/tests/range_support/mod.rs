@@ -38,17 +38,34 @@ pub struct Cluster {
 
 impl Cluster {
     pub async fn start() -> Cluster {
+        Cluster::start_with(raft_options(), range_options()).await
+    }
+
+    /// Opens (or reopens) node `id` from its directory and registers it.
+    pub async fn open_node(
+        dir: &std::path::Path,
+        net: &Arc<LocalNetwork>,
+        id: u64,
+        raft_opts: RaftNodeOptions,
+        range_opts: RangeNodeOptions,
+    ) -> Arc<RangeNode> {
+        let meta: Vec<NodeId> = (1..=NODES).map(NodeId).collect();
+        let d = dir.join(format!("n{id}"));
+        let engine = Arc::new(Engine::open(d.join("engine"), Options::small_for_tests()).unwrap());
+        let raft = RaftNode::open(NodeId(id), &d, engine, net.client(NodeId(id)), raft_opts).unwrap();
+        let node = RangeNode::start(raft, net.client(NodeId(id)), meta, range_opts).await.unwrap();
+        net.set_down(NodeId(id), false);
+        net.register(NodeId(id), Arc::clone(&node) as Arc<dyn RpcService>);
+        node
+    }
+
+    pub async fn start_with(raft_opts: RaftNodeOptions, range_opts: RangeNodeOptions) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let net = LocalNetwork::new();
         let mut nodes = vec![None];
         let meta: Vec<NodeId> = (1..=NODES).map(NodeId).collect();
         for id in 1..=NODES {
-            let d = dir.path().join(format!("n{id}"));
-            let engine = Arc::new(Engine::open(d.join("engine"), Options::small_for_tests()).unwrap());
-            let raft = RaftNode::open(NodeId(id), &d, engine, net.client(NodeId(id)), raft_options()).unwrap();
-            let node = RangeNode::start(raft, net.client(NodeId(id)), meta.clone(), range_options()).await.unwrap();
-            net.register(NodeId(id), Arc::clone(&node) as Arc<dyn RpcService>);
-            nodes.push(Some(node));
+            nodes.push(Some(Cluster::open_node(dir.path(), &net, id, raft_opts.clone(), range_opts.clone()).await));
         }
         let members: Vec<(NodeId, String)> = meta.iter().map(|n| (*n, format!("127.0.0.1:{}", 7000 + n.0))).collect();
         let boots = nodes.iter().flatten().map(|n| {
@@ -75,5 +92,11 @@ impl Cluster {
         self.net.unregister(NodeId(id));
         let node = self.nodes[id as usize].take().unwrap();
         node.stop().await;
+    }
+
+    /// Reopens a killed node from its directory.
+    pub async fn restart(&mut self, id: u64, raft_opts: RaftNodeOptions, range_opts: RangeNodeOptions) {
+        let node = Cluster::open_node(self.dir.path(), &self.net, id, raft_opts, range_opts).await;
+        self.nodes[id as usize] = Some(node);
     }
 }
