@@ -20,9 +20,11 @@
 //! is written down in `docs/cluster.md`.
 
 pub mod ids;
+pub mod kv_service;
 pub mod membership;
 pub mod placement;
 pub mod raft;
+pub mod range;
 pub mod rpc;
 pub mod sim;
 pub mod tls;

@@ -49,6 +49,8 @@ async fn schemathesis_fuzzes_the_rest_api_from_its_openapi_document() {
         // The stateful phase (chains of calls) runs until the time budget.
         .args(["--request-timeout", "30", "--max-time", "60"])
         .env("NO_COLOR", "1")
+        // Schemathesis keeps a cache in its working directory: not in the tree.
+        .current_dir(dir.path())
         .output()
         .expect("run schemathesis");
     let stdout = String::from_utf8_lossy(&out.stdout);

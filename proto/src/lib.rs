@@ -1,4 +1,5 @@
-//! Alopex's gRPC definitions (`proto/alopex/v1/alopex.proto`) and the code
+//! Alopex's gRPC definitions (`proto/alopex/v1/alopex.proto`, the SQL API, and
+//! `kv.proto`, the cluster KV API) and the code
 //! `tonic` generates from them: the server trait the `alopex` binary
 //! implements and the client stubs its tests (and Rust users) call.
 //!

@@ -9,9 +9,11 @@
 //!
 //! Commands are encoded with `postcard` (see [`super::codec`]): variants are
 //! numbered by position, so new kinds are **appended** at the end and old
-//! logs stay readable. Room is left for the next kinds: intents and
-//! commit/abort records of distributed transactions (issue 7) and the split
-//! command of a range.
+//! logs stay readable. `Split` (a range splitting in two) and
+//! `ConditionalWrite` (a write guarded by a key's current value, decided
+//! at apply time)
+//! were appended by the range layer; intents and commit/abort records of
+//! distributed transactions (issue 7) come next.
 //!
 //! A command is validated when it is applied, deterministically: every
 //! replica reaches the same verdict from the same log, so a bad command
@@ -71,6 +73,33 @@ pub enum Command {
         /// Exclusive end.
         end: Bytes,
     },
+    /// Splits the range at `split_key`: this group keeps `[start,
+    /// split_key)` under a new generation, and `[split_key, end)` becomes
+    /// range `new_range`, a new group on the same replicas (see
+    /// `crate::range`). Applied at `ts`; rejected unless `split_key` lies
+    /// strictly inside the span.
+    Split {
+        /// The timestamp of the bookkeeping the split writes.
+        ts: Timestamp,
+        /// The first key of the right half.
+        split_key: Bytes,
+        /// The id of the right half's range (allocated by the meta range).
+        new_range: u64,
+    },
+    /// Applies `ops` atomically at `ts` only if `key`'s current value
+    /// equals `expected` (`None`: absent), compared when the command is
+    /// applied, so every replica decides the same. The KV API's conditional
+    /// put, and the meta range's guarded descriptor updates.
+    ConditionalWrite {
+        /// The commit timestamp of the writes.
+        ts: Timestamp,
+        /// The key whose value is compared.
+        key: Bytes,
+        /// The value the key must have now.
+        expected: Option<Bytes>,
+        /// The writes (all inside the range).
+        ops: Vec<WriteOp>,
+    },
 }
 
 impl Command {
@@ -78,7 +107,10 @@ impl Command {
     pub fn ts(&self) -> Option<Timestamp> {
         match self {
             Command::Noop => None,
-            Command::Write { ts, .. } | Command::DeleteRange { ts, .. } => Some(*ts),
+            Command::Write { ts, .. }
+            | Command::DeleteRange { ts, .. }
+            | Command::Split { ts, .. }
+            | Command::ConditionalWrite { ts, .. } => Some(*ts),
         }
     }
 }
@@ -89,6 +121,8 @@ impl std::fmt::Display for Command {
             Command::Noop => write!(f, "noop"),
             Command::Write { ts, ops } => write!(f, "write({} ops @{ts})", ops.len()),
             Command::DeleteRange { ts, .. } => write!(f, "delete_range(@{ts})"),
+            Command::Split { ts, new_range, .. } => write!(f, "split(-> r{new_range} @{ts})"),
+            Command::ConditionalWrite { ts, ops, .. } => write!(f, "conditional_write({} ops @{ts})", ops.len()),
         }
     }
 }
@@ -105,5 +139,11 @@ pub enum CommandResponse {
     Rejected {
         /// Why.
         reason: String,
+    },
+    /// A [`Command::ConditionalWrite`] whose key did not hold the expected
+    /// value; nothing was written.
+    ConditionFailed {
+        /// The key's value when the command was applied.
+        current: Option<Bytes>,
     },
 }

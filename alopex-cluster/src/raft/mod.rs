@@ -23,7 +23,8 @@
 //! - [`log_format`] / [`log_file`] / [`log_store`]: the shared, checksummed,
 //!   group-committed log and each group's view of it.
 //! - [`span`]: range spans and the node-local reserved span where each
-//!   range records what it has applied; [`state_machine`] and [`snapshot`]:
+//!   range records what it has applied; [`shape`]: a range's current span
+//!   and generation after splits; [`state_machine`] and [`snapshot`]:
 //!   applying into the engine, snapshots as exported SSTables.
 //! - [`network`] and [`node`]: Raft RPCs over the RPC seam, and the node
 //!   that hosts the groups; [`local_rpc`]: the in-process transport of
@@ -38,6 +39,7 @@ pub mod log_store;
 pub mod network;
 pub mod node;
 pub mod runtime;
+pub mod shape;
 pub mod snapshot;
 pub mod span;
 pub mod state_machine;

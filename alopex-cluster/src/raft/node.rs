@@ -243,6 +243,7 @@ impl RaftNode {
         match self.propose(range, Command::Write { ts, ops }).await? {
             CommandResponse::Applied { .. } => Ok(ts),
             CommandResponse::Rejected { reason } => Err(RaftNodeError::Rejected(reason)),
+            CommandResponse::ConditionFailed { .. } => Err(RaftNodeError::Rejected("condition failed".into())),
         }
     }
 

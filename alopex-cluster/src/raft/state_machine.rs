@@ -37,6 +37,7 @@ use alopex_core::{Engine, Timestamp, TimestampSource, WriteBatch};
 
 use super::codec;
 use super::command::{Command, CommandResponse, WriteOp};
+use super::shape::{self, HostedRange, RangeShape, SplitRecord};
 use super::snapshot::{SnapshotFile, SnapshotStore};
 use super::span::{self, RangeSpan};
 use super::types::{Entry, LogId, RangeConfig, RangeSnapshot, SnapshotMeta, StoredMembership};
@@ -58,6 +59,8 @@ pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
 pub struct RangeStateMachine {
     range: u64,
     span: RangeSpan,
+    /// Bumped by every split (see [`super::shape`]).
+    generation: u64,
     engine: Arc<Engine>,
     clock: Arc<dyn TimestampSource>,
     store: SnapshotStore,
@@ -93,6 +96,7 @@ impl RangeStateMachine {
         let mut sm = RangeStateMachine {
             range,
             span,
+            generation: 1,
             engine,
             clock,
             store,
@@ -103,6 +107,7 @@ impl RangeStateMachine {
             current: None,
         };
         sm.load_applied()?;
+        sm.load_shape()?;
         sm.current = sm.store.current()?;
         if let Some((meta, path)) = sm.current.clone()
             && meta.last_log_id > sm.last_applied
@@ -121,6 +126,23 @@ impl RangeStateMachine {
     /// The last applied log id.
     pub fn last_applied(&self) -> Option<LogId> {
         self.last_applied
+    }
+
+    /// The current span.
+    pub fn span(&self) -> &RangeSpan {
+        &self.span
+    }
+
+    /// Adopts the newest shape record, if the range ever split.
+    fn load_shape(&mut self) -> io::Result<()> {
+        let prefix = shape::shape_prefix(self.range);
+        if let Some(e) = self.engine.scan(alopex_core::prefix_range(&prefix), true).next() {
+            let (_, v) = e.map_err(core_err)?;
+            let shape: RangeShape = codec::decode(&v)?;
+            self.span = shape.span;
+            self.generation = shape.generation;
+        }
+        Ok(())
     }
 
     fn load_applied(&mut self) -> io::Result<()> {
@@ -191,6 +213,27 @@ impl RangeStateMachine {
                     Err(format!("delete range is outside range r{}", self.range))
                 }
             }
+            Command::Split { ts, split_key, new_range } => {
+                if *ts == 0 {
+                    return Err("commit timestamp 0 is invalid".into());
+                }
+                if *new_range == 0 || *new_range == self.range {
+                    return Err(format!("r{new_range} cannot be the right half of r{}", self.range));
+                }
+                if split_key.as_ref() <= self.span.start.as_ref() || !self.span.contains(split_key) {
+                    return Err(format!("split key {split_key:?} is not strictly inside range r{}", self.range));
+                }
+                Ok(())
+            }
+            Command::ConditionalWrite { ts, key, ops, .. } => {
+                if *ts == 0 {
+                    return Err("commit timestamp 0 is invalid".into());
+                }
+                match std::iter::once(key).chain(ops.iter().map(WriteOp::key)).find(|k| !self.span.contains(k)) {
+                    Some(k) => Err(format!("key {k:?} is outside range r{}", self.range)),
+                    None => Ok(()),
+                }
+            }
         }
     }
 
@@ -206,6 +249,7 @@ impl RangeStateMachine {
             EntryPayload::Normal(cmd) => match self.validate(&cmd) {
                 Err(reason) => (CommandResponse::Rejected { reason }, None),
                 Ok(()) => {
+                    let mut response = CommandResponse::Applied { ts: cmd.ts() };
                     match &cmd {
                         Command::Noop => {}
                         Command::Write { ops, .. } => {
@@ -219,8 +263,26 @@ impl RangeStateMachine {
                         Command::DeleteRange { start, end, .. } => {
                             batch.delete_range(start.clone(), end.clone());
                         }
+                        Command::Split { split_key, new_range, .. } => {
+                            self.apply_split(&mut batch, log_id.index, split_key, *new_range)?;
+                        }
+                        Command::ConditionalWrite { key, expected, ops, .. } => {
+                            let engine = Arc::clone(&self.engine);
+                            let k = key.clone();
+                            let current = blocking(move || engine.get(&k)).map_err(core_err)?;
+                            if current == *expected {
+                                for op in ops {
+                                    match op {
+                                        WriteOp::Put { key, value } => batch.put(key.clone(), value.clone()),
+                                        WriteOp::Delete { key } => batch.delete(key.clone()),
+                                    };
+                                }
+                            } else {
+                                response = CommandResponse::ConditionFailed { current };
+                            }
+                        }
                     }
-                    (CommandResponse::Applied { ts: cmd.ts() }, cmd.ts())
+                    (response, cmd.ts())
                 }
             },
         };
@@ -234,6 +296,34 @@ impl RangeStateMachine {
         }
         self.last_applied = Some(log_id);
         Ok(response)
+    }
+
+    /// Shrinks the span to the left of `split_key` and records, in `batch`,
+    /// the new shape and the right half as a range hosted here.
+    fn apply_split(
+        &mut self,
+        batch: &mut WriteBatch,
+        index: u64,
+        split_key: &bytes::Bytes,
+        new_range: u64,
+    ) -> io::Result<()> {
+        let right = RangeSpan { start: split_key.clone(), end: self.span.end.clone() };
+        let members: Vec<(u64, String)> = {
+            let m = self.membership.membership();
+            let voters: std::collections::BTreeSet<u64> = m.voter_ids().collect();
+            m.nodes().filter(|(id, _)| voters.contains(id)).map(|(id, n)| (*id, n.addr.clone())).collect()
+        };
+        let shape = RangeShape {
+            span: RangeSpan { start: self.span.start.clone(), end: Some(split_key.clone()) },
+            generation: self.generation + 1,
+            split: Some(SplitRecord { split_key: split_key.clone(), new_range, right_end: self.span.end.clone() }),
+        };
+        batch.put(shape::shape_key(self.range, index), codec::encode(&shape)?);
+        batch.put(shape::hosted_key(new_range), codec::encode(&HostedRange { span: right, members })?);
+        tracing::info!(range = self.range, new_range, ?split_key, "range split");
+        self.span = shape.span;
+        self.generation = shape.generation;
+        Ok(())
     }
 
     /// Exports the span at the applied point and makes it the current snapshot.
@@ -257,6 +347,18 @@ impl RangeStateMachine {
 
     /// Steps (2)-(4) of an install (see the module documentation).
     fn install_into_engine(&mut self, meta: &SnapshotMeta, path: &Path) -> io::Result<()> {
+        // A snapshot taken after splits this replica never applied covers a
+        // narrower span: adopt it, so reconciling never touches the keys of
+        // the right halves (other ranges' data in this engine).
+        let narrowed = {
+            let table = Table::open(path, 0, Arc::new(BlockCache::new(1 << 20))).map_err(core_err)?;
+            exported_span(&table)?.filter(|s| *s != self.span && self.span.covers(&s.start, s.end_key()))
+        };
+        if let Some(s) = &narrowed {
+            tracing::warn!(range = self.range, old = ?self.span, new = ?s, "a snapshot narrows the range (splits skipped)");
+            self.span = s.clone();
+            self.generation += 1;
+        }
         let engine = Arc::clone(&self.engine);
         let bounds = self.span.bounds();
         let path_owned = path.to_path_buf();
@@ -298,11 +400,50 @@ impl RangeStateMachine {
         let mut batch = WriteBatch::new();
         let ts = self.local_ts().max(snapshot_max_ts);
         self.record_applied(&mut batch, meta.last_log_id, ts)?;
+        if narrowed.is_some() {
+            let shape = RangeShape { span: self.span.clone(), generation: self.generation, split: None };
+            let index = meta.last_log_id.map_or(0, |l| l.index);
+            batch.put(shape::shape_key(self.range, index), codec::encode(&shape)?);
+        }
         let engine = Arc::clone(&self.engine);
         blocking(move || engine.write_at(batch, ts)).map_err(core_err)?;
         self.last_applied = meta.last_log_id;
         Ok(())
     }
+}
+
+/// The span a snapshot file was exported from (its export section records
+/// the engine bounds, `RangeSpan::bounds`), if it records one.
+fn exported_span(table: &Table) -> io::Result<Option<RangeSpan>> {
+    use alopex_core::coding::get_bytes;
+    use std::ops::Bound;
+    let Some(meta) = table.section(alopex_core::engine::EXPORT_SECTION).map_err(core_err)? else { return Ok(None) };
+    let mut input: &[u8] = meta.as_ref();
+    let bad = || io::Error::other("snapshot: malformed export section");
+    let bound = |input: &mut &[u8]| -> io::Result<Bound<bytes::Bytes>> {
+        let (&tag, rest) = input.split_first().ok_or_else(bad)?;
+        *input = rest;
+        match tag {
+            0 => Ok(Bound::Unbounded),
+            1 | 2 => {
+                let k = bytes::Bytes::copy_from_slice(get_bytes(input).ok_or_else(bad)?);
+                Ok(if tag == 1 { Bound::Included(k) } else { Bound::Excluded(k) })
+            }
+            _ => Err(bad()),
+        }
+    };
+    if input.len() < 9 || input[0] != 1 {
+        return Ok(None);
+    }
+    input = &input[9..];
+    let (start, end) = (bound(&mut input)?, bound(&mut input)?);
+    Ok(match (start, end) {
+        (Bound::Included(s), Bound::Excluded(e)) => {
+            let end = (e.as_ref() < span::RESERVED_START).then_some(e);
+            Some(RangeSpan { start: s, end })
+        }
+        _ => None,
+    })
 }
 
 /// Hands openraft a snapshot built when the builder was asked for.

@@ -260,6 +260,10 @@ impl SimCluster {
                     Ok(Ok(CommandResponse::Rejected { reason })) => {
                         return Err(SimError::Raft(RaftNodeError::Rejected(reason)));
                     }
+                    Ok(Ok(CommandResponse::ConditionFailed { .. })) => {
+                        let reason = "an unconditional write answered with a failed condition".to_string();
+                        return Err(SimError::Raft(RaftNodeError::Rejected(reason)));
+                    }
                     Ok(Err(RaftNodeError::NotLeader { .. } | RaftNodeError::Raft(_))) | Err(_) => {}
                     Ok(Err(e)) => return Err(e.into()),
                 }

@@ -1,0 +1,388 @@
+//! # `ClusterKv`: the gateway every node offers
+//!
+//! Any node can take a KV request. The gateway finds the range of the key
+//! in its [`DescriptorCache`] (reading the meta range on a miss), sends the
+//! request to the range's leader over the RPC seam, and follows the
+//! answers it gets back:
+//!
+//! - **not leader (hint)**: remember the hint and retry there at once (or,
+//!   without a hint, try the next replica after a backoff);
+//! - **key not in range**: a split moved the key; drop the cached
+//!   descriptor, read the meta range again and retry after a backoff (the
+//!   meta range may lag the split for a moment; see `splitter.rs`);
+//! - **unreachable / range not here / unavailable**: try the next replica
+//!   after a backoff.
+//!
+//! Backoff doubles from `backoff_min` to `backoff_max`; the whole request
+//! is bounded by `deadline`, after which the last error is returned. Writes
+//! that time out are **ambiguous** (they may still commit), as with any
+//! replicated store; puts and deletes are idempotent, and a conditional put
+//! can be checked by reading the key.
+//!
+//! The meta range is addressed like any range, with a descriptor built
+//! from the configured meta replicas; its lookups are linearizable scans
+//! of one descriptor key (see `keys.rs`).
+//!
+//! **Scans** walk the ranges in key order: each range returns its part of
+//! `[start, end)` and its own end key, and the gateway continues from there
+//! until it has `limit` pairs or reaches `end`. Each range's part is read
+//! linearizably; a scan over several ranges is not one atomic snapshot.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde::Serialize;
+use std::sync::Arc;
+
+use super::cache::DescriptorCache;
+use super::descriptor::RangeDescriptor;
+use super::keys::{self, META_RANGE};
+use super::protocol::{ConditionalRequest, GetRequest, KvReply, ScanRequest, WriteRequest, method};
+use crate::ids::NodeId;
+use crate::raft::{WriteOp, codec};
+use crate::rpc::{RpcClient, RpcError};
+
+/// Why a KV request failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KvError {
+    /// The key is not a user key (it lies in the reserved spans), or the
+    /// request is malformed.
+    #[error("invalid request: {0}")]
+    InvalidArgument(String),
+    /// The deadline passed before a leader answered.
+    #[error("no answer before the deadline: {0}")]
+    DeadlineExceeded(String),
+    /// The range refused the request for good.
+    #[error("request failed: {0}")]
+    Failed(String),
+}
+
+/// Timeouts and backoff of a gateway.
+#[derive(Clone, Debug)]
+pub struct ClusterKvOptions {
+    /// The longest a request may take, retries included.
+    pub deadline: Duration,
+    /// The first backoff.
+    pub backoff_min: Duration,
+    /// The longest backoff.
+    pub backoff_max: Duration,
+}
+
+impl Default for ClusterKvOptions {
+    fn default() -> Self {
+        ClusterKvOptions {
+            deadline: Duration::from_secs(10),
+            backoff_min: Duration::from_millis(5),
+            backoff_max: Duration::from_millis(200),
+        }
+    }
+}
+
+/// The outcome of a conditional put.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConditionalOutcome {
+    /// Whether the write applied.
+    pub applied: bool,
+    /// When it did not, the key's current value.
+    pub current: Option<Bytes>,
+}
+
+/// A KV client over the whole cluster. See the module documentation.
+pub struct ClusterKv {
+    rpc: Arc<dyn RpcClient>,
+    meta: parking_lot::Mutex<RangeDescriptor>,
+    cache: DescriptorCache,
+    opts: ClusterKvOptions,
+}
+
+impl std::fmt::Debug for ClusterKv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterKv").field("meta", &*self.meta.lock()).finish_non_exhaustive()
+    }
+}
+
+enum Target {
+    Meta,
+    Key(Bytes),
+}
+
+impl ClusterKv {
+    /// A gateway sending through `rpc`; `meta_replicas` hold the meta range.
+    pub fn new(rpc: Arc<dyn RpcClient>, meta_replicas: Vec<NodeId>, opts: ClusterKvOptions) -> Self {
+        let meta = RangeDescriptor {
+            range: META_RANGE,
+            span: keys::meta_span(),
+            replicas: meta_replicas,
+            generation: 1,
+            leader_hint: None,
+        };
+        ClusterKv { rpc, meta: parking_lot::Mutex::new(meta), cache: DescriptorCache::new(), opts }
+    }
+
+    /// The gateway's descriptor cache.
+    pub fn cache(&self) -> &DescriptorCache {
+        &self.cache
+    }
+
+    /// The latest value of `key`, read linearizably.
+    pub async fn get(&self, key: impl Into<Bytes>) -> Result<Option<Bytes>, KvError> {
+        let key = user_key(key.into())?;
+        match self.call(Target::Key(key.clone()), method::KV_GET, &GetRequest { key }).await? {
+            KvReply::Value(v) => Ok(v),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Sets `key` to `value`; returns the commit timestamp.
+    pub async fn put(&self, key: impl Into<Bytes>, value: impl Into<Bytes>) -> Result<u64, KvError> {
+        let key = user_key(key.into())?;
+        self.write(key.clone(), vec![WriteOp::Put { key, value: value.into() }]).await
+    }
+
+    /// Deletes `key`; returns the commit timestamp.
+    pub async fn delete(&self, key: impl Into<Bytes>) -> Result<u64, KvError> {
+        let key = user_key(key.into())?;
+        self.write(key.clone(), vec![WriteOp::Delete { key }]).await
+    }
+
+    /// Sets `key` to `value` (deletes it when `None`) only if its current
+    /// value is `expected` (`None`: absent).
+    pub async fn conditional_put(
+        &self,
+        key: impl Into<Bytes>,
+        expected: Option<Bytes>,
+        value: Option<Bytes>,
+    ) -> Result<ConditionalOutcome, KvError> {
+        let key = user_key(key.into())?;
+        let op = match value {
+            Some(value) => WriteOp::Put { key: key.clone(), value },
+            None => WriteOp::Delete { key: key.clone() },
+        };
+        self.conditional(Target::Key(key.clone()), key, expected, vec![op]).await
+    }
+
+    /// Up to `limit` pairs of `[start, end)` (`end: None`: every user key
+    /// from `start`), in key order, across range boundaries.
+    pub async fn scan(
+        &self,
+        start: impl Into<Bytes>,
+        end: Option<Bytes>,
+        limit: usize,
+    ) -> Result<Vec<(Bytes, Bytes)>, KvError> {
+        let mut cursor = user_key(start.into())?;
+        let end = end.filter(|e| keys::is_user_key(e));
+        let mut out = Vec::new();
+        while out.len() < limit && end.as_ref().is_none_or(|e| cursor < *e) {
+            let want = u32::try_from(limit - out.len()).unwrap_or(u32::MAX);
+            let req = ScanRequest { start: cursor.clone(), end: end.clone(), limit: want };
+            match self.call(Target::Key(cursor.clone()), method::KV_SCAN, &req).await? {
+                KvReply::Rows { rows, range_end } => {
+                    out.extend(rows);
+                    match range_end {
+                        Some(e) if keys::is_user_key(&e) && e > cursor => cursor = e,
+                        _ => break,
+                    }
+                }
+                other => return Err(unexpected(other)),
+            }
+        }
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// The descriptor of the range holding `key`, read from the meta range
+    /// (bypassing and refreshing the cache).
+    pub async fn lookup(&self, key: &[u8]) -> Result<RangeDescriptor, KvError> {
+        let req = ScanRequest {
+            start: keys::lookup_start(key),
+            end: Some(Bytes::from_static(keys::META_PREFIX_END)),
+            limit: 1,
+        };
+        match self.call(Target::Meta, method::KV_SCAN, &req).await? {
+            KvReply::Rows { rows, .. } => {
+                let (_, v) = rows.into_iter().next().ok_or_else(|| {
+                    KvError::Failed(format!("the meta range has no descriptor for key {key:?} (not bootstrapped?)"))
+                })?;
+                let desc: RangeDescriptor =
+                    codec::decode(&v).map_err(|e| KvError::Failed(format!("bad descriptor in the meta range: {e}")))?;
+                self.cache.insert(desc.clone());
+                Ok(desc)
+            }
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Every descriptor in the meta range, in key order.
+    pub async fn descriptors(&self) -> Result<Vec<RangeDescriptor>, KvError> {
+        let req = ScanRequest {
+            start: Bytes::from_static(keys::META_PREFIX),
+            end: Some(Bytes::from_static(keys::META_PREFIX_END)),
+            limit: u32::MAX,
+        };
+        match self.call(Target::Meta, method::KV_SCAN, &req).await? {
+            KvReply::Rows { rows, .. } => rows
+                .iter()
+                .map(|(_, v)| codec::decode(v).map_err(|e| KvError::Failed(format!("bad descriptor: {e}"))))
+                .collect(),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// A linearizable read of a key of the meta span.
+    pub(crate) async fn meta_get(&self, key: Bytes) -> Result<Option<Bytes>, KvError> {
+        match self.call(Target::Meta, method::KV_GET, &GetRequest { key }).await? {
+            KvReply::Value(v) => Ok(v),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// A conditional write in the meta range.
+    pub(crate) async fn meta_conditional(
+        &self,
+        key: Bytes,
+        expected: Option<Bytes>,
+        ops: Vec<WriteOp>,
+    ) -> Result<ConditionalOutcome, KvError> {
+        self.conditional(Target::Meta, key, expected, ops).await
+    }
+
+    async fn write(&self, key: Bytes, ops: Vec<WriteOp>) -> Result<u64, KvError> {
+        match self.call(Target::Key(key), method::KV_WRITE, &WriteRequest { ops }).await? {
+            KvReply::Written { ts } => Ok(ts),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn conditional(
+        &self,
+        target: Target,
+        key: Bytes,
+        expected: Option<Bytes>,
+        ops: Vec<WriteOp>,
+    ) -> Result<ConditionalOutcome, KvError> {
+        let req = ConditionalRequest { key, expected, ops };
+        match self.call(target, method::KV_CONDITIONAL, &req).await? {
+            KvReply::Conditional { ok, current } => Ok(ConditionalOutcome { applied: ok, current }),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn descriptor(&self, target: &Target) -> Result<RangeDescriptor, KvError> {
+        match target {
+            Target::Meta => Ok(self.meta.lock().clone()),
+            Target::Key(k) => match self.cache.get(k) {
+                Some(d) => Ok(d),
+                None => Box::pin(self.lookup(k)).await,
+            },
+        }
+    }
+
+    fn set_leader(&self, desc: &RangeDescriptor, leader: Option<NodeId>) {
+        if desc.range == META_RANGE {
+            self.meta.lock().leader_hint = leader;
+        } else {
+            self.cache.set_leader(desc.range, leader);
+        }
+    }
+
+    /// Sends one request to the leader of its range, following redirects
+    /// and retrying with backoff until the deadline.
+    async fn call(&self, target: Target, method: u16, req: &impl Serialize) -> Result<KvReply, KvError> {
+        let body = Bytes::from(codec::encode(req).map_err(|e| KvError::InvalidArgument(e.to_string()))?);
+        let deadline = Instant::now() + self.opts.deadline;
+        let mut backoff = self.opts.backoff_min;
+        let mut last: String;
+        let mut attempts: std::collections::VecDeque<String> = std::collections::VecDeque::new();
+        // Nodes that did not answer during this call: skipped even if a
+        // (stale) hint names them again, until every replica is skipped.
+        let mut unreachable: Vec<NodeId> = Vec::new();
+        loop {
+            let mut wait = true;
+            match self.descriptor(&target).await {
+                Err(e @ KvError::InvalidArgument(_)) => return Err(e),
+                Err(e) => last = e.to_string(),
+                Ok(desc) => {
+                    if desc.replicas.iter().all(|r| unreachable.contains(r)) {
+                        unreachable.clear();
+                    }
+                    let mut node = desc.target();
+                    for _ in 0..desc.replicas.len() {
+                        match node {
+                            Some(n) if unreachable.contains(&n) => node = desc.next_replica(Some(n)),
+                            _ => break,
+                        }
+                    }
+                    let Some(node) = node else {
+                        return Err(KvError::Failed(format!("range {} has no replicas", desc.range)));
+                    };
+                    match self.rpc.call(node, desc.range, method, body.clone()).await {
+                        Err(e) => {
+                            last = e.to_string();
+                            unreachable.push(node);
+                            self.set_leader(&desc, desc.next_replica(Some(node)));
+                        }
+                        Ok(bytes) => match codec::decode::<KvReply>(&bytes) {
+                            Err(e) => return Err(KvError::Failed(format!("bad answer from {node}: {e}"))),
+                            Ok(KvReply::NotLeader { leader }) => {
+                                last = format!("{node} is not the leader of {}", desc.range);
+                                let hint = leader.map(NodeId).filter(|l| *l != node);
+                                wait = hint.is_none();
+                                self.set_leader(&desc, hint.or_else(|| desc.next_replica(Some(node))));
+                            }
+                            Ok(KvReply::KeyNotInRange { generation }) => {
+                                last = format!("key not in {} (generation {generation})", desc.range);
+                                self.cache.evict(desc.range);
+                            }
+                            Ok(KvReply::RangeNotHere) => {
+                                last = format!("{node} holds no replica of {}", desc.range);
+                                self.set_leader(&desc, desc.next_replica(Some(node)));
+                            }
+                            Ok(KvReply::Unavailable(e)) => {
+                                last = e;
+                                self.set_leader(&desc, desc.next_replica(Some(node)));
+                            }
+                            Ok(KvReply::Failed(e)) => return Err(KvError::Failed(e)),
+                            Ok(reply) => {
+                                if desc.leader_hint != Some(node) {
+                                    self.set_leader(&desc, Some(node));
+                                }
+                                return Ok(reply);
+                            }
+                        },
+                    }
+                }
+            }
+            if attempts.len() == 6 {
+                attempts.pop_front();
+            }
+            attempts.push_back(last.clone());
+            let now = Instant::now();
+            if now >= deadline {
+                let history: Vec<String> = attempts.into_iter().collect();
+                return Err(KvError::DeadlineExceeded(format!("{last} (last attempts: {})", history.join("; "))));
+            }
+            if wait {
+                tokio::time::sleep(backoff.min(deadline - now)).await;
+                backoff = (backoff * 2).min(self.opts.backoff_max);
+            }
+        }
+    }
+}
+
+fn user_key(key: Bytes) -> Result<Bytes, KvError> {
+    if keys::is_user_key(&key) {
+        Ok(key)
+    } else {
+        Err(KvError::InvalidArgument(format!("key {key:?} is reserved (user keys sort below FF FF FE)")))
+    }
+}
+
+fn unexpected(reply: KvReply) -> KvError {
+    KvError::Failed(format!("unexpected answer: {reply:?}"))
+}
+
+impl From<RpcError> for KvError {
+    fn from(e: RpcError) -> Self {
+        KvError::Failed(e.to_string())
+    }
+}

@@ -1,0 +1,382 @@
+//! # `RangeNode`: a cluster node's ranges, its KV service and its gateway
+//!
+//! [`RangeNode`] sits on top of the node's [`RaftNode`] and is the node's
+//! [`RpcService`]: Raft methods (1-4) go to the Raft groups, KV methods
+//! (5-8, see [`super::protocol`]) are served here by the range's leader.
+//! It also owns the node's gateway ([`ClusterKv`]) and a maintenance task
+//! that (1) starts the group of every range recorded as hosted here
+//! (ranges born by a split, and every range after a restart) and (2) runs
+//! the splitter for the ranges this node leads (`splitter.rs`).
+//!
+//! **Linearizable reads** use openraft's read-index
+//! (`Raft::ensure_linearizable(ReadPolicy::ReadIndex)`): the leader
+//! confirms with a quorum that it still leads, waits until its state
+//! machine has applied everything committed before the read arrived, and
+//! reads its engine. We chose read-index over a leader lease because it
+//! does not depend on bounded clock drift; it costs one heartbeat round
+//! per read (openraft batches concurrent reads behind one).
+//!
+//! A request is checked against the range's **current shape** (span and
+//! generation, `raft::shape`) before it is proposed and, for reads, again
+//! after the read-index wait. A write that races a split and reaches the
+//! log after it is rejected by the state machine on every replica; the
+//! leader reports it as "key not in range" and the gateway retries it on
+//! the right half, so no acknowledged write is lost and none lands in the
+//! wrong range.
+
+use std::ops::Bound;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use openraft::ReadPolicy;
+use openraft::error::{LinearizableReadError, RaftError};
+
+use alopex_core::WriteBatch;
+
+use super::client::{ClusterKv, ClusterKvOptions};
+use super::descriptor::RangeDescriptor;
+use super::keys::{self, FIRST_ALLOCATED_RANGE, FIRST_DATA_RANGE, META_RANGE};
+use super::protocol::{ConditionalRequest, GetRequest, KvReply, ScanRequest, WriteRequest, method};
+use super::splitter;
+use crate::ids::{NodeId, RangeId};
+use crate::raft::shape::{self, HostedRange, RangeShape};
+use crate::raft::{Command, CommandResponse, RaftNode, RaftNodeError, RangeSpan, WriteOp, codec};
+use crate::rpc::{RpcClient, RpcService};
+
+/// Tuning of the range layer.
+#[derive(Clone, Debug)]
+pub struct RangeNodeOptions {
+    /// A range whose live data (keys + values) passes this many bytes splits.
+    pub split_threshold_bytes: u64,
+    /// How often the maintenance task runs.
+    pub maintenance_interval: Duration,
+    /// The gateway's timeouts.
+    pub gateway: ClusterKvOptions,
+}
+
+impl Default for RangeNodeOptions {
+    fn default() -> Self {
+        RangeNodeOptions {
+            split_threshold_bytes: 64 << 20,
+            maintenance_interval: Duration::from_millis(500),
+            gateway: ClusterKvOptions::default(),
+        }
+    }
+}
+
+/// One node's range layer. See the module documentation.
+pub struct RangeNode {
+    raft: Arc<RaftNode>,
+    kv: ClusterKv,
+    opts: RangeNodeOptions,
+    stopped: AtomicBool,
+}
+
+impl std::fmt::Debug for RangeNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RangeNode").field("id", &self.raft.id()).finish_non_exhaustive()
+    }
+}
+
+impl RangeNode {
+    /// The range layer over `raft`, whose gateway sends through `rpc` and
+    /// finds the meta range on `meta_replicas`. Starts every range recorded
+    /// as hosted here and the maintenance task (stopped by [`Self::stop`]).
+    pub async fn start(
+        raft: Arc<RaftNode>,
+        rpc: Arc<dyn RpcClient>,
+        meta_replicas: Vec<NodeId>,
+        opts: RangeNodeOptions,
+    ) -> Result<Arc<RangeNode>, RaftNodeError> {
+        let kv = ClusterKv::new(rpc, meta_replicas, opts.gateway.clone());
+        let node = Arc::new(RangeNode { raft, kv, opts, stopped: AtomicBool::new(false) });
+        node.host_recorded().await?;
+        let weak = Arc::downgrade(&node);
+        let interval = node.opts.maintenance_interval;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(interval).await;
+                let Some(node) = weak.upgrade() else { return };
+                if node.stopped.load(Ordering::Relaxed) {
+                    return;
+                }
+                if let Err(e) = node.host_recorded().await {
+                    tracing::warn!(node = %node.id(), error = %e, "starting hosted ranges failed");
+                }
+                splitter::run_once(&node).await;
+            }
+        });
+        Ok(node)
+    }
+
+    /// Makes a fresh cluster: records the meta range and the first data
+    /// range (all user keys) as hosted on this node with `members` as their
+    /// voters, starts and initializes their groups, and writes the first
+    /// descriptors into the meta range. Call it on **every** member (the
+    /// groups' first membership is the same everywhere, and the meta
+    /// writes are conditional), or on one of them; it is idempotent.
+    pub async fn bootstrap(&self, members: &[(NodeId, String)]) -> Result<(), RaftNodeError> {
+        let engine = self.raft.engine();
+        let m: Vec<(u64, String)> = members.iter().map(|(n, a)| (n.0, a.clone())).collect();
+        let mut batch = WriteBatch::new();
+        for (range, span) in [(META_RANGE, keys::meta_span()), (FIRST_DATA_RANGE, keys::user_span())] {
+            if engine.get(&shape::hosted_key(range.0)).map_err(core_err)?.is_none() {
+                batch.put(shape::hosted_key(range.0), codec::encode(&HostedRange { span, members: m.clone() })?);
+            }
+        }
+        if !batch.is_empty() {
+            engine.write(batch).map_err(core_err)?;
+        }
+        self.host_recorded().await?;
+        let desc = RangeDescriptor {
+            range: FIRST_DATA_RANGE,
+            span: keys::user_span(),
+            replicas: members.iter().map(|(n, _)| *n).collect(),
+            generation: 1,
+            leader_hint: None,
+        };
+        let meta_err = |e: super::client::KvError| RaftNodeError::Raft(format!("seeding the meta range: {e}"));
+        let key = keys::meta_key(keys::USER_END);
+        self.kv
+            .meta_conditional(key.clone(), None, vec![WriteOp::Put { key, value: codec::encode(&desc)?.into() }])
+            .await
+            .map_err(meta_err)?;
+        let key = Bytes::from_static(keys::NEXT_RANGE_ID_KEY);
+        let value = Bytes::copy_from_slice(&FIRST_ALLOCATED_RANGE.to_be_bytes());
+        self.kv.meta_conditional(key.clone(), None, vec![WriteOp::Put { key, value }]).await.map_err(meta_err)?;
+        Ok(())
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.raft.id()
+    }
+
+    /// The node's Raft groups.
+    pub fn raft(&self) -> &Arc<RaftNode> {
+        &self.raft
+    }
+
+    /// The node's gateway.
+    pub fn kv(&self) -> &ClusterKv {
+        &self.kv
+    }
+
+    /// The tuning.
+    pub fn options(&self) -> &RangeNodeOptions {
+        &self.opts
+    }
+
+    /// Stops the maintenance task and every group.
+    pub async fn stop(&self) {
+        self.stopped.store(true, Ordering::Relaxed);
+        self.raft.shutdown().await;
+    }
+
+    /// Whether [`Self::stop`] was called.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Relaxed)
+    }
+
+    /// Starts the group of every range recorded as hosted here.
+    async fn host_recorded(&self) -> Result<(), RaftNodeError> {
+        if self.is_stopped() {
+            return Ok(());
+        }
+        let engine = Arc::clone(self.raft.engine());
+        let hosted: Vec<(RangeId, HostedRange)> = engine
+            .scan_prefix(shape::HOSTED_PREFIX, false)
+            .filter_map(|e| {
+                let (k, v) = e.ok()?;
+                Some((RangeId(shape::hosted_range(&k)?), codec::decode(&v).ok()?))
+            })
+            .collect();
+        for (range, h) in hosted {
+            if self.raft.group(range).is_none() {
+                let members: Vec<(NodeId, String)> = h.members.iter().map(|(n, a)| (NodeId(*n), a.clone())).collect();
+                tracing::info!(node = %self.id(), %range, "starting a hosted range");
+                self.raft.bootstrap_group(range, h.span, &members).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The current shape of `range` on this node: its newest shape record,
+    /// else the span it was started with at generation 1.
+    pub fn shape(&self, range: RangeId) -> Option<RangeShape> {
+        let group = self.raft.group(range)?;
+        let prefix = shape::shape_prefix(range.0);
+        let newest = self.raft.engine().scan_prefix(&prefix, true).next();
+        if let Some(Ok((_, v))) = newest
+            && let Ok(s) = codec::decode::<RangeShape>(&v)
+        {
+            return Some(s);
+        }
+        Some(RangeShape { span: group.span, generation: 1, split: None })
+    }
+
+    /// Whether this node currently leads `range`.
+    pub fn is_leader(&self, range: RangeId) -> bool {
+        self.raft
+            .metrics(range)
+            .is_some_and(|m| m.state == openraft::ServerState::Leader && m.current_leader == Some(self.id().0))
+    }
+
+    async fn serve(&self, range: RangeId, method: u16, body: &[u8]) -> KvReply {
+        if self.is_stopped() || self.raft.group(range).is_none() {
+            return KvReply::RangeNotHere;
+        }
+        let bad = |e: std::io::Error| KvReply::Failed(format!("bad request: {e}"));
+        match method {
+            method::KV_GET => match codec::decode::<GetRequest>(body) {
+                Ok(r) => self.get(range, r).await,
+                Err(e) => bad(e),
+            },
+            method::KV_WRITE => match codec::decode::<WriteRequest>(body) {
+                Ok(r) => {
+                    let keys: Vec<Bytes> = r.ops.iter().map(|o| o.key().clone()).collect();
+                    self.propose(range, &keys, false, |ts| Command::Write { ts, ops: r.ops.clone() }).await
+                }
+                Err(e) => bad(e),
+            },
+            method::KV_SCAN => match codec::decode::<ScanRequest>(body) {
+                Ok(r) => self.scan(range, r).await,
+                Err(e) => bad(e),
+            },
+            method::KV_CONDITIONAL => match codec::decode::<ConditionalRequest>(body) {
+                Ok(r) => {
+                    let mut keys: Vec<Bytes> = r.ops.iter().map(|o| o.key().clone()).collect();
+                    keys.push(r.key.clone());
+                    self.propose(range, &keys, true, |ts| Command::ConditionalWrite {
+                        ts,
+                        key: r.key.clone(),
+                        expected: r.expected.clone(),
+                        ops: r.ops.clone(),
+                    })
+                    .await
+                }
+                Err(e) => bad(e),
+            },
+            other => KvReply::Failed(format!("unknown KV method {other}")),
+        }
+    }
+
+    /// `Some(reply)` if a key of `keys` is not in the range's current span.
+    fn check_keys<'a>(&self, range: RangeId, keys: impl IntoIterator<Item = &'a Bytes>) -> Option<KvReply> {
+        let Some(shape) = self.shape(range) else { return Some(KvReply::RangeNotHere) };
+        keys.into_iter()
+            .any(|k| !shape.span.contains(k))
+            .then_some(KvReply::KeyNotInRange { generation: shape.generation })
+    }
+
+    async fn linearize(&self, range: RangeId) -> Option<KvReply> {
+        let group = self.raft.group(range)?;
+        match group.raft.ensure_linearizable(ReadPolicy::ReadIndex).await {
+            Ok(_) => None,
+            Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(f))) => {
+                Some(KvReply::NotLeader { leader: f.leader_id })
+            }
+            Err(e) => Some(KvReply::Unavailable(e.to_string())),
+        }
+    }
+
+    async fn get(&self, range: RangeId, r: GetRequest) -> KvReply {
+        if let Some(reply) = self.check_keys(range, [&r.key]) {
+            return reply;
+        }
+        if let Some(reply) = self.linearize(range).await {
+            return reply;
+        }
+        if let Some(reply) = self.check_keys(range, [&r.key]) {
+            return reply;
+        }
+        match self.raft.engine().get(&r.key) {
+            Ok(v) => KvReply::Value(v),
+            Err(e) => KvReply::Unavailable(e.to_string()),
+        }
+    }
+
+    async fn scan(&self, range: RangeId, r: ScanRequest) -> KvReply {
+        if let Some(reply) = self.check_keys(range, [&r.start]) {
+            return reply;
+        }
+        if let Some(reply) = self.linearize(range).await {
+            return reply;
+        }
+        let Some(shape) = self.shape(range) else { return KvReply::RangeNotHere };
+        if !shape.span.contains(&r.start) {
+            return KvReply::KeyNotInRange { generation: shape.generation };
+        }
+        let span_end = Bytes::copy_from_slice(shape.span.end_key());
+        let end = match r.end {
+            Some(e) if e < span_end => e,
+            _ => span_end,
+        };
+        let mut rows = Vec::new();
+        if r.start < end {
+            for item in self.raft.engine().scan((Bound::Included(r.start), Bound::Excluded(end)), false) {
+                match item {
+                    Ok(kv) => rows.push(kv),
+                    Err(e) => return KvReply::Unavailable(e.to_string()),
+                }
+                if rows.len() >= r.limit as usize {
+                    break;
+                }
+            }
+        }
+        KvReply::Rows { rows, range_end: shape.span.end }
+    }
+
+    /// Proposes `make(ts)` after checking `keys` against the current span;
+    /// `conditional` says whether an applied command answers `Conditional`.
+    async fn propose(
+        &self,
+        range: RangeId,
+        keys: &[Bytes],
+        conditional: bool,
+        make: impl FnOnce(u64) -> Command,
+    ) -> KvReply {
+        if keys.is_empty() {
+            return KvReply::Failed("a write needs at least one key".into());
+        }
+        if let Some(reply) = self.check_keys(range, keys) {
+            return reply;
+        }
+        match self.raft.propose(range, make(self.raft.now())).await {
+            Ok(CommandResponse::Applied { .. }) if conditional => KvReply::Conditional { ok: true, current: None },
+            Ok(CommandResponse::Applied { ts }) => KvReply::Written { ts: ts.unwrap_or(0) },
+            Ok(CommandResponse::ConditionFailed { current }) => KvReply::Conditional { ok: false, current },
+            Ok(CommandResponse::Rejected { reason }) => {
+                // A split applied before this write: the key moved away.
+                self.check_keys(range, keys).unwrap_or(KvReply::Failed(reason))
+            }
+            Err(RaftNodeError::NotLeader { leader, .. }) => KvReply::NotLeader { leader: leader.map(|l| l.0) },
+            Err(RaftNodeError::UnknownRange(_)) => KvReply::RangeNotHere,
+            Err(e) => KvReply::Unavailable(e.to_string()),
+        }
+    }
+}
+
+#[async_trait]
+impl RpcService for RangeNode {
+    async fn handle(&self, from: NodeId, range: RangeId, method: u16, body: Bytes) -> Result<Bytes, String> {
+        if method < method::KV_GET {
+            return self.raft.handle(from, range, method, body).await;
+        }
+        let reply = self.serve(range, method, &body).await;
+        codec::encode(&reply).map(Bytes::from).map_err(|e| e.to_string())
+    }
+}
+
+fn core_err(e: alopex_core::Error) -> RaftNodeError {
+    RaftNodeError::Io(std::io::Error::other(e.to_string()))
+}
+
+/// The span a range was created with, for descriptors built from shapes.
+pub(crate) fn right_half(shape: &RangeShape) -> Option<(RangeId, RangeSpan)> {
+    let s = shape.split.as_ref()?;
+    Some((RangeId(s.new_range), RangeSpan { start: s.split_key.clone(), end: s.right_end.clone() }))
+}

@@ -1,0 +1,115 @@
+//! # The KV RPCs between gateways and range leaders
+//!
+//! A gateway ([`super::ClusterKv`]) sends each request to the node it
+//! believes leads the range, over the same [`crate::rpc::RpcClient`] seam
+//! as Raft traffic, addressed to `(node, range)`. Method numbers continue
+//! after the Raft ones (1-4, see `raft::network::method`); bodies and
+//! answers are postcard:
+//!
+//! | method | body | answer |
+//! |---|---|---|
+//! | 5 `KV_GET` | [`GetRequest`] | [`KvReply::Value`] |
+//! | 6 `KV_WRITE` | [`WriteRequest`] | [`KvReply::Written`] |
+//! | 7 `KV_SCAN` | [`ScanRequest`] | [`KvReply::Rows`] |
+//! | 8 `KV_CONDITIONAL` | [`ConditionalRequest`] | [`KvReply::Conditional`] |
+//!
+//! Any of them may instead answer [`KvReply::NotLeader`] (with the leader
+//! if known), [`KvReply::KeyNotInRange`] (with the range's generation: a
+//! split moved the key), [`KvReply::RangeNotHere`] (no replica on that
+//! node), [`KvReply::Unavailable`] (try again: an election, a lost quorum)
+//! or [`KvReply::Failed`] (final: the request itself is bad).
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::raft::WriteOp;
+
+/// RPC method numbers of the KV protocol.
+pub mod method {
+    /// [`super::GetRequest`].
+    pub const KV_GET: u16 = 5;
+    /// [`super::WriteRequest`].
+    pub const KV_WRITE: u16 = 6;
+    /// [`super::ScanRequest`].
+    pub const KV_SCAN: u16 = 7;
+    /// [`super::ConditionalRequest`].
+    pub const KV_CONDITIONAL: u16 = 8;
+}
+
+/// Reads one key, linearizably.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GetRequest {
+    /// The key.
+    pub key: Bytes,
+}
+
+/// Writes keys of one range atomically.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WriteRequest {
+    /// The writes.
+    pub ops: Vec<WriteOp>,
+}
+
+/// Reads up to `limit` pairs of `[start, end)` that lie in the range.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ScanRequest {
+    /// Inclusive start; must lie in the range.
+    pub start: Bytes,
+    /// Exclusive end (`None`: to the end of the range).
+    pub end: Option<Bytes>,
+    /// The most pairs to return.
+    pub limit: u32,
+}
+
+/// Applies `ops` only if `key` currently holds `expected`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ConditionalRequest {
+    /// The key compared.
+    pub key: Bytes,
+    /// Its expected value (`None`: absent).
+    pub expected: Option<Bytes>,
+    /// The writes.
+    pub ops: Vec<WriteOp>,
+}
+
+/// The answer to every KV method.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KvReply {
+    /// A key's value.
+    Value(Option<Bytes>),
+    /// Committed at this timestamp.
+    Written {
+        /// The commit timestamp.
+        ts: u64,
+    },
+    /// Pairs in key order, and the end of the range they were read from.
+    Rows {
+        /// The pairs.
+        rows: Vec<(Bytes, Bytes)>,
+        /// The range's exclusive end (`None`: the end of its key space).
+        range_end: Option<Bytes>,
+    },
+    /// Whether the conditional write applied, and if not the current value.
+    Conditional {
+        /// Applied.
+        ok: bool,
+        /// The value found when it did not apply.
+        current: Option<Bytes>,
+    },
+    /// This node does not lead the range.
+    NotLeader {
+        /// The leader, if known.
+        leader: Option<u64>,
+    },
+    /// The key is not (or no longer) in this range.
+    KeyNotInRange {
+        /// The range's current generation.
+        generation: u64,
+    },
+    /// This node holds no replica of the range.
+    RangeNotHere,
+    /// Transient trouble; retry.
+    Unavailable(String),
+    /// The request failed for good.
+    Failed(String),
+}
