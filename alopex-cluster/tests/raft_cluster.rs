@@ -225,8 +225,17 @@ async fn groups_elect_replicate_fail_over_and_catch_up() {
 
     // The leaders purged the entries the dropped node missed, so catching
     // up must go through a snapshot.
+    // Snapshots are built in the background, and the purge follows them:
+    // wait for it (bounded) rather than race it.
     let leader1 = c.leader(RangeId(1)).await;
-    let purged = c.node(leader1).unwrap().log().read(1, |g| g.and_then(|g| g.purged).map(|p| p.index));
+    let purge_deadline = Instant::now() + Duration::from_secs(20);
+    let purged = loop {
+        let purged = c.node(leader1).unwrap().log().read(1, |g| g.and_then(|g| g.purged).map(|p| p.index));
+        if purged > applied_before || Instant::now() > purge_deadline {
+            break purged;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert!(purged > applied_before, "leader purged up to {purged:?}, node had applied {applied_before:?}");
 
     // Restart it: it recovers its own state and catches up.
