@@ -32,15 +32,7 @@ use common::Server;
 /// True when a working pgbench is installed (Debian's `/usr/bin/pgbench`
 /// is a wrapper that exists even without the binary behind it).
 fn pgbench_available() -> bool {
-    let found = Command::new("pgbench").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("ALOPEX_REQUIRE_CLIENTS").is_none(),
-            "pgbench is required (ALOPEX_REQUIRE_CLIENTS) but not installed"
-        );
-        eprintln!("pgbench not installed: skipping (CI installs it)");
-    }
-    found
+    common::client_available("pgbench")
 }
 
 /// Runs pgbench with `args` against `server`.

@@ -11,15 +11,7 @@ use std::process::Command;
 use common::Server;
 
 fn psql_available() -> bool {
-    let found = Command::new("psql").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("ALOPEX_REQUIRE_CLIENTS").is_none(),
-            "psql is required (ALOPEX_REQUIRE_CLIENTS) but not installed"
-        );
-        eprintln!("psql not installed: skipping (CI installs it)");
-    }
-    found
+    common::client_available("psql")
 }
 
 /// Runs psql with `args` against `server`; returns (status ok, stdout, stderr).

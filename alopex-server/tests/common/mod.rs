@@ -165,6 +165,21 @@ pub mod wire {
     }
 }
 
+/// Whether the client program `bin` runs (`bin --version`). When it does
+/// not and clients are required (`ALOPEX_REQUIRE_CLIENTS`), fails; otherwise
+/// prints why the test is skipped.
+pub fn client_available(bin: &str) -> bool {
+    let found = Command::new(bin).arg("--version").output().is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("ALOPEX_REQUIRE_CLIENTS").is_none(),
+            "{bin} is required (ALOPEX_REQUIRE_CLIENTS) but not installed"
+        );
+        eprintln!("{bin} not installed: skipping (CI installs it)");
+    }
+    found
+}
+
 /// Python clients: the interpreter in `ALOPEX_PYTHON` (default `python3`),
 /// which `.ci/run` points at a virtual environment holding the client
 /// packages.
