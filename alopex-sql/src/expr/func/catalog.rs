@@ -156,47 +156,7 @@ pub(crate) fn typmod(ty: &DataType) -> i64 {
 /// The elements of an array in PostgreSQL's text form (`{a,"b c",NULL}`);
 /// catalog columns that are arrays in PostgreSQL hold this form here.
 pub(crate) fn parse_text_array(s: &str) -> Result<Vec<Option<String>>> {
-    let bad = || Error::new(SqlState::INVALID_TEXT_REPRESENTATION, format!("malformed array literal: \"{s}\""));
-    let inner = s.trim().strip_prefix('{').and_then(|r| r.strip_suffix('}')).ok_or_else(bad)?;
-    let mut out = Vec::new();
-    if inner.trim().is_empty() {
-        return Ok(out);
-    }
-    let mut chars = inner.chars().peekable();
-    loop {
-        let mut item = String::new();
-        let mut quoted = false;
-        while chars.peek() == Some(&' ') {
-            chars.next();
-        }
-        if chars.peek() == Some(&'"') {
-            quoted = true;
-            chars.next();
-            loop {
-                match chars.next() {
-                    Some('\\') => item.extend(chars.next()),
-                    Some('"') => break,
-                    Some(c) => item.push(c),
-                    None => return Err(bad()),
-                }
-            }
-        }
-        while let Some(&c) = chars.peek() {
-            if c == ',' {
-                break;
-            }
-            chars.next();
-            if quoted && !c.is_whitespace() {
-                return Err(bad());
-            }
-            item.push(c);
-        }
-        let item = if quoted { item } else { item.trim().to_string() };
-        out.push(if !quoted && item.eq_ignore_ascii_case("null") { None } else { Some(item) });
-        if chars.next().is_none() {
-            return Ok(out);
-        }
-    }
+    crate::expr::cast::array::parse(s)
 }
 
 /// Whether `s` matches the POSIX regular expression `pattern` anywhere.
