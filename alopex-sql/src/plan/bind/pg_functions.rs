@@ -233,7 +233,7 @@ impl Binder<'_> {
         };
         let serial = crate::sequence::serial_default(&table, &column)?.to_string();
         Ok(if col.default.as_deref() == Some(serial.as_str()) {
-            text(&format!("public.{}", crate::sequence::serial_name(&table, &column)))
+            text(format!("public.{}", crate::sequence::serial_name(&table, &column)))
         } else {
             null(DataType::Text)
         })
