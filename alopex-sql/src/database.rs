@@ -161,6 +161,7 @@ pub(crate) struct Shared {
     pub(crate) plans: crate::session::PlanCache,
     pub(crate) row_ids: RowIds,
     pub(crate) stats: TableStats,
+    pub(crate) sequences: crate::sequence::Sequences,
     pub(crate) clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
 }
 
@@ -213,6 +214,7 @@ impl Database {
                 plans: crate::session::PlanCache::new(opts.plan_cache_entries),
                 row_ids: RowIds::default(),
                 stats: TableStats::default(),
+                sequences: Default::default(),
                 clock: opts.clock.clone(),
             }),
         }

@@ -29,6 +29,7 @@ pub mod expr;
 pub mod interrupt;
 pub mod plan;
 mod search;
+pub mod sequence;
 pub mod session;
 pub mod table;
 pub mod types;

@@ -32,6 +32,14 @@ class Item(Base):
     price: Mapped[decimal.Decimal] = mapped_column(Numeric(8, 2), nullable=True)
 
 
+class Note(Base):
+    __tablename__ = "sa_notes"
+    # An autoincrement integer key: SQLAlchemy creates it as SERIAL and
+    # inserts without an id, reading the generated one back (RETURNING).
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body: Mapped[str] = mapped_column(String(100))
+
+
 Base.metadata.create_all(engine)
 # A second create_all finds the table through pg_catalog and does nothing.
 Base.metadata.create_all(engine)
@@ -54,6 +62,24 @@ with Session(engine) as s:
         assert "IntegrityError" in type(e).__name__, e
     s.commit()
     assert s.scalar(select(func.count()).select_from(Item)) == 3
+
+# SERIAL ids: generated, unique, and not reused after a rollback.
+with Session(engine) as s:
+    first, second = Note(body="one"), Note(body="two")
+    s.add_all([first, second])
+    s.commit()
+    assert first.id is not None and second.id is not None and first.id != second.id, (first.id, second.id)
+    s.add(Note(body="rolled back"))
+    s.flush()
+    s.rollback()
+    third = Note(body="three")
+    s.add(third)
+    s.commit()
+    assert third.id > max(first.id, second.id) + 1, (first.id, second.id, third.id)
+    assert s.scalar(select(func.count()).select_from(Note)) == 3
+with engine.connect() as conn:
+    seq = conn.execute(text("SELECT pg_get_serial_sequence('sa_notes', 'id')")).scalar()
+    assert seq == "public.sa_notes_id_seq", seq
 
 # Core: insert many, select, a transaction that rolls back.
 with engine.begin() as conn:

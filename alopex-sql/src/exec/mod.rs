@@ -116,6 +116,9 @@ pub struct ExecState {
     interrupt: Interrupt,
     /// The session's `hnsw.ef_search` (0 = the default, 40).
     pub(crate) ef_search: usize,
+    /// The database and session behind `nextval` and friends (None: the
+    /// sequence functions are refused).
+    pub(crate) sequences: Option<crate::sequence::SeqAccess>,
 }
 
 impl ExecState {
@@ -127,6 +130,12 @@ impl ExecState {
     /// The same, searching HNSW indexes with this `hnsw.ef_search`.
     pub(crate) fn with_ef_search(mut self, ef_search: usize) -> ExecState {
         self.ef_search = ef_search;
+        self
+    }
+
+    /// The same, able to run sequence functions.
+    pub(crate) fn with_sequences(mut self, access: crate::sequence::SeqAccess) -> ExecState {
+        self.sequences = Some(access);
         self
     }
 }

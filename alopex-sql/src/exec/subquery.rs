@@ -107,6 +107,13 @@ impl EvalEnv for ExecContext<'_> {
         self.now
     }
 
+    fn sequence(&mut self, func: crate::expr::ScalarFunc, args: &[Value]) -> Result<Value> {
+        match self.state.sequences.clone() {
+            Some(access) => access.call(&mut *self.txn, func, args),
+            None => Err(sql_err!(FEATURE_NOT_SUPPORTED, "{}() is not allowed here", func.name())),
+        }
+    }
+
     fn scalar_subquery(&mut self, sub: &Subquery, row: &[Value]) -> Result<Value> {
         if let Some(Cached::Scalar(v)) = self.cached(sub) {
             return Ok(v.clone());

@@ -46,6 +46,12 @@ pub trait EvalEnv {
     /// The values of a one-column subquery for the current row (for IN,
     /// ANY, ALL). Uncorrelated results are computed once and shared.
     fn subquery_values(&mut self, sub: &Subquery, row: &[Value]) -> Result<std::sync::Arc<Vec<Value>>>;
+    /// Runs a sequence function (`nextval`, …; see `crate::sequence`).
+    /// Environments without a database refuse with 0A000.
+    fn sequence(&mut self, func: ScalarFunc, args: &[Value]) -> Result<Value> {
+        let _ = args;
+        Err(crate::sql_err!(FEATURE_NOT_SUPPORTED, "{}() is not allowed here", func.name()))
+    }
     /// The values of an uncorrelated one-column subquery as a hash set, for
     /// `IN`: built once per statement so each probe is O(1) instead of a
     /// scan of the list. None when the environment does not offer it (the
@@ -188,6 +194,10 @@ pub fn eval(expr: &Expr, row: &[Value], env: &mut dyn EvalEnv) -> Result<Value> 
                 }
             }
             Ok(Value::Null)
+        }
+        Expr::Function { func, args, .. } if func.is_sequence() => {
+            let values = args.iter().map(|a| eval(a, row, env)).collect::<Result<Vec<_>>>()?;
+            env.sequence(*func, &values)
         }
         Expr::Function { func, args, ty } => {
             let values = args.iter().map(|a| eval(a, row, env)).collect::<Result<Vec<_>>>()?;

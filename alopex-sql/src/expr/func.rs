@@ -232,6 +232,14 @@ pub enum ScalarFunc {
     ArrayAny,
     /// `x op ALL (a)`: args (x, array, operator code).
     ArrayAll,
+    /// `nextval(sequence)` (run by the environment, see `crate::sequence`).
+    Nextval,
+    /// `currval(sequence)`.
+    Currval,
+    /// `setval(sequence, value [, is_called])`.
+    Setval,
+    /// `lastval()`.
+    Lastval,
 }
 
 impl ScalarFunc {
@@ -239,7 +247,17 @@ impl ScalarFunc {
     /// stable within a statement but is not folded at plan time).
     pub fn is_volatile(&self) -> bool {
         use ScalarFunc::*;
-        matches!(self, Now | Random | CurrentDate | LocalTimestamp | AgeFromToday)
+        matches!(
+            self,
+            Now | Random | CurrentDate | LocalTimestamp | AgeFromToday | Nextval | Currval | Setval | Lastval
+        )
+    }
+
+    /// True for the sequence functions, which the evaluation environment
+    /// runs ([`crate::expr::EvalEnv::sequence`]).
+    pub fn is_sequence(&self) -> bool {
+        use ScalarFunc::*;
+        matches!(self, Nextval | Currval | Setval | Lastval)
     }
 
     /// True when any NULL argument makes the result NULL (the body is not
@@ -357,6 +375,10 @@ impl ScalarFunc {
             ArrayCat => "array_cat",
             ArrayAny => "any",
             ArrayAll => "all",
+            Nextval => "nextval",
+            Currval => "currval",
+            Setval => "setval",
+            Lastval => "lastval",
         }
     }
 }
@@ -409,6 +431,9 @@ pub fn call(func: ScalarFunc, args: &[Value], ty: &DataType, now: DateTime<Utc>)
         }
         MakeArray | ArraySubscript | ArrayLength | ArrayLower | ArrayUpper | Cardinality | ArrayPosition
         | ArrayAppend | ArrayCat | ArrayAny | ArrayAll => array::call(func, args),
+        Nextval | Currval | Setval | Lastval => {
+            Err(crate::sql_err!(FEATURE_NOT_SUPPORTED, "{}() cannot be evaluated here", func.name()))
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use crate::table::{self, KeyRange, RowScan};
 /// Executes one DDL statement; returns its command tag.
 pub(crate) fn execute(txn: &mut dyn KvTxn, catalog: &Catalog, stmt: &BoundStatement) -> Result<&'static str> {
     match stmt {
-        BoundStatement::CreateTable { table, if_not_exists } => {
+        BoundStatement::CreateTable { table, if_not_exists, serials } => {
             if catalog.table(&table.name).is_some() {
                 if *if_not_exists {
                     return Ok("CREATE TABLE");
@@ -35,6 +35,9 @@ pub(crate) fn execute(txn: &mut dyn KvTxn, catalog: &Catalog, stmt: &BoundStatem
             let mut table = table.clone();
             table.id = store::allocate_table_id(txn)?;
             store::put_table(txn, &table)?;
+            for (column, width) in serials {
+                crate::sequence::create_owned(txn, catalog, &table, column, *width)?;
+            }
             Ok("CREATE TABLE")
         }
         BoundStatement::DropTable { names } => {
@@ -43,6 +46,7 @@ pub(crate) fn execute(txn: &mut dyn KvTxn, catalog: &Catalog, stmt: &BoundStatem
                     return Err(sql_err!(UNDEFINED_TABLE, "table \"{name}\" does not exist"));
                 };
                 txn.delete_range(table::table_span(table.id))?;
+                crate::sequence::drop_owned(txn, table.id)?;
                 store::delete_table(txn, table)?;
             }
             Ok("DROP TABLE")

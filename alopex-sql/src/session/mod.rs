@@ -101,6 +101,8 @@ pub struct Session {
     interrupt: Interrupt,
     /// Who the session is logged in as (`crate::users`); `None`: the default user.
     user: Option<String>,
+    /// `currval`/`lastval` memory (`crate::sequence`).
+    sequences: Arc<parking_lot::Mutex<crate::sequence::SessionSequences>>,
 }
 
 /// A statement ready to execute in this session: what it returns and what
@@ -125,6 +127,7 @@ impl Session {
             vars: BTreeMap::new(),
             interrupt: Interrupt::new(),
             user: None,
+            sequences: Default::default(),
         }
     }
 
@@ -179,6 +182,11 @@ impl Session {
     }
 
     /// The session's `hnsw.ef_search` (checked when it was set).
+    /// What the executor needs for `nextval` and friends.
+    fn seq_access(&self) -> crate::sequence::SeqAccess {
+        crate::sequence::SeqAccess { db: self.db.clone(), session: self.sequences.clone() }
+    }
+
     fn ef_search(&self) -> usize {
         self.variable("hnsw.ef_search").and_then(|v| v.parse().ok()).unwrap_or(40)
     }
@@ -364,7 +372,11 @@ impl Session {
                     plan,
                     exec,
                     params,
-                    state: Some(ExecState::with_interrupt(self.interrupt.clone()).with_ef_search(self.ef_search())),
+                    state: Some(
+                        ExecState::with_interrupt(self.interrupt.clone())
+                            .with_ef_search(self.ef_search())
+                            .with_sequences(self.seq_access()),
+                    ),
                     autocommit,
                     produced: 0,
                     now: (self.db.shared.clock)(),
@@ -505,6 +517,7 @@ impl Session {
                 let mut exec = exec::build(&plan.root, Some(stats.clone()))?;
                 let params = cast_params(plan, params)?;
                 let ef_search = self.ef_search();
+                let seqs = self.seq_access();
                 {
                     let shared = self.db.shared.clone();
                     let now = (shared.clock)();
@@ -512,7 +525,7 @@ impl Session {
                     let interrupt = self.interrupt.clone();
                     let t = self.open()?;
                     let mut cx = ExecContext::new(&mut *t.txn, &params, now, &row_ids);
-                    cx.state = ExecState::with_interrupt(interrupt).with_ef_search(ef_search);
+                    cx.state = ExecState::with_interrupt(interrupt).with_ef_search(ef_search).with_sequences(seqs);
                     while exec.next(&mut cx)?.is_some() {}
                 }
                 let lines = plan::explain::explain(plan, Some(&stats.lock()));
@@ -529,6 +542,12 @@ impl Session {
                 let catalog = shared.catalog_for(&mut *t.txn, true)?;
                 let tag = ddl::execute(&mut *t.txn, &catalog, bound)?;
                 done(tag)
+            }
+            B::Sequence(cmd) => {
+                let shared = self.db.shared.clone();
+                let t = self.open()?;
+                let catalog = shared.catalog_for(&mut *t.txn, t.own_ddl)?;
+                done(crate::sequence::execute(&mut *t.txn, &catalog, cmd)?)
             }
             B::User(cmd) => {
                 let user = self.user().to_string();

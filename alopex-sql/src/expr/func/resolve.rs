@@ -137,6 +137,11 @@ pub(super) fn resolve(name: &str, args: &[DataType]) -> Result<FuncSig> {
         ("power" | "pow", 2) => from_operator(F::Power, BinaryOp::Pow, args),
         ("mod", 2) => from_operator(F::Mod, BinaryOp::Mod, args),
         ("pi", 0) => pick(&[Overload(F::Pi, &[], T::Float8)], args),
+        ("nextval", 1) => pick(&[Overload(F::Nextval, &[P::Text], T::Int8)], args),
+        ("currval", 1) => pick(&[Overload(F::Currval, &[P::Text], T::Int8)], args),
+        ("setval", 2) => pick(&[Overload(F::Setval, &[P::Text, P::Int], T::Int8)], args),
+        ("setval", 3) => pick(&[Overload(F::Setval, &[P::Text, P::Int, P::Any], T::Int8)], args),
+        ("lastval", 0) => pick(&[Overload(F::Lastval, &[], T::Int8)], args),
         ("random", 0) => pick(&[Overload(F::Random, &[], T::Float8)], args),
         ("greatest" | "least" | "coalesce", 1..) => {
             let func = match name {

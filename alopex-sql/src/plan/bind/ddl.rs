@@ -62,6 +62,7 @@ pub(super) fn create_table(b: &mut Binder<'_>, ct: &ast::CreateTable) -> Result<
     let mut primary_key: Option<Vec<usize>> = None;
     let mut uniques: Vec<(Option<String>, Vec<usize>)> = Vec::new();
     let mut checks: Vec<CheckDraft> = Vec::new();
+    let mut serials: Vec<(String, u8)> = Vec::new();
 
     for (pos, def) in ct.columns.iter().enumerate() {
         let col_name = ident(&def.name);
@@ -71,7 +72,13 @@ pub(super) fn create_table(b: &mut Binder<'_>, ct: &ast::CreateTable) -> Result<
         if col_name == ROW_ID_COLUMN {
             return Err(sql_err!(DUPLICATE_COLUMN, "column name \"{col_name}\" conflicts with a system column name"));
         }
-        let ty = types::data_type(&def.data_type)?;
+        let serial = crate::sequence::serial_width(&def.data_type);
+        let ty = match serial {
+            Some(2) => crate::types::DataType::Int2,
+            Some(4) => crate::types::DataType::Int4,
+            Some(_) => crate::types::DataType::Int8,
+            None => types::data_type(&def.data_type)?,
+        };
         let mut draft = ColumnDraft {
             schema: ColumnSchema {
                 id: pos as u32 + 1,
@@ -117,6 +124,17 @@ pub(super) fn create_table(b: &mut Binder<'_>, ct: &ast::CreateTable) -> Result<
                 ColumnOption::ForeignKey(_) => return Err(foreign_keys_unsupported()),
                 other => return Err(Error::unsupported(format!("the column option {other}"))),
             }
+        }
+        if let Some(width) = serial {
+            if draft.default.is_some() {
+                return Err(sql_err!(
+                    SYNTAX_ERROR,
+                    "multiple default values specified for column \"{col_name}\" of table \"{name}\""
+                ));
+            }
+            draft.default = Some(crate::sequence::serial_default(&name, &col_name)?);
+            not_null = true;
+            serials.push((col_name.clone(), width));
         }
         if not_null && draft.explicit_null {
             return Err(conflicting_null(&col_name, &name));
@@ -222,7 +240,7 @@ pub(super) fn create_table(b: &mut Binder<'_>, ct: &ast::CreateTable) -> Result<
         table.next_index_id += 1;
         table.indexes.push(IndexSchema { id, name: index_name, columns: cols, unique: true, kind: IndexKind::BTree });
     }
-    Ok(BoundStatement::CreateTable { table, if_not_exists: ct.if_not_exists })
+    Ok(BoundStatement::CreateTable { table, if_not_exists: ct.if_not_exists, serials })
 }
 
 /// The hidden row-id column with column id `id`.
@@ -596,7 +614,7 @@ mod tests {
     fn create_table_if_not_exists_is_left_to_the_session() {
         let cat = catalog(vec![users()]);
         match bind_sql(&cat, "CREATE TABLE IF NOT EXISTS users (a INT)") {
-            BoundStatement::CreateTable { if_not_exists: true, table } => assert_eq!(table.name, "users"),
+            BoundStatement::CreateTable { if_not_exists: true, table, .. } => assert_eq!(table.name, "users"),
             other => panic!("{other:?}"),
         }
     }

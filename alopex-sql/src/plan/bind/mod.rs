@@ -144,6 +144,9 @@ pub enum BoundStatement {
         table: TableSchema,
         /// IF NOT EXISTS.
         if_not_exists: bool,
+        /// SERIAL columns: the column name and the sequence's value width;
+        /// each gets an owned sequence `<table>_<column>_seq`.
+        serials: Vec<(String, u8)>,
     },
     /// DROP TABLE.
     DropTable {
@@ -239,6 +242,8 @@ pub enum BoundStatement {
     },
     /// CREATE/ALTER/DROP USER or ROLE (see `crate::users`).
     User(crate::users::UserCommand),
+    /// CREATE / DROP SEQUENCE.
+    Sequence(crate::sequence::SeqCommand),
 }
 
 /// Binds one parsed statement against a catalog snapshot. `param_types`
@@ -266,6 +271,23 @@ fn bind_statement(b: &mut Binder<'_>, stmt: &Statement) -> Result<BoundStatement
         Statement::CreateIndex(create) => ddl::create_index(b, create),
         Statement::CreateRole(role) => crate::users::bind_create(role).map(BoundStatement::User),
         Statement::AlterRole { name, operation } => crate::users::bind_alter(name, operation).map(BoundStatement::User),
+        Statement::CreateSequence {
+            temporary: false,
+            if_not_exists,
+            name,
+            data_type,
+            sequence_options,
+            owned_by: None,
+        } => {
+            let name = names::user_relation(name)?;
+            let width = crate::sequence::width_of(data_type.as_ref())?;
+            let def = crate::sequence::define(name, width, sequence_options)?;
+            Ok(BoundStatement::Sequence(crate::sequence::SeqCommand::Create { def, if_not_exists: *if_not_exists }))
+        }
+        Statement::Drop { object_type: ObjectType::Sequence, if_exists, names: list, .. } => {
+            let names = list.iter().map(names::user_relation).collect::<Result<Vec<_>>>()?;
+            Ok(BoundStatement::Sequence(crate::sequence::SeqCommand::Drop { names, if_exists: *if_exists }))
+        }
         Statement::Drop { object_type: ObjectType::Role | ObjectType::User, if_exists, names, .. } => {
             crate::users::bind_drop(names, *if_exists).map(BoundStatement::User)
         }

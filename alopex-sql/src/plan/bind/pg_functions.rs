@@ -173,9 +173,9 @@ impl Binder<'_> {
             ("pg_relation_is_publishable", 1) => Expr::Literal(Value::Bool(false), DataType::Bool),
             ("pg_get_userbyid", 1) => text(super::views::DATABASE),
             ("obj_description" | "col_description" | "shobj_description", 1 | 2)
-            | ("pg_get_serial_sequence", 2)
             | ("pg_get_statisticsobjdef_columns", 1)
             | ("pg_get_partkeydef", 1) => null(DataType::Text),
+            ("pg_get_serial_sequence", 2) => self.serial_sequence(&args)?,
             ("pg_get_expr", 2 | 3) => {
                 let mut args = args;
                 let e = args.swap_remove(0);
@@ -212,6 +212,31 @@ impl Binder<'_> {
             ("json_build_object", _) => return Ok(Ok(self.call_scalar("jsonb_build_object", args)?)),
             _ => return Ok(Err(args)),
         }))
+    }
+
+    /// `pg_get_serial_sequence('table', 'column')` for constant arguments:
+    /// the sequence a SERIAL column owns (`public.<table>_<column>_seq`),
+    /// recognized by the column's `nextval` default; NULL otherwise.
+    fn serial_sequence(&mut self, args: &[Expr]) -> Result<Expr> {
+        let (Some(Expr::Literal(Value::Text(t), _)), Some(Expr::Literal(Value::Text(c), _))) =
+            (args.first(), args.get(1))
+        else {
+            return Ok(null(DataType::Text));
+        };
+        let table = crate::sequence::name_from_text(t);
+        let column = crate::sequence::name_from_text(c);
+        let Some(schema) = self.catalog.table(&table) else {
+            return Err(sql_err!(UNDEFINED_TABLE, "relation \"{table}\" does not exist"));
+        };
+        let Some(col) = schema.columns.iter().find(|col| col.name == column && !col.hidden) else {
+            return Err(sql_err!(UNDEFINED_COLUMN, "column \"{column}\" of relation \"{table}\" does not exist"));
+        };
+        let serial = crate::sequence::serial_default(&table, &column)?.to_string();
+        Ok(if col.default.as_deref() == Some(serial.as_str()) {
+            text(format!("public.{}", crate::sequence::serial_name(&table, &column)))
+        } else {
+            null(DataType::Text)
+        })
     }
 
     /// `current_setting(name [, missing_ok])`: the session's value, bound
