@@ -1,6 +1,6 @@
 //! # Executing placement moves through openraft membership changes
 //!
-//! [`super::plan`] decides; this file does, one move at a time, on the
+//! [`super::plan()`] decides; this file does, one move at a time, on the
 //! range's current leader (only a leader may change membership):
 //!
 //! - `AddLearner`: make sure the target node hosts an (empty) group of the

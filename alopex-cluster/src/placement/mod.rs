@@ -1,6 +1,6 @@
 //! # Placement: where each range's replicas and leader should live
 //!
-//! Deciding and doing are kept apart. [`plan`] is a **pure function** of a
+//! Deciding and doing are kept apart. [`plan()`] is a **pure function** of a
 //! snapshot of the cluster ([`ClusterState`]: nodes with their liveness and
 //! ranges with their voters, learners, leader and size) and a [`Policy`];
 //! it returns a short list of [`Move`]s. Because it is pure it can be tested

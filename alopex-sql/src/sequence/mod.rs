@@ -13,7 +13,7 @@
 //!    it conflicts (another process over the same store), so users never
 //!    see a serialization failure from `nextval`.
 //! 2. **`nextval` is cheap.** Each refill reserves a *block* of values
-//!    (at least [`cache::MIN_BLOCK`], or the sequence's `CACHE`) and the
+//!    (at least `MIN_BLOCK` = 32, or the sequence's `CACHE`) and the
 //!    `Database` hands them out from memory under a mutex; a restart or
 //!    crash may skip the unused rest of a block, exactly as PostgreSQL
 //!    skips unused cached values, but a value is never handed out twice
