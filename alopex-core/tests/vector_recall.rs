@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use alopex_core::vector::fvecs::{read_fvecs, read_ivecs};
+use alopex_core::vector::fvecs::Dataset;
 use alopex_core::vector::{KeyFilter, value};
 use alopex_core::{Engine, Error, IsolationLevel, KvTxn, MemStore, Metric, Options, VectorIndexSpec, WriteBatch};
 use bytes::Bytes;
@@ -24,29 +24,13 @@ const MIN_RECALL: f64 = 0.95;
 /// Queries used per check (of the 200), to keep debug-mode tests quick.
 const QUERIES: usize = 100;
 
-struct Data {
-    base: Vec<Vec<f32>>,
-    queries: Vec<Vec<f32>>,
-    truth_cosine: Vec<Vec<u32>>,
-    truth_l2: Vec<Vec<u32>>,
-}
-
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/minilm-10k")
 }
 
-fn data() -> &'static Data {
-    static DATA: OnceLock<Data> = OnceLock::new();
-    DATA.get_or_init(|| {
-        let floats = |name| read_fvecs(data_dir().join(name)).expect("test data (tests/data/minilm-10k)");
-        let ints = |name| read_ivecs(data_dir().join(name)).expect("test data (tests/data/minilm-10k)");
-        Data {
-            base: floats("base.fvecs"),
-            queries: floats("query.fvecs"),
-            truth_cosine: ints("groundtruth-cosine.ivecs"),
-            truth_l2: ints("groundtruth-l2.ivecs"),
-        }
-    })
+fn data() -> &'static Dataset {
+    static DATA: OnceLock<Dataset> = OnceLock::new();
+    DATA.get_or_init(|| Dataset::load(data_dir()).expect("test data (tests/data/minilm-10k)"))
 }
 
 fn key(row: usize) -> Bytes {

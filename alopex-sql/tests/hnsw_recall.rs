@@ -16,7 +16,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use alopex_core::vector::fvecs::{read_fvecs, read_ivecs};
+use alopex_core::vector::fvecs::Dataset;
 use alopex_core::{Metric, Options};
 use alopex_sql::{Database, DatabaseOptions, Value};
 
@@ -25,29 +25,13 @@ const QUERIES: usize = 100;
 const MIN_RECALL: f64 = 0.95;
 const ROWS: usize = 10_000;
 
-struct Data {
-    base: Vec<Vec<f32>>,
-    queries: Vec<Vec<f32>>,
-    truth_cosine: Vec<Vec<u32>>,
-    truth_l2: Vec<Vec<u32>>,
-}
-
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/minilm-10k")
 }
 
-fn data() -> &'static Data {
-    static DATA: OnceLock<Data> = OnceLock::new();
-    DATA.get_or_init(|| {
-        let floats = |name| read_fvecs(data_dir().join(name)).expect("test data (tests/data/minilm-10k)");
-        let ints = |name| read_ivecs(data_dir().join(name)).expect("test data (tests/data/minilm-10k)");
-        Data {
-            base: floats("base.fvecs"),
-            queries: floats("query.fvecs"),
-            truth_cosine: ints("groundtruth-cosine.ivecs"),
-            truth_l2: ints("groundtruth-l2.ivecs"),
-        }
-    })
+fn data() -> &'static Dataset {
+    static DATA: OnceLock<Dataset> = OnceLock::new();
+    DATA.get_or_init(|| Dataset::load(data_dir()).expect("test data (tests/data/minilm-10k)"))
 }
 
 fn open(dir: &Path) -> Database {

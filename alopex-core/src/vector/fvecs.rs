@@ -13,6 +13,35 @@
 use std::io;
 use std::path::Path;
 
+/// A benchmark set in the usual layout: `base.fvecs` (the vectors),
+/// `query.fvecs`, and exact top-100 ground truth per query for cosine and
+/// L2 (`groundtruth-cosine.ivecs`, `groundtruth-l2.ivecs`), as in
+/// `tests/data/minilm-10k`.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// The vectors to index; row numbers are their ids.
+    pub base: Vec<Vec<f32>>,
+    /// The query vectors.
+    pub queries: Vec<Vec<f32>>,
+    /// Per query, the base rows nearest by cosine distance, nearest first.
+    pub truth_cosine: Vec<Vec<u32>>,
+    /// Per query, the base rows nearest by L2 distance, nearest first.
+    pub truth_l2: Vec<Vec<u32>>,
+}
+
+impl Dataset {
+    /// Reads the four files from `dir`.
+    pub fn load(dir: impl AsRef<Path>) -> io::Result<Dataset> {
+        let dir = dir.as_ref();
+        Ok(Dataset {
+            base: read_fvecs(dir.join("base.fvecs"))?,
+            queries: read_fvecs(dir.join("query.fvecs"))?,
+            truth_cosine: read_ivecs(dir.join("groundtruth-cosine.ivecs"))?,
+            truth_l2: read_ivecs(dir.join("groundtruth-l2.ivecs"))?,
+        })
+    }
+}
+
 /// The rows of an `.fvecs` file.
 pub fn read_fvecs(path: impl AsRef<Path>) -> io::Result<Vec<Vec<f32>>> {
     read_rows(path.as_ref(), f32::from_le_bytes)
