@@ -106,6 +106,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             }
             let node = ClusterNode::start(cluster_config).await.map_err(|e| ServeError::Cluster(e.to_string()))?;
             tracing::info!(node_id = %node.id(), "cluster node listening on {} (udp)", node.listen_addr());
+            alopex_sql::system::register(Arc::new(crate::system_views::ClusterViews::new(node.clone())));
             Some(node)
         }
     };
@@ -167,6 +168,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let _ = http_task.await;
     let _ = grpc_task.await;
     if let Some(node) = &cluster {
+        alopex_sql::system::unregister();
         node.shutdown().await;
         tracing::info!("left the cluster");
     }

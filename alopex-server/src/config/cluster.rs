@@ -194,14 +194,18 @@ impl ClusterSettings {
         }
         let join: Vec<String> = self.join.unwrap_or_default().into_iter().map(|s| s.trim().to_string()).collect();
         for seed in &join {
-            let port_ok = seed.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+            let port_ok =
+                seed.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
             if !port_ok {
                 return Err(invalid("join", format!("seed \"{seed}\" is not HOST:PORT")));
             }
         }
         let identity = match (self.cert_dir, self.insecure.unwrap_or(false)) {
             (Some(_), true) => {
-                return Err(invalid("cluster_insecure", "--cluster-cert-dir and --cluster-insecure exclude each other"));
+                return Err(invalid(
+                    "cluster_insecure",
+                    "--cluster-cert-dir and --cluster-insecure exclude each other",
+                ));
             }
             (Some(dir), false) => {
                 for file in CERT_FILES {
@@ -298,16 +302,23 @@ mod tests {
         let err = |s: ClusterSettings| s.resolve(Path::new("/d")).unwrap_err().to_string();
         let no_identity = ClusterSettings { listen_addr: Some("127.0.0.1:1".into()), ..ClusterSettings::default() };
         assert!(err(no_identity).contains("--cluster-cert-dir"));
-        let missing = ClusterSettings { cert_dir: Some("/nonexistent".into()), insecure: None, ..insecure("127.0.0.1:1") };
+        let missing =
+            ClusterSettings { cert_dir: Some("/nonexistent".into()), insecure: None, ..insecure("127.0.0.1:1") };
         assert!(err(missing).contains("node.crt"));
-        assert!(err(ClusterSettings { join: Some(vec!["nohost".into()]), ..insecure("127.0.0.1:1") }).contains("nohost"));
+        assert!(
+            err(ClusterSettings { join: Some(vec!["nohost".into()]), ..insecure("127.0.0.1:1") }).contains("nohost")
+        );
         assert!(err(insecure("not an address")).contains("listen_addr"));
         assert!(err(ClusterSettings { down_timeout: Some("soon".into()), ..insecure("127.0.0.1:1") }).contains("soon"));
-        assert!(err(ClusterSettings { split_threshold: Some("5 parsecs".into()), ..insecure("127.0.0.1:1") })
-            .contains("parsecs"));
+        assert!(
+            err(ClusterSettings { split_threshold: Some("5 parsecs".into()), ..insecure("127.0.0.1:1") })
+                .contains("parsecs")
+        );
         assert!(err(ClusterSettings { replication_factor: Some(0), ..insecure("127.0.0.1:1") }).contains("between"));
-        assert!(err(ClusterSettings { advertise_addr: Some("0.0.0.0:9".into()), ..insecure("127.0.0.1:1") })
-            .contains("wildcard"));
+        assert!(
+            err(ClusterSettings { advertise_addr: Some("0.0.0.0:9".into()), ..insecure("127.0.0.1:1") })
+                .contains("wildcard")
+        );
     }
 
     #[test]

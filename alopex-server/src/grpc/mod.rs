@@ -25,8 +25,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use alopex_proto::v1 as pb;
 use alopex_cluster::node::ClusterNode;
+use alopex_proto::v1 as pb;
 use alopex_proto::v1::alopex_server::{Alopex, AlopexServer};
 use alopex_proto::v1::kv_server::KvServer;
 use alopex_sql::{Database, Error, Session, SqlState, StatementResult, Value};

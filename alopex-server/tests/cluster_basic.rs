@@ -1,0 +1,386 @@
+//! A cluster of real `alopex serve` processes on loopback, driven the way an
+//! operator and an application would: certificates from `alopex cert`,
+//! nodes started with `--listen-addr`/`--join`, the KV API over gRPC
+//! (`alopex.v1.Kv` with the Rust client from `alopex-proto`), membership
+//! and ranges over REST, `alopex node list`.
+//!
+//! The main test runs one cluster through the scenario in order,
+//! because each step starts from the state the last one left (bringing a
+//! cluster up costs seconds): three nodes come up and see each other; 10k
+//! keys are written and read back from every node; the leader of the
+//! busiest range is killed with SIGKILL and the time until writes to that
+//! range resume is measured and printed; the killed node restarts and must
+//! catch up, which is proved by stopping another node so that no quorum
+//! exists without the restarted one; a fourth node joins and receives
+//! replicas until the counts even out; a node stays down past the down
+//! timeout and its replicas are re-created elsewhere. After every fault
+//! every acknowledged write is read back: nothing acknowledged may be lost.
+//!
+//! The small tests check what a node outside a cluster says, and that bad
+//! cluster settings stop startup with a clear message.
+
+#[path = "common/cluster.rs"]
+mod cluster;
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use alopex_proto::v1::kv_client::KvClient;
+use alopex_proto::v1::{KvGetRequest, KvPutRequest, KvScanRequest};
+use cluster::{Cluster, alive, in_range, wait_for};
+use common::Server;
+use futures::StreamExt;
+use tonic::transport::Channel;
+
+const KEYS: usize = 10_000;
+/// Flags every node of the main test gets: small ranges, a short down timeout.
+const FLAGS: &[&str] = &["--split-threshold", "128KiB", "--down-timeout", "8s", "--replication-factor", "3"];
+
+fn key(i: usize) -> Vec<u8> {
+    format!("k{i:05}").into_bytes()
+}
+
+fn value(i: usize, version: u32) -> Vec<u8> {
+    format!("v{i:05}-{version}-{}", "x".repeat(90)).into_bytes()
+}
+
+async fn put(kv: &mut KvClient<Channel>, key: Vec<u8>, value: Vec<u8>, timeout: Duration) -> Result<(), String> {
+    match tokio::time::timeout(timeout, kv.put(KvPutRequest { key, value })).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(s)) => Err(format!("{:?}: {}", s.code(), s.message())),
+        Err(_) => Err("timed out".into()),
+    }
+}
+
+/// Every pair in the `k` keys, through `kv`.
+async fn scan_all(kv: &mut KvClient<Channel>) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, String> {
+    let request = KvScanRequest { start: b"k".to_vec(), end: Some(b"l".to_vec()), limit: 100_000 };
+    let pairs = tokio::time::timeout(Duration::from_secs(30), kv.scan(request))
+        .await
+        .map_err(|_| "scan timed out".to_string())?
+        .map_err(|s| format!("scan: {:?}: {}", s.code(), s.message()))?
+        .into_inner()
+        .pairs;
+    Ok(pairs.into_iter().map(|p| (p.key, p.value)).collect())
+}
+
+/// Reads every expected pair back through node `i` (a scan, and gets of a
+/// sample), failing the test on any difference.
+async fn check_all(cluster: &Cluster, i: usize, expected: &BTreeMap<Vec<u8>, Vec<u8>>) {
+    let mut kv = cluster.nodes[i].kv().await;
+    let got = wait_for("a full scan", Duration::from_secs(30), || {
+        let mut kv = kv.clone();
+        async move { scan_all(&mut kv).await }
+    })
+    .await;
+    assert_eq!(got.len(), expected.len(), "node {} scans {} keys, expected {}", i + 1, got.len(), expected.len());
+    for (k, v) in expected {
+        assert_eq!(got.get(k), Some(v), "node {} lost {}", i + 1, String::from_utf8_lossy(k));
+    }
+    for k in expected.keys().step_by(97) {
+        let r = kv.get(KvGetRequest { key: k.clone() }).await.expect("get").into_inner();
+        assert_eq!(r.value.as_ref(), expected.get(k), "get {} on node {}", String::from_utf8_lossy(k), i + 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_kv_failover_catch_up_rebalance_and_rereplication() {
+    let started = Instant::now();
+    let mut cluster = Cluster::new(FLAGS);
+    cluster.add(&[]);
+    cluster.add(&[0]);
+    cluster.add(&[0]);
+
+    // Every node sees three alive members.
+    for i in 0..3 {
+        let node = &cluster.nodes[i];
+        wait_for("3 alive nodes", Duration::from_secs(30), || async move {
+            let nodes = node.nodes().await;
+            if alive(&nodes) == 3 { Ok(()) } else { Err(format!("{nodes:?}")) }
+        })
+        .await;
+    }
+    let listing = Command::new(env!("CARGO_BIN_EXE_alopex"))
+        .args(["node", "list", "--http-addr", &cluster.nodes[0].http_url()])
+        .output()
+        .expect("alopex node list");
+    let listing_out = String::from_utf8_lossy(&listing.stdout);
+    assert!(listing.status.success(), "{}", String::from_utf8_lossy(&listing.stderr));
+    assert!(listing_out.contains("(3 rows)") && listing_out.contains("alive"), "{listing_out}");
+    eprintln!("3 nodes up after {:?}\n{listing_out}", started.elapsed());
+    // The same membership as a SQL system table.
+    let conn_str = cluster.nodes[1].server.as_ref().unwrap().conn_str();
+    let (client, conn) = tokio_postgres::connect(&conn_str, tokio_postgres::NoTls).await.expect("connect pg");
+    tokio::spawn(conn);
+    let rows = client
+        .query("SELECT node_id, state, is_self FROM system.cluster_nodes WHERE state = 'alive' ORDER BY node_id", &[])
+        .await
+        .expect("system.cluster_nodes");
+    assert_eq!(rows.len(), 3);
+    let selves: Vec<i64> = rows.iter().filter(|r| r.get::<_, bool>(2)).map(|r| r.get(0)).collect();
+    assert_eq!(selves, vec![2], "node 2 answers as itself");
+    drop(client);
+
+    // 10k keys, written through all three nodes, 32 at a time.
+    let t = Instant::now();
+    let clients: Vec<KvClient<Channel>> = futures::future::join_all((0..3).map(|i| cluster.nodes[i].kv())).await;
+    let results: Vec<Result<(), String>> = futures::stream::iter(0..KEYS)
+        .map(|i| {
+            let mut kv = clients[i % 3].clone();
+            async move { put(&mut kv, key(i), value(i, 0), Duration::from_secs(20)).await }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    let failed: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(failed.is_empty(), "{} puts failed, first: {}", failed.len(), failed[0]);
+    eprintln!("wrote {KEYS} keys in {:?} ({:.0}/s)", t.elapsed(), KEYS as f64 / t.elapsed().as_secs_f64());
+    let mut expected: BTreeMap<Vec<u8>, Vec<u8>> = (0..KEYS).map(|i| (key(i), value(i, 0))).collect();
+    for i in 0..3 {
+        check_all(&cluster, i, &expected).await;
+    }
+    eprintln!("read back from every node after {:?}", started.elapsed());
+
+    // The busiest range (most of our keys) and its leader.
+    let (busiest, leader) = wait_for("ranges with leaders", Duration::from_secs(30), || {
+        let node = &cluster.nodes[0];
+        async move {
+            let ranges = node.ranges().await;
+            let best = ranges
+                .iter()
+                .max_by_key(|r| (0..KEYS).step_by(10).filter(|&i| in_range(r, &key(i))).count())
+                .ok_or("no ranges")?;
+            let leader = best["leader"].as_u64().ok_or_else(|| format!("no leader: {best}"))?;
+            Ok((best.clone(), leader))
+        }
+    })
+    .await;
+    let leader_index = (leader - 1) as usize;
+    let range_keys: Vec<usize> = (0..KEYS).filter(|&i| in_range(&busiest, &key(i))).collect();
+    assert!(!range_keys.is_empty(), "the busiest range holds none of the keys: {busiest}");
+    eprintln!("busiest range {} ({} keys), leader n{leader}", busiest["range_id"], range_keys.len());
+
+    // kill -9 the leader; write to its range through a survivor until it works.
+    let survivor = (leader_index + 1) % 3;
+    let mut kv = cluster.nodes[survivor].kv().await;
+    let killed_at = Instant::now();
+    cluster.nodes[leader_index].kill();
+    let mut version = 1;
+    let probe = range_keys[0];
+    loop {
+        if put(&mut kv, key(probe), value(probe, version), Duration::from_secs(2)).await.is_ok() {
+            expected.insert(key(probe), value(probe, version));
+            break;
+        }
+        assert!(killed_at.elapsed() < Duration::from_secs(60), "writes did not resume within 60 s of the leader kill");
+        version += 1;
+    }
+    let failover = killed_at.elapsed();
+    eprintln!(
+        "FAILOVER: writes to range {} resumed {failover:?} after kill -9 of its leader n{leader}",
+        busiest["range_id"]
+    );
+    // More writes while the node is down, to be caught up on.
+    for &i in range_keys.iter().take(200) {
+        put(&mut kv, key(i), value(i, 100), Duration::from_secs(10)).await.expect("write with a node down");
+        expected.insert(key(i), value(i, 100));
+    }
+
+    // Restart it; then stop another node: no quorum exists without the
+    // restarted one, so writes succeed only once it has caught up.
+    cluster.restart(leader_index);
+    let node = &cluster.nodes[leader_index];
+    wait_for("the restarted node to see 3 alive", Duration::from_secs(30), || async move {
+        let nodes = node.nodes().await;
+        if alive(&nodes) == 3 { Ok(()) } else { Err(format!("{nodes:?}")) }
+    })
+    .await;
+    let other = (leader_index + 2) % 3;
+    cluster.nodes[other].kill();
+    let t = Instant::now();
+    let kv = cluster.nodes[leader_index].kv().await;
+    for &i in range_keys.iter().step_by(range_keys.len().div_ceil(20).max(1)) {
+        wait_for("a write needing the restarted node", Duration::from_secs(60), || {
+            let mut kv = kv.clone();
+            async move { put(&mut kv, key(i), value(i, 200), Duration::from_secs(2)).await }
+        })
+        .await;
+        expected.insert(key(i), value(i, 200));
+    }
+    eprintln!("restarted n{leader} caught up: writes needing it committed after {:?}", t.elapsed());
+    check_all(&cluster, leader_index, &expected).await;
+    cluster.restart(other);
+
+    // A fourth node: replicas rebalance onto it.
+    let t = Instant::now();
+    cluster.add(&[0, 1]);
+    let node = &cluster.nodes[0];
+    let counts = wait_for("replicas to even out over 4 nodes", Duration::from_secs(90), || async move {
+        let nodes = node.nodes().await;
+        let counts: Vec<u64> = nodes.iter().map(|n| n["replicas"].as_u64().unwrap_or(0)).collect();
+        let (min, max) = (counts.iter().min().copied().unwrap_or(0), counts.iter().max().copied().unwrap_or(0));
+        if alive(&nodes) == 4 && min > 0 && max - min <= 2 { Ok(counts) } else { Err(format!("{counts:?}")) }
+    })
+    .await;
+    eprintln!("REBALANCE: replicas per node {counts:?} after {:?}", t.elapsed());
+    check_all(&cluster, 3, &expected).await;
+
+    // A node down past the down timeout: its replicas are re-created.
+    let victim = 1;
+    let victim_id = cluster.nodes[victim].id;
+    cluster.nodes[victim].kill();
+    let t = Instant::now();
+    let node = &cluster.nodes[0];
+    wait_for("the down node's replicas to be re-created", Duration::from_secs(120), || async move {
+        let ranges = node.ranges().await;
+        let bad: Vec<String> = ranges
+            .iter()
+            .filter(|r| {
+                let voters: Vec<u64> =
+                    r["voters"].as_array().map(|v| v.iter().filter_map(|x| x.as_u64()).collect()).unwrap_or_default();
+                voters.contains(&victim_id) || voters.len() != 3
+            })
+            .map(|r| r.to_string())
+            .collect();
+        if !ranges.is_empty() && bad.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{} ranges not moved: {bad:?}", bad.len()))
+        }
+    })
+    .await;
+    eprintln!("RE-REPLICATION: n{victim_id}'s replicas re-created {:?} after its kill (down timeout 8s)", t.elapsed());
+    check_all(&cluster, 0, &expected).await;
+
+    // Graceful shutdown of the rest: exit 0.
+    for i in cluster.running() {
+        assert_eq!(cluster.nodes[i].stop(), Some(0), "node {} did not shut down cleanly", i + 1);
+    }
+    eprintln!("total {:?}", started.elapsed());
+}
+
+/// A standalone node: the cluster routes answer 404 `not_a_cluster_node`,
+/// the Kv service UNAVAILABLE, and `alopex node list` says so.
+#[tokio::test]
+async fn a_standalone_node_says_it_is_not_in_a_cluster() {
+    let server = Server::start();
+    let http = reqwest::Client::new();
+    for (method, path) in [
+        (reqwest::Method::GET, "/v1/cluster/nodes"),
+        (reqwest::Method::GET, "/v1/cluster/ranges"),
+        (reqwest::Method::POST, "/v1/cluster/nodes/2/decommission"),
+    ] {
+        let r = http.request(method, format!("{}{path}", server.http_url())).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "not_a_cluster_node", "{path}: {body}");
+    }
+    let doc: serde_json::Value =
+        http.get(format!("{}/v1/openapi.json", server.http_url())).send().await.unwrap().json().await.unwrap();
+    for path in ["/v1/cluster/nodes", "/v1/cluster/ranges", "/v1/cluster/nodes/{id}/decommission"] {
+        assert!(doc["paths"][path].is_object(), "{path} missing from the OpenAPI document");
+    }
+
+    let mut kv = KvClient::connect(server.grpc_url()).await.unwrap();
+    let err = kv.put(KvPutRequest { key: b"a".to_vec(), value: b"b".to_vec() }).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::Unavailable);
+    assert!(err.message().contains("not a cluster node"), "{}", err.message());
+
+    let out = Command::new(env!("CARGO_BIN_EXE_alopex"))
+        .args(["node", "list", "--http-addr", &format!("127.0.0.1:{}", server.http_port)])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not_a_cluster_node"));
+    let out = Command::new(env!("CARGO_BIN_EXE_alopex"))
+        .args(["node", "decommission", "../x", "--http-addr", &format!("127.0.0.1:{}", server.http_port)])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a node id"));
+
+    // No system tables outside a cluster: an undefined table.
+    let (client, conn) = tokio_postgres::connect(&server.conn_str(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let err = client.query("SELECT * FROM system.cluster_nodes", &[]).await.unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("42P01"), "{err}");
+}
+
+/// Runs `alopex serve` with `flags` over a fresh directory until it exits,
+/// its log shows `until`, or 20 s pass: (exit code if it exited, its log).
+fn serve_until(flags: &[&str], until: &str) -> (Option<i32>, String) {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let port = || format!("127.0.0.1:{}", common::free_port());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_alopex"))
+        .arg("serve")
+        .arg("--data-dir")
+        .arg(dir.path().join("d"))
+        .args(["--pg-addr", &port(), "--http-addr", &port(), "--grpc-addr", &port()])
+        .args(flags)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut log = String::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut code = None;
+    while Instant::now() < deadline {
+        while let Ok(line) = rx.try_recv() {
+            log.push_str(&line);
+            log.push('\n');
+        }
+        if !until.is_empty() && log.contains(until) {
+            break;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            code = status.code();
+            std::thread::sleep(Duration::from_millis(100));
+            while let Ok(line) = rx.try_recv() {
+                log.push_str(&line);
+                log.push('\n');
+            }
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    (code, log)
+}
+
+fn serve_until_exit(flags: &[&str]) -> (Option<i32>, String) {
+    serve_until(flags, "")
+}
+
+#[test]
+fn bad_cluster_settings_stop_startup_with_a_clear_message() {
+    let listen = format!("127.0.0.1:{}", cluster::free_udp_port());
+    let (code, err) = serve_until_exit(&["--listen-addr", &listen]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--cluster-cert-dir") && err.contains("--cluster-insecure"), "{err}");
+    let (code, err) = serve_until_exit(&["--join", "127.0.0.1:1"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--listen-addr"), "{err}");
+    let (code, err) = serve_until_exit(&["--listen-addr", &listen, "--cluster-cert-dir", "/nonexistent"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("node.crt") && err.contains("alopex cert create-node"), "{err}");
+    let (code, err) = serve_until_exit(&["--listen-addr", &listen, "--cluster-insecure", "--down-timeout", "soon"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("down_timeout"), "{err}");
+    let (code, err) = serve_until_exit(&["--listen-addr", "nonsense", "--cluster-insecure"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("listen_addr"), "{err}");
+    // Insecure mode warns, whether or not the node then starts.
+    let (_, err) =
+        serve_until(&["--listen-addr", &listen, "--cluster-insecure", "--cluster-tuning", "fast"], "tests only");
+    assert!(err.contains("--cluster-insecure") && err.contains("tests only"), "{err}");
+}
