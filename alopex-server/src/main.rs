@@ -34,7 +34,7 @@ enum Command {
         #[arg(long, env = "ALOPEX_CONFIG")]
         config: Option<PathBuf>,
         #[command(flatten)]
-        settings: Settings,
+        settings: Box<Settings>,
     },
     /// An interactive SQL shell (or `-c SQL`, `-f FILE`, a piped script)
     /// connected to a running server.

@@ -195,12 +195,11 @@ async fn partition_and_crash_under_a_register_workload_stay_linearizable() {
     let url = |i: usize| urls.lock().unwrap()[i].clone();
     net.partition(&[2], &[0, 1]);
     let cut = Instant::now();
-    let majority = wait_for("the majority to accept writes", Duration::from_secs(30), || {
+    wait_for("the majority to accept writes", Duration::from_secs(30), || {
         let u = url(0);
         async move { put_via(&u, b"majority", Duration::from_secs(2)).await }
     })
     .await;
-    let _ = majority;
     eprintln!("PARTITION: the majority accepts writes {:?} after the cut", cut.elapsed());
     // Give the isolated node time to lose any lease it held, then expect
     // every write through it to go unacknowledged.
