@@ -85,3 +85,83 @@ impl ClusterConfig {
         }
     }
 }
+
+/// The concrete periods and timeouts of a [`Tuning`] profile, for the
+/// layers the node starts.
+impl Tuning {
+    /// Raft: heartbeats and election timeouts.
+    pub fn raft_options(self) -> crate::raft::RaftNodeOptions {
+        let mut o = crate::raft::RaftNodeOptions::default();
+        if self == Tuning::Fast {
+            o.raft.heartbeat_interval = 50;
+            o.raft.election_timeout_min = 200;
+            o.raft.election_timeout_max = 400;
+        }
+        o
+    }
+
+    /// SWIM: probe, suspicion and gossip periods (seeds and the advertised
+    /// address are filled in by the node).
+    pub fn membership(self) -> crate::membership::MembershipConfig {
+        let base = crate::membership::MembershipConfig::default();
+        match self {
+            Tuning::Lan => base,
+            Tuning::Fast => crate::membership::MembershipConfig {
+                probe_period: Duration::from_millis(200),
+                probe_rtt: Duration::from_millis(80),
+                suspect_to_down_after: Duration::from_millis(1000),
+                gossip_period: Duration::from_millis(100),
+                announce_period: Duration::from_millis(1000),
+                join_retry: Duration::from_millis(200),
+                ..base
+            },
+        }
+    }
+
+    /// QUIC: call, dial and idle timeouts, redial backoff.
+    pub fn transport(self, t: &mut crate::transport::TransportConfig) {
+        if self == Tuning::Fast {
+            t.call_timeout = Duration::from_secs(2);
+            t.connect_timeout = Duration::from_millis(500);
+            t.idle_timeout = Duration::from_secs(2);
+            t.keep_alive = Duration::from_millis(300);
+            t.backoff_min = Duration::from_millis(50);
+            t.backoff_max = Duration::from_millis(200);
+        }
+    }
+
+    /// How often the placement loop observes and plans, and how often each
+    /// node refreshes what it reports (`nodes()`).
+    pub fn placement_period(self) -> Duration {
+        match self {
+            Tuning::Lan => Duration::from_secs(2),
+            Tuning::Fast => Duration::from_millis(200),
+        }
+    }
+
+    /// How often the range layer's maintenance (hosted ranges, splits) runs.
+    pub fn maintenance_interval(self) -> Duration {
+        match self {
+            Tuning::Lan => Duration::from_millis(500),
+            Tuning::Fast => Duration::from_millis(100),
+        }
+    }
+
+    /// How long a status or move call of the placement loop may take.
+    pub fn placement_call_timeout(self) -> Duration {
+        match self {
+            Tuning::Lan => Duration::from_secs(5),
+            Tuning::Fast => Duration::from_secs(2),
+        }
+    }
+
+    /// How long a node waits after starting before it plans placement, so
+    /// that membership has found the other nodes (a node it has not heard
+    /// of yet would otherwise look dead).
+    pub fn placement_grace(self) -> Duration {
+        match self {
+            Tuning::Lan => Duration::from_secs(10),
+            Tuning::Fast => Duration::from_secs(2),
+        }
+    }
+}
