@@ -75,9 +75,22 @@ async fn check_all(cluster: &Cluster, i: usize, expected: &BTreeMap<Vec<u8>, Vec
         async move { scan_all(&mut kv).await }
     })
     .await;
-    assert_eq!(got.len(), expected.len(), "node {} scans {} keys, expected {}", i + 1, got.len(), expected.len());
-    for (k, v) in expected {
-        assert_eq!(got.get(k), Some(v), "node {} lost {}", i + 1, String::from_utf8_lossy(k));
+    let missing: Vec<&Vec<u8>> = expected.iter().filter(|(k, v)| got.get(*k) != Some(*v)).map(|(k, _)| k).collect();
+    if !missing.is_empty() || got.len() != expected.len() {
+        // Say whether the keys are gone or only the scan missed them.
+        let mut gets = Vec::new();
+        for k in missing.iter().take(5) {
+            let r = kv.get(KvGetRequest { key: k.to_vec() }).await.map(|r| r.into_inner().value.is_some());
+            gets.push(format!("{}: get found {r:?}", String::from_utf8_lossy(k)));
+        }
+        let ranges = cluster.nodes[i].ranges().await;
+        panic!(
+            "node {} scans {} keys, expected {}; {} missing or different, e.g. {gets:?}; ranges: {ranges:?}",
+            i + 1,
+            got.len(),
+            expected.len(),
+            missing.len()
+        );
     }
     for k in expected.keys().step_by(97) {
         let r = kv.get(KvGetRequest { key: k.clone() }).await.expect("get").into_inner();
@@ -143,6 +156,7 @@ async fn three_nodes_kv_failover_catch_up_rebalance_and_rereplication() {
     }
     eprintln!("read back from every node after {:?}", started.elapsed());
 
+    cluster::wait_replicated(&cluster.nodes[0], 3, Duration::from_secs(60)).await;
     // The busiest range (most of our keys) and its leader.
     let (busiest, leader) = wait_for("ranges with leaders", Duration::from_secs(30), || {
         let node = &cluster.nodes[0];
@@ -170,11 +184,20 @@ async fn three_nodes_kv_failover_catch_up_rebalance_and_rereplication() {
     let mut version = 1;
     let probe = range_keys[0];
     loop {
-        if put(&mut kv, key(probe), value(probe, version), Duration::from_secs(2)).await.is_ok() {
-            expected.insert(key(probe), value(probe, version));
-            break;
-        }
-        assert!(killed_at.elapsed() < Duration::from_secs(60), "writes did not resume within 60 s of the leader kill");
+        // Each attempt waits long enough for the gateway to give up on the
+        // dead leader (its call timeout) and find the new one.
+        let last = match put(&mut kv, key(probe), value(probe, version), Duration::from_secs(10)).await {
+            Ok(()) => {
+                expected.insert(key(probe), value(probe, version));
+                break;
+            }
+            Err(e) => e,
+        };
+        assert!(
+            killed_at.elapsed() < Duration::from_secs(60),
+            "writes did not resume within 60 s of the leader kill; last error: {last}; ranges: {:?}",
+            cluster.nodes[survivor].ranges().await
+        );
         version += 1;
     }
     let failover = killed_at.elapsed();
@@ -204,7 +227,7 @@ async fn three_nodes_kv_failover_catch_up_rebalance_and_rereplication() {
     for &i in range_keys.iter().step_by(range_keys.len().div_ceil(20).max(1)) {
         wait_for("a write needing the restarted node", Duration::from_secs(60), || {
             let mut kv = kv.clone();
-            async move { put(&mut kv, key(i), value(i, 200), Duration::from_secs(2)).await }
+            async move { put(&mut kv, key(i), value(i, 200), Duration::from_secs(10)).await }
         })
         .await;
         expected.insert(key(i), value(i, 200));

@@ -180,7 +180,8 @@ async fn partition_and_crash_under_a_register_workload_stay_linearizable() {
         })
         .await;
     }
-    eprintln!("3 nodes up behind proxies after {:?}", started.elapsed());
+    cluster::wait_replicated(&cluster.nodes[0], 3, Duration::from_secs(60)).await;
+    eprintln!("3 nodes up behind proxies, every range on all three, after {:?}", started.elapsed());
 
     let urls: Urls =
         Arc::new(Mutex::new(cluster.nodes.iter().map(|n| n.server.as_ref().unwrap().grpc_url()).collect()));
@@ -197,7 +198,7 @@ async fn partition_and_crash_under_a_register_workload_stay_linearizable() {
     let cut = Instant::now();
     wait_for("the majority to accept writes", Duration::from_secs(30), || {
         let u = url(0);
-        async move { put_via(&u, b"majority", Duration::from_secs(2)).await }
+        async move { put_via(&u, b"majority", Duration::from_secs(10)).await }
     })
     .await;
     eprintln!("PARTITION: the majority accepts writes {:?} after the cut", cut.elapsed());
@@ -208,14 +209,14 @@ async fn partition_and_crash_under_a_register_workload_stay_linearizable() {
         let r = put_via(&url(2), format!("minority{n}").as_bytes(), Duration::from_secs(2)).await;
         assert!(r.is_err(), "the isolated node acknowledged a write during the partition");
     }
-    put_via(&url(1), b"majority2", Duration::from_secs(5)).await.expect("the majority stopped accepting writes");
+    put_via(&url(1), b"majority2", Duration::from_secs(10)).await.expect("the majority stopped accepting writes");
     eprintln!("PARTITION: the minority refused every write; {} datagrams dropped", net.dropped());
 
     net.heal();
     let healed = Instant::now();
     wait_for("the healed node to accept writes", Duration::from_secs(30), || {
         let u = url(2);
-        async move { put_via(&u, b"healed", Duration::from_secs(2)).await }
+        async move { put_via(&u, b"healed", Duration::from_secs(10)).await }
     })
     .await;
     eprintln!("HEAL: the formerly isolated node accepts writes {:?} after the heal", healed.elapsed());

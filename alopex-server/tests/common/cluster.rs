@@ -272,3 +272,17 @@ pub fn in_range(range: &Value, key: &[u8]) -> bool {
     let end = range["end"].as_str().map(unhex);
     key >= start.as_slice() && end.is_none_or(|e| key < e.as_slice())
 }
+
+/// Waits until node `node` lists ranges that all have `voters` voters and a
+/// leader: the cluster is fully replicated.
+pub async fn wait_replicated(node: &Node, voters: usize, timeout: Duration) -> Vec<Value> {
+    wait_for("every range fully replicated", timeout, || async move {
+        let ranges = node.ranges().await;
+        let short: Vec<&Value> = ranges
+            .iter()
+            .filter(|r| r["voters"].as_array().map_or(0, |v| v.len()) != voters || r["leader"].is_null())
+            .collect();
+        if !ranges.is_empty() && short.is_empty() { Ok(ranges.clone()) } else { Err(format!("{ranges:?}")) }
+    })
+    .await
+}
