@@ -136,26 +136,20 @@ async fn three_nodes_kv_failover_catch_up_rebalance_and_rereplication() {
     assert_eq!(selves, vec![2], "node 2 answers as itself");
     drop(client);
 
+    // Placement first spreads the bootstrap node's ranges over the others
+    // (writes during that phase: `writes_while_the_first_replicas_are_placed_are_kept`).
+    cluster::wait_replicated(&cluster.nodes[0], 3, Duration::from_secs(60)).await;
+
     // 10k keys, written through all three nodes, 32 at a time.
     let t = Instant::now();
-    let clients: Vec<KvClient<Channel>> = futures::future::join_all((0..3).map(|i| cluster.nodes[i].kv())).await;
-    let results: Vec<Result<(), String>> = futures::stream::iter(0..KEYS)
-        .map(|i| {
-            let mut kv = clients[i % 3].clone();
-            async move { put(&mut kv, key(i), value(i, 0), Duration::from_secs(20)).await }
-        })
-        .buffer_unordered(32)
-        .collect()
-        .await;
-    let failed: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
-    assert!(failed.is_empty(), "{} puts failed, first: {}", failed.len(), failed[0]);
+    let mut expected = write_keys(&cluster, KEYS).await;
     eprintln!("wrote {KEYS} keys in {:?} ({:.0}/s)", t.elapsed(), KEYS as f64 / t.elapsed().as_secs_f64());
-    let mut expected: BTreeMap<Vec<u8>, Vec<u8>> = (0..KEYS).map(|i| (key(i), value(i, 0))).collect();
     for i in 0..3 {
         check_all(&cluster, i, &expected).await;
     }
     eprintln!("read back from every node after {:?}", started.elapsed());
 
+    // The splits settle: every range has its voters and a leader.
     cluster::wait_replicated(&cluster.nodes[0], 3, Duration::from_secs(60)).await;
     // The busiest range (most of our keys) and its leader.
     let (busiest, leader) = wait_for("ranges with leaders", Duration::from_secs(30), || {
@@ -282,6 +276,41 @@ async fn three_nodes_kv_failover_catch_up_rebalance_and_rereplication() {
         assert_eq!(cluster.nodes[i].stop(), Some(0), "node {} did not shut down cleanly", i + 1);
     }
     eprintln!("total {:?}", started.elapsed());
+}
+
+/// Writes `keys` keys through the nodes, 32 at a time; failing the test on
+/// any error. The pairs written.
+async fn write_keys(cluster: &Cluster, keys: usize) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    let running = cluster.running();
+    let clients: Vec<KvClient<Channel>> =
+        futures::future::join_all(running.iter().map(|&i| cluster.nodes[i].kv())).await;
+    let results: Vec<Result<(), String>> = futures::stream::iter(0..keys)
+        .map(|i| {
+            let mut kv = clients[i % clients.len()].clone();
+            async move { put(&mut kv, key(i), value(i, 0), Duration::from_secs(20)).await }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    let failed: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(failed.is_empty(), "{} puts failed, first: {}", failed.len(), failed[0]);
+    (0..keys).map(|i| (key(i), value(i, 0))).collect()
+}
+
+/// Writes made while placement is still spreading the bootstrap node's
+/// ranges over the joining nodes (and the ranges split under them) must be
+/// kept like any other acknowledged write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_while_the_first_replicas_are_placed_are_kept() {
+    let mut cluster = Cluster::new(FLAGS);
+    cluster.add(&[]);
+    cluster.add(&[0]);
+    cluster.add(&[0]);
+    let expected = write_keys(&cluster, 3000).await;
+    cluster::wait_replicated(&cluster.nodes[0], 3, Duration::from_secs(60)).await;
+    for i in 0..3 {
+        check_all(&cluster, i, &expected).await;
+    }
 }
 
 /// A standalone node: the cluster routes answer 404 `not_a_cluster_node`,
