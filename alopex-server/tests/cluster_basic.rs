@@ -306,7 +306,7 @@ async fn writes_while_the_first_replicas_are_placed_are_kept() {
     cluster.add(&[]);
     cluster.add(&[0]);
     cluster.add(&[0]);
-    let expected = write_keys(&cluster, 3000).await;
+    let expected = write_keys(&cluster, KEYS).await;
     cluster::wait_replicated(&cluster.nodes[0], 3, Duration::from_secs(60)).await;
     for i in 0..3 {
         check_all(&cluster, i, &expected).await;
