@@ -313,6 +313,60 @@ async fn writes_while_the_first_replicas_are_placed_are_kept() {
     }
 }
 
+/// `alopex node decommission` drains a node of a four-node cluster: its
+/// replica count falls to 0 while every range keeps three voters, then it
+/// stops cleanly; unknown and malformed ids are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decommission_drains_a_node() {
+    let mut cluster = Cluster::new(FLAGS);
+    cluster.add(&[]);
+    for _ in 0..3 {
+        cluster.add(&[0]);
+    }
+    cluster::wait_replicated(&cluster.nodes[0], 3, Duration::from_secs(60)).await;
+    let expected = write_keys(&cluster, 1000).await;
+    let node = &cluster.nodes[0];
+    wait_for("node 4 to hold replicas", Duration::from_secs(60), || async move {
+        let nodes = node.nodes().await;
+        let n4 = nodes.iter().find(|n| n["node_id"] == 4).map(|n| n["replicas"].as_u64().unwrap_or(0));
+        if n4.unwrap_or(0) > 0 { Ok(()) } else { Err(format!("{nodes:?}")) }
+    })
+    .await;
+
+    let http = format!("127.0.0.1:{}", cluster.nodes[1].server.as_ref().unwrap().http_port);
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_alopex")).args(args).args(["--http-addr", &http]).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    };
+    let (code, out) = cli(&["node", "decommission", "99"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("unknown_node"), "{out}");
+    let (code, out) = cli(&["node", "decommission", "n4"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("node 4 is being decommissioned"), "{out}");
+
+    let t = Instant::now();
+    wait_for("node 4 to drain", Duration::from_secs(90), || async move {
+        let nodes = node.nodes().await;
+        let n4 = nodes.iter().find(|n| n["node_id"] == 4).cloned().unwrap_or_default();
+        let ranges = node.ranges().await;
+        let drained = n4["decommissioning"] == true
+            && n4["replicas"] == 0
+            && !ranges.is_empty()
+            && ranges.iter().all(|r| {
+                let v = r["voters"].as_array().cloned().unwrap_or_default();
+                v.len() == 3 && !v.contains(&serde_json::json!(4))
+            });
+        if drained { Ok(()) } else { Err(format!("n4 {n4}; ranges {ranges:?}")) }
+    })
+    .await;
+    eprintln!("DECOMMISSION: node 4 drained in {:?}", t.elapsed());
+    assert_eq!(cluster.nodes[3].stop(), Some(0));
+    for i in 0..3 {
+        check_all(&cluster, i, &expected).await;
+    }
+}
+
 /// A standalone node: the cluster routes answer 404 `not_a_cluster_node`,
 /// the Kv service UNAVAILABLE, and `alopex node list` says so.
 #[tokio::test]
