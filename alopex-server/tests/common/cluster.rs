@@ -156,6 +156,10 @@ impl Node {
     }
 }
 
+/// One test cluster at a time per test binary: several clusters of
+/// processes on two cores would turn timing assertions into load tests.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A test cluster: a CA and the nodes made so far.
 pub struct Cluster {
     /// Holds every directory.
@@ -165,15 +169,25 @@ pub struct Cluster {
     pub nodes: Vec<Node>,
     /// Flags every node gets.
     pub common_flags: Vec<String>,
+    /// Held while the cluster lives (declared last: released after the
+    /// nodes are killed).
+    _turn: std::sync::MutexGuard<'static, ()>,
 }
 
 impl Cluster {
     /// A new CA, no nodes yet.
     pub fn new(common_flags: &[&str]) -> Cluster {
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         let dir = tempfile::tempdir().expect("tempdir");
         let ca = dir.path().join("ca");
         alopex(&["cert", "create-ca", "--out", path(&ca)]);
-        Cluster { dir, ca, nodes: Vec::new(), common_flags: common_flags.iter().map(|s| s.to_string()).collect() }
+        Cluster {
+            dir,
+            ca,
+            nodes: Vec::new(),
+            common_flags: common_flags.iter().map(|s| s.to_string()).collect(),
+            _turn: turn,
+        }
     }
 
     /// Defines the next node (not started): its certificate, ports and
