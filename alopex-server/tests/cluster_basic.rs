@@ -67,8 +67,8 @@ async fn scan_all(kv: &mut KvClient<Channel>) -> Result<BTreeMap<Vec<u8>, Vec<u8
 }
 
 /// Reads every expected pair back through node `i` (a scan, and gets of a
-/// sample), failing the test on any difference.
-async fn check_all(cluster: &Cluster, i: usize, expected: &BTreeMap<Vec<u8>, Vec<u8>>) {
+/// sample): what differs, if anything.
+async fn check(cluster: &Cluster, i: usize, expected: &BTreeMap<Vec<u8>, Vec<u8>>) -> Result<(), String> {
     let mut kv = cluster.nodes[i].kv().await;
     let got = wait_for("a full scan", Duration::from_secs(30), || {
         let mut kv = kv.clone();
@@ -79,28 +79,47 @@ async fn check_all(cluster: &Cluster, i: usize, expected: &BTreeMap<Vec<u8>, Vec
     if !missing.is_empty() || got.len() != expected.len() {
         // Say whether the keys are gone or only the scan missed them.
         let mut gets = Vec::new();
-        for k in missing.iter().take(5) {
+        for k in missing.iter().take(3) {
             let r = kv.get(KvGetRequest { key: k.to_vec() }).await.map(|r| r.into_inner().value.is_some());
             gets.push(format!("{}: get found {r:?}", String::from_utf8_lossy(k)));
         }
-        let ranges = cluster.nodes[i].ranges().await;
-        panic!(
+        let ranges: Vec<String> = cluster.nodes[i]
+            .ranges()
+            .await
+            .iter()
+            .map(|r| format!("r{} [{}, {}) v{} l{}", r["range_id"], r["start"], r["end"], r["voters"], r["leader"]))
+            .collect();
+        return Err(format!(
             "node {} scans {} keys, expected {}; {} missing or different, e.g. {gets:?}; ranges: {ranges:?}",
             i + 1,
             got.len(),
             expected.len(),
             missing.len()
-        );
+        ));
     }
     for k in expected.keys().step_by(97) {
-        let r = kv.get(KvGetRequest { key: k.clone() }).await.expect("get").into_inner();
-        assert_eq!(r.value.as_ref(), expected.get(k), "get {} on node {}", String::from_utf8_lossy(k), i + 1);
+        let r = kv.get(KvGetRequest { key: k.clone() }).await.map_err(|e| format!("get: {e}"))?.into_inner();
+        if r.value.as_ref() != expected.get(k) {
+            return Err(format!("get {} on node {} differs", String::from_utf8_lossy(k), i + 1));
+        }
+    }
+    Ok(())
+}
+
+/// [`check`], failing the test on any difference.
+async fn check_all(cluster: &Cluster, i: usize, expected: &BTreeMap<Vec<u8>, Vec<u8>>) {
+    if let Err(e) = check(cluster, i, expected).await {
+        panic!("{e}");
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_kv_failover_catch_up_rebalance_and_rereplication() {
     let started = Instant::now();
+    // Lost writes (and a re-replication that never finishes) are collected
+    // and reported at the end, so one run shows every step that fails
+    // rather than only the first.
+    let mut problems: Vec<String> = Vec::new();
     let mut cluster = Cluster::new(FLAGS);
     cluster.add(&[]);
     cluster.add(&[0]);
@@ -145,7 +164,7 @@ async fn three_nodes_kv_failover_catch_up_rebalance_and_rereplication() {
     let mut expected = write_keys(&cluster, KEYS).await;
     eprintln!("wrote {KEYS} keys in {:?} ({:.0}/s)", t.elapsed(), KEYS as f64 / t.elapsed().as_secs_f64());
     for i in 0..3 {
-        check_all(&cluster, i, &expected).await;
+        problems.extend(check(&cluster, i, &expected).await.err());
     }
     eprintln!("read back from every node after {:?}", started.elapsed());
 
@@ -227,7 +246,7 @@ async fn three_nodes_kv_failover_catch_up_rebalance_and_rereplication() {
         expected.insert(key(i), value(i, 200));
     }
     eprintln!("restarted n{leader} caught up: writes needing it committed after {:?}", t.elapsed());
-    check_all(&cluster, leader_index, &expected).await;
+    problems.extend(check(&cluster, leader_index, &expected).await.err());
     cluster.restart(other);
 
     // A fourth node: replicas rebalance onto it.
@@ -242,7 +261,7 @@ async fn three_nodes_kv_failover_catch_up_rebalance_and_rereplication() {
     })
     .await;
     eprintln!("REBALANCE: replicas per node {counts:?} after {:?}", t.elapsed());
-    check_all(&cluster, 3, &expected).await;
+    problems.extend(check(&cluster, 3, &expected).await.err());
 
     // A node down past the down timeout: its replicas are re-created.
     let victim = 1;
@@ -250,27 +269,37 @@ async fn three_nodes_kv_failover_catch_up_rebalance_and_rereplication() {
     cluster.nodes[victim].kill();
     let t = Instant::now();
     let node = &cluster.nodes[0];
-    wait_for("the down node's replicas to be re-created", Duration::from_secs(120), || async move {
-        let ranges = node.ranges().await;
-        let bad: Vec<String> = ranges
-            .iter()
-            .filter(|r| {
-                let voters: Vec<u64> =
-                    r["voters"].as_array().map(|v| v.iter().filter_map(|x| x.as_u64()).collect()).unwrap_or_default();
-                voters.contains(&victim_id) || voters.len() != 3
-            })
-            .map(|r| r.to_string())
-            .collect();
-        if !ranges.is_empty() && bad.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("{} ranges not moved: {bad:?}", bad.len()))
-        }
-    })
-    .await;
-    eprintln!("RE-REPLICATION: n{victim_id}'s replicas re-created {:?} after its kill (down timeout 8s)", t.elapsed());
-    check_all(&cluster, 0, &expected).await;
+    let rereplicated =
+        cluster::try_wait_for("the down node's replicas to be re-created", Duration::from_secs(60), || async move {
+            let ranges = node.ranges().await;
+            let bad: Vec<String> = ranges
+                .iter()
+                .filter(|r| {
+                    let voters: Vec<u64> = r["voters"]
+                        .as_array()
+                        .map(|v| v.iter().filter_map(|x| x.as_u64()).collect())
+                        .unwrap_or_default();
+                    voters.contains(&victim_id) || voters.len() != 3
+                })
+                .map(|r| r.to_string())
+                .collect();
+            if !ranges.is_empty() && bad.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{} ranges not moved: {bad:?}", bad.len()))
+            }
+        })
+        .await;
+    match rereplicated {
+        Ok(()) => eprintln!(
+            "RE-REPLICATION: n{victim_id}'s replicas re-created {:?} after its kill (down timeout 8s)",
+            t.elapsed()
+        ),
+        Err(e) => problems.push(e),
+    }
+    problems.extend(check(&cluster, 0, &expected).await.err());
 
+    assert!(problems.is_empty(), "the cluster lost acknowledged writes or got stuck:\n{}", problems.join("\n"));
     // Graceful shutdown of the rest: exit 0.
     for i in cluster.running() {
         assert_eq!(cluster.nodes[i].stop(), Some(0), "node {} did not shut down cleanly", i + 1);

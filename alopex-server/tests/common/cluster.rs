@@ -251,9 +251,21 @@ fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
-/// Polls `f` every 100 ms until it returns `Some`, failing the test after
+/// Polls `f` every 100 ms until it returns `Ok`, failing the test after
 /// `timeout` with `what` and the last state `f` described.
-pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    match try_wait_for(what, timeout, f).await {
+        Ok(v) => v,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// Like [`wait_for`], but a timeout is an error to report, not a panic.
+pub async fn try_wait_for<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> Result<T, String>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, String>>,
@@ -261,9 +273,11 @@ where
     let deadline = Instant::now() + timeout;
     loop {
         match f().await {
-            Ok(v) => return v,
+            Ok(v) => return Ok(v),
             Err(last) => {
-                assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}; last: {last}");
+                if Instant::now() >= deadline {
+                    return Err(format!("timed out after {timeout:?} waiting for {what}; last: {last}"));
+                }
             }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
