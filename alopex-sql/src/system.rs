@@ -87,3 +87,54 @@ pub(crate) fn bind(name: &str) -> Option<(Node, Scope)> {
     };
     Some((Node::Values { rows, width }, scope))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    use super::*;
+    use crate::{Database, StatementResult};
+
+    /// A provider whose one table changes between statements.
+    struct Counter(AtomicI64);
+
+    impl SystemViews for Counter {
+        fn table(&self, name: &str) -> Option<SystemTable> {
+            (name == "things").then(|| {
+                let n = self.0.fetch_add(1, Ordering::SeqCst);
+                SystemTable {
+                    columns: vec![("name".into(), DataType::Text), ("n".into(), DataType::Int8)],
+                    rows: vec![vec![Value::text("a"), Value::Int(n)], vec![Value::text("b"), Value::Null]],
+                }
+            })
+        }
+    }
+
+    fn rows(db: &Database, sql: &str) -> crate::Result<Vec<Vec<Value>>> {
+        let (mut results, error) = db.session().run_script(sql, &[]);
+        if let Some(e) = error {
+            return Err(e);
+        }
+        match results.pop() {
+            Some(StatementResult::Rows { rows, .. }) => Ok(rows),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn system_tables_come_from_the_provider_and_are_never_cached() {
+        let db = Database::open_in_memory();
+        register(Arc::new(Counter(AtomicI64::new(10))));
+        let sql = "SELECT t.name, n FROM system.things AS t WHERE n IS NOT NULL ORDER BY name";
+        assert_eq!(rows(&db, sql).unwrap(), vec![vec![Value::text("a"), Value::Int(10)]]);
+        // The same text again: bound again, fresh rows.
+        assert_eq!(rows(&db, sql).unwrap(), vec![vec![Value::text("a"), Value::Int(11)]]);
+        assert_eq!(rows(&db, "SELECT count(*) FROM system.things").unwrap(), vec![vec![Value::Int(2)]]);
+        let err = rows(&db, "SELECT * FROM system.nope").unwrap_err();
+        assert_eq!(err.state.code(), "42P01");
+        unregister();
+        let err = rows(&db, sql).unwrap_err();
+        assert_eq!(err.state.code(), "42P01");
+        assert!(err.message.contains("system.things"), "{}", err.message);
+    }
+}
