@@ -397,12 +397,5 @@ impl ClusterNode {
         while Arc::strong_count(self.range.raft().engine()) > 1 && std::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        eprintln!(
-            "DEBUG shutdown {}: engine {} range {} control {}",
-            self.id,
-            Arc::strong_count(self.range.raft().engine()),
-            Arc::strong_count(&self.range),
-            Arc::strong_count(&self.control)
-        );
     }
 }
