@@ -39,8 +39,8 @@ pub mod id_file;
 pub mod info;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -81,16 +81,19 @@ pub enum ClusterError {
 
 /// The RPC service handed to the transport before the range layer exists
 /// (the range layer needs the transport to send): calls arriving in that
-/// instant are refused, and the sender retries.
+/// instant are refused, and the sender retries. Shutting down clears it,
+/// which also breaks the reference cycle range layer → transport →
+/// service → range layer, so the engine closes.
 #[derive(Default)]
-struct LateService(OnceLock<Arc<dyn RpcService>>);
+struct LateService(parking_lot::RwLock<Option<Arc<dyn RpcService>>>);
 
 #[async_trait]
 impl RpcService for LateService {
     async fn handle(&self, from: NodeId, range: RangeId, method: u16, body: Bytes) -> Result<Bytes, String> {
-        match self.0.get() {
+        let service = self.0.read().clone();
+        match service {
             Some(s) => s.handle(from, range, method, body).await,
-            None => Err("the node is starting".into()),
+            None => Err("the node is not serving".into()),
         }
     }
 }
@@ -102,6 +105,7 @@ pub struct ClusterNode {
     advertise: SocketAddr,
     config: ClusterConfig,
     transport: Transport,
+    late: Arc<LateService>,
     membership: tokio::sync::Mutex<Option<Membership>>,
     view: tokio::sync::watch::Receiver<MembershipView>,
     range: Arc<RangeNode>,
@@ -184,7 +188,7 @@ impl ClusterNode {
         };
         let had_state = raft.engine().scan_prefix(crate::raft::shape::HOSTED_PREFIX, false).next().is_some();
         let range = RangeNode::start(raft, rpc, vec![id], range_opts).await.map_err(failed)?;
-        let _ = late.0.set(Arc::clone(&range) as Arc<dyn RpcService>);
+        *late.0.write() = Some(Arc::clone(&range) as Arc<dyn RpcService>);
 
         let swim = MembershipConfig { seeds, advertise: Some(advertise), ..tuning.membership() };
         let membership = Membership::start(transport.clone(), swim).map_err(|e| ClusterError::Config(e.to_string()))?;
@@ -201,6 +205,7 @@ impl ClusterNode {
             advertise,
             config,
             transport,
+            late,
             membership: tokio::sync::Mutex::new(Some(membership)),
             view,
             range,
@@ -383,7 +388,14 @@ impl ClusterNode {
         if let Some(m) = self.membership.lock().await.take() {
             m.leave().await;
         }
+        self.late.0.write().take();
         self.range.stop().await;
         self.transport.shutdown().await;
+        // Let in-flight work drop its handles on the engine, so that the
+        // data directory can be opened again as soon as the node is dropped.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while Arc::strong_count(self.range.raft().engine()) > 1 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 }

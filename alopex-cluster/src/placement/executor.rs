@@ -61,6 +61,7 @@ pub async fn execute(leader: &RaftNode, mv: Move, host: &dyn ReplicaHost) -> Res
         Move::AddLearner { range, node } => {
             host.ensure_replica(node, range).await?;
             let g = leader.group(range).ok_or(RaftNodeError::UnknownRange(range))?;
+            seed_by_snapshot(leader, range, &g.raft).await?;
             g.raft
                 .add_learner(node.0, BasicNode { addr: format!("node-{}", node.0) }, false)
                 .await
@@ -85,6 +86,50 @@ pub async fn execute(leader: &RaftNode, mv: Move, host: &dyn ReplicaHost) -> Res
         }
     }
     Ok(())
+}
+
+/// Makes the leader's log start at a snapshot covering everything applied,
+/// so that a new learner is seeded by that snapshot and never by replaying
+/// the log from index 1: a range born by a split has its older data in its
+/// parent's log, not its own, and a replay would miss it. Builds the
+/// snapshot if the current one is behind, then purges the log up to it,
+/// waiting (bounded) for both.
+async fn seed_by_snapshot(
+    leader: &RaftNode,
+    range: RangeId,
+    raft: &crate::raft::RangeRaft,
+) -> Result<(), RaftNodeError> {
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+    let index = |l: Option<crate::raft::types::LogId>| l.map_or(0, |l| l.index);
+    let m = leader.metrics(range).ok_or(RaftNodeError::UnknownRange(range))?;
+    let applied = index(m.last_applied);
+    if applied == 0 || (index(m.snapshot) >= applied && index(m.purged) >= index(m.snapshot)) {
+        return Ok(());
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    if index(m.snapshot) < applied {
+        raft.trigger().snapshot().await.map_err(raft_err)?;
+    }
+    let snapshot = loop {
+        let s = leader.metrics(range).map_or(0, |m| index(m.snapshot));
+        if s >= applied {
+            break s;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(RaftNodeError::Raft(format!("{range}: the snapshot for a new replica is not ready")));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    raft.trigger().purge_log(snapshot).await.map_err(raft_err)?;
+    loop {
+        if leader.metrics(range).is_some_and(|m| index(m.purged) >= snapshot) {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(RaftNodeError::Raft(format!("{range}: the log was not purged for a new replica")));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// The range as `node` sees it: voters and learners from its membership,

@@ -331,6 +331,15 @@ impl RaftNode {
                 let req = codec::decode(&body).map_err(|e| e.to_string())?;
                 enc(codec::encode(&raft.pre_vote(req).await.map_err(|e| e.to_string())?))
             }
+            method::TRANSFER_LEADER => {
+                let req = codec::decode(&body).map_err(|e| e.to_string())?;
+                let answer: Result<(), String> = match raft.handle_transfer_leader(req).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                enc(codec::encode(&answer))
+            }
             method::SNAPSHOT_CHUNK => {
                 let chunk: SnapshotChunk = codec::decode(&body).map_err(|e| e.to_string())?;
                 let resp = self.receive_chunk(from, &group, chunk).await?;

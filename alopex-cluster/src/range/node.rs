@@ -74,6 +74,10 @@ pub struct RangeNode {
     kv: ClusterKv,
     opts: RangeNodeOptions,
     stopped: AtomicBool,
+    /// Serializes starting and dropping groups (the maintenance task,
+    /// `host_replica`, `drop_replica`), so a group being dropped is never
+    /// restarted from its hosted record halfway through.
+    hosting: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for RangeNode {
@@ -93,7 +97,14 @@ impl RangeNode {
         opts: RangeNodeOptions,
     ) -> Result<Arc<RangeNode>, RaftNodeError> {
         let kv = ClusterKv::new(Arc::clone(&rpc), meta_replicas, opts.gateway.clone());
-        let node = Arc::new(RangeNode { raft, rpc, kv, opts, stopped: AtomicBool::new(false) });
+        let node = Arc::new(RangeNode {
+            raft,
+            rpc,
+            kv,
+            opts,
+            stopped: AtomicBool::new(false),
+            hosting: tokio::sync::Mutex::new(()),
+        });
         node.host_recorded().await?;
         let weak = Arc::downgrade(&node);
         let interval = node.opts.maintenance_interval;
@@ -187,6 +198,7 @@ impl RangeNode {
         if self.is_stopped() {
             return Ok(());
         }
+        let _hosting = self.hosting.lock().await;
         let engine = Arc::clone(self.raft.engine());
         let hosted: Vec<(RangeId, HostedRange)> = engine
             .scan_prefix(shape::HOSTED_PREFIX, false)
@@ -236,6 +248,7 @@ impl RangeNode {
         if self.is_stopped() {
             return Err(RaftNodeError::Raft("the node is stopping".into()));
         }
+        let _hosting = self.hosting.lock().await;
         if self.raft.group(range).is_some() {
             return Ok(());
         }
@@ -258,8 +271,12 @@ impl RangeNode {
     /// snapshot reconciles them): deleting them with tombstones could
     /// shadow the versions a later snapshot brings back.
     pub async fn drop_replica(&self, range: RangeId) -> Result<(), RaftNodeError> {
-        self.raft.remove_group(range).await?;
+        let _hosting = self.hosting.lock().await;
         let engine = Arc::clone(self.raft.engine());
+        let mut batch = WriteBatch::new();
+        batch.delete(shape::hosted_key(range.0));
+        engine.write(batch).map_err(core_err)?;
+        self.raft.remove_group(range).await?;
         let mut by_ts: std::collections::BTreeMap<u64, WriteBatch> = std::collections::BTreeMap::new();
         let read_ts = engine.visible_ts();
         for prefix in [shape::shape_prefix(range.0), crate::raft::span::applied_prefix(range.0)] {
@@ -273,9 +290,6 @@ impl RangeNode {
         for (ts, batch) in by_ts {
             engine.write_at(batch, ts).map_err(core_err)?;
         }
-        let mut batch = WriteBatch::new();
-        batch.delete(shape::hosted_key(range.0));
-        engine.write(batch).map_err(core_err)?;
         tracing::info!(node = %self.id(), %range, "dropped a replica");
         Ok(())
     }
@@ -439,7 +453,7 @@ impl RangeNode {
 #[async_trait]
 impl RpcService for RangeNode {
     async fn handle(&self, from: NodeId, range: RangeId, method: u16, body: Bytes) -> Result<Bytes, String> {
-        if method < method::KV_GET {
+        if method < method::KV_GET || method == crate::raft::network::method::TRANSFER_LEADER {
             return self.raft.handle(from, range, method, body).await;
         }
         let reply = match method {
