@@ -22,6 +22,7 @@
 pub mod ids;
 pub mod kv_service;
 pub mod membership;
+pub mod node;
 pub mod placement;
 pub mod raft;
 pub mod range;

@@ -36,13 +36,18 @@
 //! password = "secret"          # or: verifier = "SCRAM-SHA-256$4096:…"
 //! ```
 //!
-//! Unknown keys are an error, so a misspelt setting is noticed.
+//! Unknown keys are an error, so a misspelt setting is noticed. The
+//! `[cluster]` table (and the cluster flags) are described in [`cluster`].
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde::Deserialize;
+
+pub mod cluster;
+
+pub use cluster::ClusterSettings;
 
 /// The Postgres wire port when none is configured (PostgreSQL's 5432 stays
 /// free for a local PostgreSQL).
@@ -101,6 +106,10 @@ pub struct Settings {
     /// Users defined in the file (`[[users]]`), besides those in the database.
     #[arg(skip)]
     pub users: Option<Vec<ConfigUser>>,
+    /// The cluster settings (`[cluster]` in the file).
+    #[command(flatten)]
+    #[serde(default)]
+    pub cluster: ClusterSettings,
 }
 
 /// How Postgres wire clients authenticate (see `pg/auth.rs`).
@@ -145,7 +154,7 @@ pub struct TlsFiles {
 }
 
 /// The settings in force, every one decided.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// Directory holding the database.
     pub data_dir: PathBuf,
@@ -173,6 +182,8 @@ pub struct Config {
     pub tls_required: bool,
     /// Users from the config file.
     pub users: Vec<ConfigUser>,
+    /// The cluster node's settings; `None` outside cluster mode.
+    pub cluster: Option<alopex_cluster::node::ClusterConfig>,
 }
 
 /// Why the settings could not be read.
@@ -233,6 +244,7 @@ impl Settings {
             tls_key: self.tls_key.or(lower.tls_key),
             tls_required: self.tls_required.or(lower.tls_required),
             users: self.users.or(lower.users),
+            cluster: self.cluster.over(lower.cluster),
         }
     }
 
@@ -273,8 +285,10 @@ impl Settings {
                 ));
             }
         }
+        let data_dir = self.data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let cluster = self.cluster.resolve(&data_dir)?;
         Ok(Config {
-            data_dir: self.data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            data_dir,
             pg_addr: addr(self.pg_addr, DEFAULT_PG_ADDR)?,
             http_addr: addr(self.http_addr, DEFAULT_HTTP_ADDR)?,
             grpc_addr: addr(self.grpc_addr, DEFAULT_GRPC_ADDR)?,
@@ -287,6 +301,7 @@ impl Settings {
             tls,
             tls_required,
             users,
+            cluster,
         })
     }
 }
@@ -319,6 +334,28 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("/from/flag"));
         assert_eq!(c.pg_addr.port(), 7001);
         assert_eq!(c.workers, 3);
+    }
+
+    #[test]
+    fn the_cluster_table_layers_like_the_rest() {
+        let file = Settings::from_toml(
+            "data_dir = \"/d\"\n[cluster]\nlisten_addr = \"127.0.0.1:7000\"\njoin = [\"127.0.0.1:7001\"]\n\
+             insecure = true\nreplication_factor = 5\ndown_timeout = \"1m\"\n",
+        )
+        .unwrap();
+        let flags = Settings {
+            cluster: ClusterSettings { replication_factor: Some(3), ..ClusterSettings::default() },
+            ..Settings::default()
+        };
+        let c = flags.over(file).resolve().unwrap().cluster.unwrap();
+        assert_eq!(c.listen.port(), 7000);
+        assert_eq!(c.join, vec!["127.0.0.1:7001".to_string()]);
+        assert_eq!(c.replication_factor, 3);
+        assert_eq!(c.down_timeout, std::time::Duration::from_secs(60));
+        assert_eq!(c.data_dir, PathBuf::from("/d/cluster"));
+        assert!(Settings::default().resolve().unwrap().cluster.is_none());
+        let err = Settings::from_toml("[cluster]\nlisten = \"x\"\n").unwrap_err();
+        assert!(err.contains("unknown field `listen`"), "{err}");
     }
 
     #[test]

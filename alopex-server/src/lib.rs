@@ -17,4 +17,5 @@ pub mod http;
 pub mod metrics;
 pub mod pg;
 pub mod server;
+pub mod system_views;
 pub mod workers;

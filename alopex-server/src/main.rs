@@ -14,6 +14,7 @@ use tracing_subscriber::EnvFilter;
 
 use cli::cert::CertArgs;
 use cli::import::ImportArgs;
+use cli::node::NodeArgs;
 use cli::shell::SqlArgs;
 
 /// Alopex: a SQL + vector database.
@@ -26,14 +27,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Runs a node: Postgres wire (and, later, HTTP and gRPC) over the
-    /// database in the data directory.
+    /// Runs a node: Postgres wire, HTTP and gRPC over the database in the
+    /// data directory; with --listen-addr, also a member of a cluster.
     Serve {
         /// A TOML settings file (flags and ALOPEX_* variables override it).
         #[arg(long, env = "ALOPEX_CONFIG")]
         config: Option<PathBuf>,
         #[command(flatten)]
-        settings: Settings,
+        settings: Box<Settings>,
     },
     /// An interactive SQL shell (or `-c SQL`, `-f FILE`, a piped script)
     /// connected to a running server.
@@ -44,6 +45,9 @@ enum Command {
     /// Creates the cluster CA and node certificates (node-to-node mutual
     /// TLS).
     Cert(CertArgs),
+    /// The cluster's nodes: `list`, `decommission <id>` (through a running
+    /// node's REST API).
+    Node(NodeArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +60,7 @@ fn main() -> ExitCode {
         Command::Sql(args) => ExitCode::from(cli::shell::run(args)),
         Command::Import(args) => ExitCode::from(cli::import::run(args)),
         Command::Cert(args) => ExitCode::from(cli::cert::run(args)),
+        Command::Node(args) => ExitCode::from(cli::node::run(args)),
         Command::Serve { config, settings } => {
             let file = match config.as_deref().map(Settings::from_file).transpose() {
                 Ok(f) => f.unwrap_or_default(),

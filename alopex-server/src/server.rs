@@ -8,6 +8,15 @@
 //! dropped with an open transaction rolls it back), refuse any further
 //! work, and close the database, which flushes the storage engine. The
 //! process exits 0.
+//!
+//! In cluster mode (`--listen-addr`) the node first starts its
+//! [`ClusterNode`] (identity, QUIC, membership, the ranges it hosts) from
+//! `<data-dir>/cluster`, before any client port opens: a node that cannot
+//! join or whose certificate does not match its stored id stops startup
+//! with the reason. The gRPC port then carries the cluster's `alopex.v1.Kv`
+//! service and the REST API its `/v1/cluster/*` routes. On shutdown the
+//! node leaves the cluster gracefully once client work has drained, and
+//! before the SQL database closes. SQL itself stays node-local for now.
 
 use std::time::Duration;
 
@@ -16,6 +25,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use std::sync::Arc;
+
+use alopex_cluster::node::{ClusterNode, IdentitySource};
 
 use crate::config::AuthMode;
 use crate::config::Config;
@@ -45,6 +56,9 @@ pub enum ServeError {
     /// Authentication could not be set up.
     #[error("cannot set up authentication: {0}")]
     Auth(#[from] crate::pg::auth::AuthError),
+    /// The cluster node could not start.
+    #[error("cannot start the cluster node: {0}")]
+    Cluster(String),
     /// A listener could not bind.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -79,6 +93,23 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let grpc_listener = TcpListener::bind(config.grpc_addr)
         .await
         .map_err(|source| ServeError::Bind { addr: config.grpc_addr, source })?;
+    // The client ports are bound first so a taken port fails before the
+    // node joins anything; connections wait in the backlog meanwhile.
+    let cluster = match config.cluster.clone() {
+        None => None,
+        Some(cluster_config) => {
+            if cluster_config.identity == IdentitySource::Insecure {
+                tracing::warn!(
+                    "--cluster-insecure: node-to-node TLS checks no cluster CA and node ids are taken on trust; \
+                     for tests only, never in production"
+                );
+            }
+            let node = ClusterNode::start(cluster_config).await.map_err(|e| ServeError::Cluster(e.to_string()))?;
+            tracing::info!(node_id = %node.id(), "cluster node listening on {} (udp)", node.listen_addr());
+            alopex_sql::system::register(Arc::new(crate::system_views::ClusterViews::new(node.clone())));
+            Some(node)
+        }
+    };
     let grpc_addr = grpc_listener.local_addr().unwrap_or(config.grpc_addr);
     let pg_addr = pg_listener.local_addr().unwrap_or(config.pg_addr);
     let http_addr = http_listener.local_addr().unwrap_or(config.http_addr);
@@ -111,6 +142,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         workers: workers.clone(),
         metrics: metrics.clone(),
         max_result_bytes: config.max_result_bytes,
+        cluster: cluster.clone(),
     };
     let grpc_task = tokio::spawn(grpc.serve(grpc_listener, stop_rx.clone()));
     let http_state = AppState {
@@ -119,6 +151,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         metrics,
         max_result_bytes: config.max_result_bytes,
         token: config.http_token.as_deref().map(Arc::from),
+        cluster: cluster.clone(),
     };
     let http_task = tokio::spawn(crate::http::serve(http_state, http_listener, stop_rx));
 
@@ -134,6 +167,11 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let _ = pg_task.await;
     let _ = http_task.await;
     let _ = grpc_task.await;
+    if let Some(node) = &cluster {
+        alopex_sql::system::unregister();
+        node.shutdown().await;
+        tracing::info!("left the cluster");
+    }
     let closed = tokio::task::spawn_blocking(move || db.close()).await;
     match closed {
         Ok(Ok(())) => tracing::info!("database closed"),

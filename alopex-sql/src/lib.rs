@@ -31,6 +31,7 @@ pub mod plan;
 mod search;
 pub mod sequence;
 pub mod session;
+pub mod system;
 pub mod table;
 pub mod types;
 pub mod users;

@@ -16,15 +16,29 @@
 //!
 //! [`observe`] reads back the [`RangeState`] from the leader's metrics, so a
 //! control loop is `observe → plan → execute → repeat`.
+//!
+//! **Over the network.** A running node (`crate::node`) plans on the meta
+//! range's leader but must execute on each range's leader, wherever it is.
+//! [`serve`] is the leader's side of two RPCs of the range protocol:
+//! `RANGE_STATUS` answers [`observe`] plus the range's shape and its
+//! lagging members, and `PLACE_MOVE` runs [`execute`] with an
+//! [`RpcReplicaHost`], which starts and drops replicas on other nodes with
+//! the `HOST_REPLICA` and `DROP_REPLICA` RPCs. A follower answers "not
+//! leader" with its hint, so the caller's gateway follows it.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use openraft::{BasicNode, ChangeMembers};
 
 use super::plan::{Learner, Move, RangeState};
 use crate::ids::{NodeId, RangeId};
-use crate::raft::{RaftNode, RaftNodeError};
+use crate::raft::{RaftNode, RaftNodeError, RangeSpan, codec};
+use crate::range::RangeNode;
+use crate::range::protocol::{HostRequest, KvReply, MoveRequest, RangeStatus, method};
+use crate::rpc::RpcClient;
 
 /// How the executor reaches the nodes of the cluster.
 #[async_trait]
@@ -47,6 +61,7 @@ pub async fn execute(leader: &RaftNode, mv: Move, host: &dyn ReplicaHost) -> Res
         Move::AddLearner { range, node } => {
             host.ensure_replica(node, range).await?;
             let g = leader.group(range).ok_or(RaftNodeError::UnknownRange(range))?;
+            seed_by_snapshot(leader, range, &g.raft).await?;
             g.raft
                 .add_learner(node.0, BasicNode { addr: format!("node-{}", node.0) }, false)
                 .await
@@ -73,6 +88,50 @@ pub async fn execute(leader: &RaftNode, mv: Move, host: &dyn ReplicaHost) -> Res
     Ok(())
 }
 
+/// Makes the leader's log start at a snapshot covering everything applied,
+/// so that a new learner is seeded by that snapshot and never by replaying
+/// the log from index 1: a range born by a split has its older data in its
+/// parent's log, not its own, and a replay would miss it. Builds the
+/// snapshot if the current one is behind, then purges the log up to it,
+/// waiting (bounded) for both.
+async fn seed_by_snapshot(
+    leader: &RaftNode,
+    range: RangeId,
+    raft: &crate::raft::RangeRaft,
+) -> Result<(), RaftNodeError> {
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+    let index = |l: Option<crate::raft::types::LogId>| l.map_or(0, |l| l.index);
+    let m = leader.metrics(range).ok_or(RaftNodeError::UnknownRange(range))?;
+    let applied = index(m.last_applied);
+    if applied == 0 || (index(m.snapshot) >= applied && index(m.purged) >= index(m.snapshot)) {
+        return Ok(());
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    if index(m.snapshot) < applied {
+        raft.trigger().snapshot().await.map_err(raft_err)?;
+    }
+    let snapshot = loop {
+        let s = leader.metrics(range).map_or(0, |m| index(m.snapshot));
+        if s >= applied {
+            break s;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(RaftNodeError::Raft(format!("{range}: the snapshot for a new replica is not ready")));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    raft.trigger().purge_log(snapshot).await.map_err(raft_err)?;
+    loop {
+        if leader.metrics(range).is_some_and(|m| index(m.purged) >= snapshot) {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(RaftNodeError::Raft(format!("{range}: the log was not purged for a new replica")));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// The range as `node` sees it: voters and learners from its membership,
 /// the leader it knows, and (on the leader) which learners are within
 /// `CAUGHT_UP_LAG` entries of the leader's log.
@@ -91,4 +150,104 @@ pub fn observe(node: &RaftNode, range: RangeId) -> Option<RangeState> {
         })
         .collect();
     Some(RangeState { id: range, voters, learners, leader: m.current_leader.map(NodeId), size: 0 })
+}
+
+/// A member whose replication has not matched anything yet, or trails the
+/// leader by more than this many entries, is reported as lagging.
+const LAGGING: u64 = 1000;
+
+/// [`ReplicaHost`] over the RPC seam: starts and drops groups on other
+/// nodes with `HOST_REPLICA` / `DROP_REPLICA`, giving a new replica the
+/// range's current span and generation.
+pub struct RpcReplicaHost {
+    /// The transport.
+    pub rpc: Arc<dyn RpcClient>,
+    /// The range's current span.
+    pub span: RangeSpan,
+    /// Its current generation.
+    pub generation: u64,
+}
+
+impl RpcReplicaHost {
+    async fn call(&self, node: NodeId, range: RangeId, method: u16, body: Vec<u8>) -> Result<(), RaftNodeError> {
+        let answer = self.rpc.call(node, range, method, Bytes::from(body)).await.map_err(raft_err)?;
+        match codec::decode::<KvReply>(&answer)? {
+            KvReply::Done => Ok(()),
+            other => Err(RaftNodeError::Raft(format!("{node} answered {other:?} for {range}"))),
+        }
+    }
+}
+
+#[async_trait]
+impl ReplicaHost for RpcReplicaHost {
+    fn node(&self, _id: NodeId) -> Option<Arc<RaftNode>> {
+        None
+    }
+
+    async fn ensure_replica(&self, node: NodeId, range: RangeId) -> Result<(), RaftNodeError> {
+        let req = HostRequest { span: self.span.clone(), generation: self.generation };
+        self.call(node, range, method::HOST_REPLICA, codec::encode(&req)?).await
+    }
+
+    async fn drop_replica(&self, node: NodeId, range: RangeId) -> Result<(), RaftNodeError> {
+        self.call(node, range, method::DROP_REPLICA, Vec::new()).await
+    }
+}
+
+/// The status of `range` as this node, its leader, reports it.
+pub fn status(node: &RangeNode, range: RangeId) -> Option<RangeStatus> {
+    let state = observe(node.raft(), range)?;
+    let shape = node.shape(range)?;
+    let m = node.raft().metrics(range)?;
+    let last = m.last_log_index.unwrap_or(0);
+    let lagging = match &m.replication {
+        Some(rep) => rep
+            .iter()
+            .filter(|(id, _)| **id != node.id().0)
+            .filter(|(_, l)| l.as_ref().is_none_or(|l| l.index + LAGGING < last))
+            .map(|(id, _)| *id)
+            .collect(),
+        None => Vec::new(),
+    };
+    Some(RangeStatus {
+        voters: state.voters.iter().map(|n| n.0).collect(),
+        learners: state.learners.iter().map(|l| (l.node.0, l.caught_up)).collect(),
+        leader: state.leader.map(|n| n.0),
+        lagging,
+        span: shape.span,
+        generation: shape.generation,
+    })
+}
+
+/// The leader's side of `RANGE_STATUS` and `PLACE_MOVE` (see the module
+/// documentation).
+pub async fn serve(node: &RangeNode, _from: NodeId, range: RangeId, method: u16, body: &[u8]) -> KvReply {
+    if node.is_stopped() || node.raft().group(range).is_none() {
+        return KvReply::RangeNotHere;
+    }
+    if !node.is_leader(range) {
+        let leader = node.raft().metrics(range).and_then(|m| m.current_leader).filter(|l| *l != node.id().0);
+        return KvReply::NotLeader { leader };
+    }
+    if method == method::PLACE_MOVE {
+        let req: MoveRequest = match codec::decode(body) {
+            Ok(r) => r,
+            Err(e) => return KvReply::Failed(format!("bad request: {e}")),
+        };
+        let Some(shape) = node.shape(range) else { return KvReply::RangeNotHere };
+        let mv = match req {
+            MoveRequest::AddLearner(n) => Move::AddLearner { range, node: NodeId(n) },
+            MoveRequest::Promote(n) => Move::Promote { range, node: NodeId(n) },
+            MoveRequest::Remove(n) => Move::RemoveReplica { range, node: NodeId(n) },
+            MoveRequest::TransferLeader(n) => Move::TransferLeader { range, from: node.id(), to: NodeId(n) },
+        };
+        let host = RpcReplicaHost { rpc: Arc::clone(node.rpc()), span: shape.span, generation: shape.generation };
+        if let Err(e) = execute(node.raft(), mv, &host).await {
+            return KvReply::Unavailable(format!("{mv:?}: {e}"));
+        }
+    }
+    match status(node, range) {
+        Some(s) => KvReply::Status(s),
+        None => KvReply::RangeNotHere,
+    }
 }

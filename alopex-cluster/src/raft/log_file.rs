@@ -328,6 +328,18 @@ impl SharedLog {
         })
     }
 
+    /// Forgets `range` entirely (entries, vote, committed id, purge
+    /// point): its replica was removed from this node, and a later replica
+    /// of the same range starts from an empty log.
+    pub fn reset(&self, range: u64, done: Completion) -> io::Result<()> {
+        let mut buf = Vec::new();
+        fmt::put_record(&mut buf, RecordKind::Reset, range, |b| codec::encode_into(&(), b))?;
+        self.submit(buf, done, |s| {
+            s.groups.remove(&range);
+            queue_deletable_segments(s);
+        })
+    }
+
     /// Under the lock: fail fast if poisoned, change the state, queue the
     /// record and the completion, roll the segment over if it is full.
     fn submit(&self, bytes: Vec<u8>, done: Completion, change: impl FnOnce(&mut State)) -> io::Result<()> {
@@ -405,8 +417,10 @@ fn queue_deletable_segments(s: &mut State) {
         if n == s.active {
             break;
         }
-        let all_purged =
-            book.iter().all(|(range, &max)| s.groups.get(range).and_then(|g| g.purged).is_some_and(|p| max <= p.index));
+        // A group no longer in the table was reset: none of its entries count.
+        let all_purged = book
+            .iter()
+            .all(|(range, &max)| s.groups.get(range).is_none_or(|g| g.purged.is_some_and(|p| max <= p.index)));
         if !all_purged {
             break;
         }
@@ -564,6 +578,10 @@ fn apply_record(
     book: &mut HashMap<u64, u64>,
     rec: &fmt::Record<'_>,
 ) -> io::Result<()> {
+    if rec.kind == RecordKind::Reset {
+        groups.remove(&rec.range);
+        return Ok(());
+    }
     let g = groups.entry(rec.range).or_default();
     match rec.kind {
         RecordKind::Entry => {
@@ -576,6 +594,7 @@ fn apply_record(
         RecordKind::Committed => g.committed = codec::decode(rec.body)?,
         RecordKind::Truncate => g.truncate_after(codec::decode(rec.body)?),
         RecordKind::Purge => g.purge(codec::decode(rec.body)?),
+        RecordKind::Reset => {}
     }
     Ok(())
 }

@@ -17,6 +17,7 @@
 //!     kind 3  COMMITTED  body = Option<LogId>
 //!     kind 4  TRUNCATE   body = Option<u64>: keep entries with index <= it (None: none)
 //!     kind 5  PURGE      body = LogId: entries up to it are gone
+//!     kind 6  RESET      body = (): the group is forgotten (replica removed)
 //! ```
 //!
 //! Replaying every segment in order, applying each record to the range it
@@ -55,6 +56,8 @@ pub enum RecordKind {
     Truncate = 4,
     /// Deletes entries up to a log id.
     Purge = 5,
+    /// Forgets the group entirely (its replica was removed from this node).
+    Reset = 6,
 }
 
 impl RecordKind {
@@ -65,6 +68,7 @@ impl RecordKind {
             3 => RecordKind::Committed,
             4 => RecordKind::Truncate,
             5 => RecordKind::Purge,
+            6 => RecordKind::Reset,
             _ => return None,
         })
     }

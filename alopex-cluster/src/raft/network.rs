@@ -23,7 +23,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use openraft::error::{RPCError, ReplicationClosed, StreamingError, Unreachable};
 use openraft::network::{RPCOption, RaftNetworkFactory};
-use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, VoteRequest, VoteResponse};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest, TransferLeaderResponse,
+    VoteRequest, VoteResponse,
+};
 use openraft::{BasicNode, OptionalSend, RaftNetworkV2};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -45,6 +48,10 @@ pub mod method {
     pub const PRE_VOTE: u16 = 3;
     /// [`super::SnapshotChunk`] -> `Option<SnapshotResponse>` (`Some` after the last chunk).
     pub const SNAPSHOT_CHUNK: u16 = 4;
+    /// `TransferLeaderRequest` -> `Result<(), String>`: the leader hands
+    /// leadership to the called node. Numbered after the range protocol's
+    /// methods (5-12), which came first.
+    pub const TRANSFER_LEADER: u16 = 13;
 }
 
 /// One piece of a snapshot transfer.
@@ -153,6 +160,16 @@ impl RaftNetworkV2<RangeConfig> for RangeNetwork {
         option: RPCOption,
     ) -> Result<VoteResponse<RangeConfig>, RPCError<RangeConfig>> {
         self.rpc(method::PRE_VOTE, &rpc, &option).await
+    }
+
+    async fn transfer_leader(
+        &mut self,
+        req: TransferLeaderRequest<RangeConfig>,
+        option: RPCOption,
+    ) -> Result<TransferLeaderResponse<RangeConfig>, RPCError<RangeConfig>> {
+        let answer: Result<(), String> = self.rpc(method::TRANSFER_LEADER, &req, &option).await?;
+        answer.map_err(|e| RPCError::Unreachable(unreachable_err(e)))?;
+        Ok(Ok(()))
     }
 
     async fn full_snapshot(

@@ -224,6 +224,36 @@ impl RaftNode {
         }
     }
 
+    /// Stops the group of `range` and forgets it: its log is reset (see
+    /// [`SharedLog::reset`]) and its snapshots deleted. The range's keys
+    /// and applied state in the engine are the caller's business. Returns
+    /// whether a group was running.
+    pub async fn remove_group(&self, range: RangeId) -> Result<bool, RaftNodeError> {
+        let group = self.groups.write().remove(&range);
+        let was = group.is_some();
+        if let Some(g) = group
+            && let Err(e) = g.raft.shutdown().await
+        {
+            tracing::warn!(%range, error = %e, "raft group did not shut down cleanly");
+        }
+        self.incoming.lock().retain(|(_, r), _| *r != range);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.log.reset(
+            range.0,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        )?;
+        rx.await.map_err(|_| RaftNodeError::Raft("the raft log closed".into()))??;
+        let dir = self.snapshot_root.join(format!("r{}", range.0));
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(was)
+    }
+
     /// The group of `range`, if hosted here.
     pub fn group(&self, range: RangeId) -> Option<RangeGroup> {
         self.groups.read().get(&range).cloned()
@@ -300,6 +330,15 @@ impl RaftNode {
             method::PRE_VOTE => {
                 let req = codec::decode(&body).map_err(|e| e.to_string())?;
                 enc(codec::encode(&raft.pre_vote(req).await.map_err(|e| e.to_string())?))
+            }
+            method::TRANSFER_LEADER => {
+                let req = codec::decode(&body).map_err(|e| e.to_string())?;
+                let answer: Result<(), String> = match raft.handle_transfer_leader(req).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                enc(codec::encode(&answer))
             }
             method::SNAPSHOT_CHUNK => {
                 let chunk: SnapshotChunk = codec::decode(&body).map_err(|e| e.to_string())?;

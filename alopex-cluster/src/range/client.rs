@@ -119,6 +119,25 @@ impl ClusterKv {
         ClusterKv { rpc, meta: parking_lot::Mutex::new(meta), cache: DescriptorCache::new(), opts }
     }
 
+    /// Where the gateway looks for the meta range: the nodes tried in turn
+    /// (a node without a replica answers "range not here", a follower
+    /// names the leader). A running node keeps this set to the live
+    /// members it knows, so the meta range is found wherever placement
+    /// moved it. The known leader is kept.
+    pub fn set_meta_replicas(&self, replicas: Vec<NodeId>) {
+        let mut meta = self.meta.lock();
+        if meta.replicas != replicas {
+            meta.replicas = replicas;
+        }
+    }
+
+    /// The nodes the gateway tries for the meta range, and the leader it
+    /// last found.
+    pub fn meta_replicas(&self) -> (Vec<NodeId>, Option<NodeId>) {
+        let meta = self.meta.lock();
+        (meta.replicas.clone(), meta.leader_hint)
+    }
+
     /// The gateway's descriptor cache.
     pub fn cache(&self) -> &DescriptorCache {
         &self.cache
@@ -234,6 +253,30 @@ impl ClusterKv {
             KvReply::Value(v) => Ok(v),
             other => Err(unexpected(other)),
         }
+    }
+
+    /// Up to `limit` pairs of `[start, end)` of the meta span, read
+    /// linearizably.
+    pub(crate) async fn meta_scan(&self, start: Bytes, end: Bytes, limit: u32) -> Result<Vec<(Bytes, Bytes)>, KvError> {
+        match self.call(Target::Meta, method::KV_SCAN, &ScanRequest { start, end: Some(end), limit }).await? {
+            KvReply::Rows { rows, .. } => Ok(rows),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Sends a request to the leader of the range holding `key` (the meta
+    /// range when `None`), with the gateway's redirects and retries.
+    pub(crate) async fn leader_call(
+        &self,
+        key: Option<Bytes>,
+        method: u16,
+        req: &impl Serialize,
+    ) -> Result<KvReply, KvError> {
+        let target = match key {
+            Some(k) => Target::Key(k),
+            None => Target::Meta,
+        };
+        self.call(target, method, req).await
     }
 
     /// A conditional write in the meta range.

@@ -39,7 +39,7 @@ use alopex_core::WriteBatch;
 use super::client::{ClusterKv, ClusterKvOptions};
 use super::descriptor::RangeDescriptor;
 use super::keys::{self, FIRST_ALLOCATED_RANGE, FIRST_DATA_RANGE, META_RANGE};
-use super::protocol::{ConditionalRequest, GetRequest, KvReply, ScanRequest, WriteRequest, method};
+use super::protocol::{ConditionalRequest, GetRequest, HostRequest, KvReply, ScanRequest, WriteRequest, method};
 use super::splitter;
 use crate::ids::{NodeId, RangeId};
 use crate::raft::shape::{self, HostedRange, RangeShape};
@@ -70,9 +70,14 @@ impl Default for RangeNodeOptions {
 /// One node's range layer. See the module documentation.
 pub struct RangeNode {
     raft: Arc<RaftNode>,
+    rpc: Arc<dyn RpcClient>,
     kv: ClusterKv,
     opts: RangeNodeOptions,
     stopped: AtomicBool,
+    /// Serializes starting and dropping groups (the maintenance task,
+    /// `host_replica`, `drop_replica`), so a group being dropped is never
+    /// restarted from its hosted record halfway through.
+    hosting: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for RangeNode {
@@ -91,8 +96,15 @@ impl RangeNode {
         meta_replicas: Vec<NodeId>,
         opts: RangeNodeOptions,
     ) -> Result<Arc<RangeNode>, RaftNodeError> {
-        let kv = ClusterKv::new(rpc, meta_replicas, opts.gateway.clone());
-        let node = Arc::new(RangeNode { raft, kv, opts, stopped: AtomicBool::new(false) });
+        let kv = ClusterKv::new(Arc::clone(&rpc), meta_replicas, opts.gateway.clone());
+        let node = Arc::new(RangeNode {
+            raft,
+            rpc,
+            kv,
+            opts,
+            stopped: AtomicBool::new(false),
+            hosting: tokio::sync::Mutex::new(()),
+        });
         node.host_recorded().await?;
         let weak = Arc::downgrade(&node);
         let interval = node.opts.maintenance_interval;
@@ -186,6 +198,7 @@ impl RangeNode {
         if self.is_stopped() {
             return Ok(());
         }
+        let _hosting = self.hosting.lock().await;
         let engine = Arc::clone(self.raft.engine());
         let hosted: Vec<(RangeId, HostedRange)> = engine
             .scan_prefix(shape::HOSTED_PREFIX, false)
@@ -194,13 +207,90 @@ impl RangeNode {
                 Some((RangeId(shape::hosted_range(&k)?), codec::decode(&v).ok()?))
             })
             .collect();
+        let mut first_err = None;
         for (range, h) in hosted {
             if self.raft.group(range).is_none() {
                 let members: Vec<(NodeId, String)> = h.members.iter().map(|(n, a)| (NodeId(*n), a.clone())).collect();
                 tracing::info!(node = %self.id(), %range, "starting a hosted range");
-                self.raft.bootstrap_group(range, h.span, &members).await?;
+                // A replica placed here by placement (or a learner that
+                // applied a split) is not among the first voters: it starts
+                // empty and waits for the leader to add it.
+                let started = if members.iter().any(|(n, _)| *n == self.id()) {
+                    self.raft.bootstrap_group(range, h.span, &members).await.map(|_| ())
+                } else {
+                    self.raft.start_group(range, h.span).await.map(|_| ())
+                };
+                if let Err(e) = started {
+                    tracing::warn!(node = %self.id(), %range, error = %e, "starting a hosted range failed");
+                    first_err.get_or_insert(e);
+                }
             }
         }
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// The node's RPC client (the transport).
+    pub fn rpc(&self) -> &Arc<dyn RpcClient> {
+        &self.rpc
+    }
+
+    /// Whether any range is recorded as hosted here (a node with state).
+    pub fn hosts_anything(&self) -> bool {
+        self.raft.engine().scan_prefix(shape::HOSTED_PREFIX, false).next().is_some()
+    }
+
+    /// Starts an empty group of `range` here (placement is about to add
+    /// this node as a learner): records it as hosted, with its current
+    /// `span` and `generation` as its shape, so it survives a restart and
+    /// replays the leader's log against the right span. A no-op when the
+    /// group runs already.
+    pub async fn host_replica(&self, range: RangeId, span: RangeSpan, generation: u64) -> Result<(), RaftNodeError> {
+        if self.is_stopped() {
+            return Err(RaftNodeError::Raft("the node is stopping".into()));
+        }
+        let _hosting = self.hosting.lock().await;
+        if self.raft.group(range).is_some() {
+            return Ok(());
+        }
+        let mut batch = WriteBatch::new();
+        batch.put(shape::hosted_key(range.0), codec::encode(&HostedRange { span: span.clone(), members: Vec::new() })?);
+        let shape = RangeShape { span: span.clone(), generation, split: None };
+        batch.put(shape::shape_key(range.0, 0), codec::encode(&shape)?);
+        let engine = Arc::clone(self.raft.engine());
+        engine.write(batch).map_err(core_err)?;
+        tracing::info!(node = %self.id(), %range, "hosting a new replica");
+        self.raft.start_group(range, span).await?;
+        Ok(())
+    }
+
+    /// Stops and forgets the group of `range` here (placement removed this
+    /// node from it): the group stops, its log and snapshots are deleted,
+    /// and its hosted, shape and applied records are erased, so a later
+    /// replica of the same range starts from scratch. The range's user keys
+    /// stay in the engine (no range routes to them here; a later replica's
+    /// snapshot reconciles them): deleting them with tombstones could
+    /// shadow the versions a later snapshot brings back.
+    pub async fn drop_replica(&self, range: RangeId) -> Result<(), RaftNodeError> {
+        let _hosting = self.hosting.lock().await;
+        let engine = Arc::clone(self.raft.engine());
+        let mut batch = WriteBatch::new();
+        batch.delete(shape::hosted_key(range.0));
+        engine.write(batch).map_err(core_err)?;
+        self.raft.remove_group(range).await?;
+        let mut by_ts: std::collections::BTreeMap<u64, WriteBatch> = std::collections::BTreeMap::new();
+        let read_ts = engine.visible_ts();
+        for prefix in [shape::shape_prefix(range.0), crate::raft::span::applied_prefix(range.0)] {
+            for v in engine.scan_versions(alopex_core::prefix_range(&prefix), read_ts) {
+                let v = v.map_err(core_err)?;
+                if v.value.is_some() {
+                    by_ts.entry(v.ts.saturating_add(1)).or_default().delete(v.key);
+                }
+            }
+        }
+        for (ts, batch) in by_ts {
+            engine.write_at(batch, ts).map_err(core_err)?;
+        }
+        tracing::info!(node = %self.id(), %range, "dropped a replica");
         Ok(())
     }
 
@@ -363,10 +453,26 @@ impl RangeNode {
 #[async_trait]
 impl RpcService for RangeNode {
     async fn handle(&self, from: NodeId, range: RangeId, method: u16, body: Bytes) -> Result<Bytes, String> {
-        if method < method::KV_GET {
+        if method < method::KV_GET || method == crate::raft::network::method::TRANSFER_LEADER {
             return self.raft.handle(from, range, method, body).await;
         }
-        let reply = self.serve(range, method, &body).await;
+        let reply = match method {
+            method::HOST_REPLICA => match codec::decode::<HostRequest>(&body) {
+                Ok(r) => match self.host_replica(range, r.span, r.generation).await {
+                    Ok(()) => KvReply::Done,
+                    Err(e) => KvReply::Unavailable(e.to_string()),
+                },
+                Err(e) => KvReply::Failed(format!("bad request: {e}")),
+            },
+            method::DROP_REPLICA => match self.drop_replica(range).await {
+                Ok(()) => KvReply::Done,
+                Err(e) => KvReply::Unavailable(e.to_string()),
+            },
+            method::RANGE_STATUS | method::PLACE_MOVE => {
+                crate::placement::executor::serve(self, from, range, method, &body).await
+            }
+            _ => self.serve(range, method, &body).await,
+        };
         codec::encode(&reply).map(Bytes::from).map_err(|e| e.to_string())
     }
 }

@@ -12,6 +12,13 @@
 //! | 6 `KV_WRITE` | [`WriteRequest`] | [`KvReply::Written`] |
 //! | 7 `KV_SCAN` | [`ScanRequest`] | [`KvReply::Rows`] |
 //! | 8 `KV_CONDITIONAL` | [`ConditionalRequest`] | [`KvReply::Conditional`] |
+//! | 9 `RANGE_STATUS` | empty | [`KvReply::Status`] |
+//! | 10 `PLACE_MOVE` | [`MoveRequest`] | [`KvReply::Status`] |
+//! | 11 `HOST_REPLICA` | [`HostRequest`] | [`KvReply::Done`] |
+//! | 12 `DROP_REPLICA` | empty | [`KvReply::Done`] |
+//!
+//! Methods 9 and 10 are served by the range's leader (placement, see
+//! `crate::node`); 11 and 12 by whichever node is called.
 //!
 //! Any of them may instead answer [`KvReply::NotLeader`] (with the leader
 //! if known), [`KvReply::KeyNotInRange`] (with the range's generation: a
@@ -22,7 +29,7 @@
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use crate::raft::WriteOp;
+use crate::raft::{RangeSpan, WriteOp};
 
 /// RPC method numbers of the KV protocol.
 pub mod method {
@@ -34,6 +41,58 @@ pub mod method {
     pub const KV_SCAN: u16 = 7;
     /// [`super::ConditionalRequest`].
     pub const KV_CONDITIONAL: u16 = 8;
+    /// Placement: the range's membership as its leader sees it (body
+    /// empty; answer [`super::KvReply::Status`]).
+    pub const RANGE_STATUS: u16 = 9;
+    /// Placement: one [`super::MoveRequest`], executed by the range's
+    /// leader (answer [`super::KvReply::Status`] after the move).
+    pub const PLACE_MOVE: u16 = 10;
+    /// Placement: start an empty group of the range on the called node
+    /// ([`super::HostRequest`]; answer [`super::KvReply::Done`]).
+    pub const HOST_REPLICA: u16 = 11;
+    /// Placement: stop and forget the range's group on the called node
+    /// (body empty; answer [`super::KvReply::Done`]).
+    pub const DROP_REPLICA: u16 = 12;
+}
+
+/// A range's membership and shape as its leader reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RangeStatus {
+    /// Voting members.
+    pub voters: Vec<u64>,
+    /// Learners, and whether each has caught up with the leader's log.
+    pub learners: Vec<(u64, bool)>,
+    /// The leader (the answering node).
+    pub leader: Option<u64>,
+    /// Members whose replication is not progressing (no match yet or far
+    /// behind): candidates for a repair ([`method::HOST_REPLICA`]).
+    pub lagging: Vec<u64>,
+    /// The range's current span.
+    pub span: RangeSpan,
+    /// Its current generation.
+    pub generation: u64,
+}
+
+/// One placement move, sent to the range's leader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MoveRequest {
+    /// Start a replica on `node` and add it as a learner.
+    AddLearner(u64),
+    /// Make the caught-up learner on `node` a voter.
+    Promote(u64),
+    /// Remove the replica on `node` and drop its group there.
+    Remove(u64),
+    /// Hand leadership to `node`.
+    TransferLeader(u64),
+}
+
+/// Starts an empty group of a range on the called node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostRequest {
+    /// The range's current span.
+    pub span: RangeSpan,
+    /// Its current generation.
+    pub generation: u64,
 }
 
 /// Reads one key, linearizably.
@@ -112,4 +171,8 @@ pub enum KvReply {
     Unavailable(String),
     /// The request failed for good.
     Failed(String),
+    /// A placement status (methods 9 and 10).
+    Status(RangeStatus),
+    /// Done (methods 11 and 12).
+    Done,
 }

@@ -17,6 +17,8 @@
 //!   interactive session with line editing and history.
 //! - [`cert`]: `alopex cert create-ca` / `create-node`, the cluster's
 //!   certificates (no server involved).
+//! - [`node`]: `alopex node list` / `decommission`, through a node's REST
+//!   API rather than the wire protocol.
 //! - [`import`] and [`infer`]: `alopex import`, CSV through `COPY FROM
 //!   STDIN` with inferred column types and a progress bar.
 
@@ -24,6 +26,7 @@ pub mod cert;
 pub mod connect;
 pub mod import;
 pub mod infer;
+pub mod node;
 pub mod shell;
 pub mod split;
 pub mod table;

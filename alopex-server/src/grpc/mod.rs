@@ -12,7 +12,12 @@
 //! (InvalidArgument, NotFound, AlreadyExists, Aborted, ResourceExhausted,
 //! Unavailable, Unimplemented, Internal), whose message is
 //! `"<SQLSTATE>: <message>"`, and whose metadata carries `sqlstate`.
+//!
+//! The same port carries `alopex.v1.Kv`, the cluster's key-value API: the
+//! node's own service in cluster mode, and on a standalone node a stand-in
+//! answering UNAVAILABLE "not a cluster node" (`kv.rs`).
 
+pub mod kv;
 pub mod transactions;
 pub mod values;
 
@@ -20,8 +25,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
+use alopex_cluster::node::ClusterNode;
 use alopex_proto::v1 as pb;
 use alopex_proto::v1::alopex_server::{Alopex, AlopexServer};
+use alopex_proto::v1::kv_server::KvServer;
 use alopex_sql::{Database, Error, Session, SqlState, StatementResult, Value};
 use futures::Stream;
 use parking_lot::Mutex;
@@ -217,6 +224,8 @@ pub struct GrpcServer {
     pub metrics: Arc<Metrics>,
     /// Per-statement result memory limit.
     pub max_result_bytes: usize,
+    /// The cluster node, in cluster mode: its `Kv` service is mounted.
+    pub cluster: Option<Arc<ClusterNode>>,
 }
 
 impl GrpcServer {
@@ -232,6 +241,7 @@ impl GrpcServer {
         };
         let (health, health_service) = tonic_health::server::health_reporter();
         health.set_serving::<AlopexServer<AlopexService>>().await;
+
         // Reflection in both versions: grpcurl asks v1 first, while
         // grpcio's Python client (and older tools) speak only v1alpha.
         let reflection = || {
@@ -261,11 +271,19 @@ impl GrpcServer {
             })
         };
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-        let result = tonic::transport::Server::builder()
-            .add_service(health_service)
+        let routes = tonic::service::Routes::new(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(AlopexServer::new(service))
+            .add_service(AlopexServer::new(service));
+        let routes = match &self.cluster {
+            Some(node) => {
+                health.set_serving::<KvServer<alopex_cluster::kv_service::KvService>>().await;
+                routes.add_service(node.kv_service().into_server())
+            }
+            None => routes.add_service(KvServer::new(kv::NotAClusterNode)),
+        };
+        let result = tonic::transport::Server::builder()
+            .add_routes(routes)
             .serve_with_incoming_shutdown(incoming, async move {
                 let _ = shutdown.wait_for(|s| *s).await;
             })

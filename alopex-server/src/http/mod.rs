@@ -7,6 +7,7 @@
 //! | `GET /v1/tables` | the tables |
 //! | `GET /v1/tables/{name}` | one table's columns, primary key and indexes (404 if missing) |
 //! | `POST /v1/admin/checkpoint` | flush memtables to SSTables (building vector graphs), like `CHECKPOINT` |
+//! | `GET /v1/cluster/nodes`, `GET /v1/cluster/ranges`, `POST /v1/cluster/nodes/{id}/decommission` | the cluster (`cluster.rs`; 404 on a standalone node) |
 //! | `GET /health` | `{"status": "ok"}` while the node serves |
 //! | `GET /metrics` | Prometheus text format |
 //! | `GET /v1/openapi.json` | the OpenAPI 3.1 document, generated from these handlers |
@@ -21,6 +22,7 @@
 //! requires `Authorization: Bearer <token>` (401 otherwise).
 
 mod admin;
+pub mod cluster;
 mod error;
 mod json;
 mod sql;
@@ -28,6 +30,7 @@ mod tables;
 
 use std::sync::Arc;
 
+use alopex_cluster::node::ClusterNode;
 use alopex_sql::Database;
 use axum::Router;
 use axum::extract::{Request, State};
@@ -57,13 +60,27 @@ pub struct AppState {
     pub max_result_bytes: usize,
     /// The bearer token, when one is required.
     pub token: Option<Arc<str>>,
+    /// The cluster node, in cluster mode.
+    pub cluster: Option<Arc<ClusterNode>>,
 }
 
 /// The OpenAPI document of the API.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Alopex REST API", description = "SQL over HTTP, table introspection, health and metrics."),
-    paths(sql::run_sql, tables::list_tables, tables::describe_table, admin::checkpoint, health),
+    info(
+        title = "Alopex REST API",
+        description = "SQL over HTTP, table introspection, cluster membership, health and metrics."
+    ),
+    paths(
+        sql::run_sql,
+        tables::list_tables,
+        tables::describe_table,
+        admin::checkpoint,
+        cluster::list_nodes,
+        cluster::list_ranges,
+        cluster::decommission,
+        health
+    ),
     components(schemas(
         sql::SqlRequest,
         sql::SqlResponse,
@@ -73,6 +90,11 @@ pub struct AppState {
         tables::TableColumn,
         tables::IndexInfo,
         admin::Checkpoint,
+        cluster::ClusterNodes,
+        cluster::ClusterNodeInfo,
+        cluster::ClusterRanges,
+        cluster::ClusterRangeInfo,
+        cluster::Decommission,
         ErrorBody,
         ErrorDetail,
         Health
@@ -128,6 +150,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/tables", get(tables::list_tables))
         .route("/v1/tables/{name}", get(tables::describe_table))
         .route("/v1/admin/checkpoint", post(admin::checkpoint))
+        .route("/v1/cluster/nodes", get(cluster::list_nodes))
+        .route("/v1/cluster/ranges", get(cluster::list_ranges))
+        .route("/v1/cluster/nodes/{id}/decommission", post(cluster::decommission))
         .route("/metrics", get(metrics))
         .route("/v1/openapi.json", get(openapi))
         .layer(middleware::from_fn_with_state(state.clone(), require_token));

@@ -230,6 +230,13 @@ impl Binder<'_> {
             let scope = RelScope::for_columns(Some(&alias_name), &cte.cols).realias(&alias_name, &renames)?;
             return Ok((node, scope));
         }
+        if schema.as_deref() == Some("system") {
+            // Live rows from the embedder (crate::system): never cached.
+            let (node, scope) = crate::system::bind(&table)
+                .ok_or_else(|| sql_err!(UNDEFINED_TABLE, "relation \"system.{table}\" does not exist"))?;
+            self.settings_use.used = true;
+            return Ok((node, RelScope::from_scope(&scope).realias(&alias_name, &renames)?));
+        }
         let virtual_schema = match schema.as_deref() {
             None | Some("public") => None,
             Some(s @ ("information_schema" | "pg_catalog")) => Some(s.to_string()),

@@ -1,0 +1,399 @@
+//! # The placement control loop: observe → plan → execute, on the meta leader
+//!
+//! [`crate::placement::plan()`] decides moves from a snapshot of the
+//! cluster; this loop builds that snapshot from the running cluster and
+//! carries the moves out. **One node plans: the leader of the meta range.**
+//! We chose that over "every leader acts for its own ranges" because the
+//! plan needs the whole picture (replica and leader counts of every node)
+//! to even things out, and two planners acting on the same counts at once
+//! would pile replicas onto the same empty node or undo each other's
+//! moves. The meta leader is unique per term, already reads every
+//! descriptor, and when it fails the next meta leader takes over with no
+//! hand-off (the loop keeps no state that matters beyond "since when has
+//! this node been down", which it rebuilds from its own membership view).
+//!
+//! Each tick (every `Tuning::placement_period`), on every node:
+//!
+//! 1. **Refresh** the node's catalog (descriptors, the meta range's own
+//!    record, decommission marks) from the meta range; `ClusterNode::nodes`
+//!    answers from it without touching the network.
+//! 2. Track **since when** each node has been suspect or down in this
+//!    node's membership view (a node not in the view at all counts as down
+//!    from the moment it was first missed).
+//!
+//! and, on the meta leader only, once the node has been up for
+//! `Tuning::placement_grace` (so membership has found the others):
+//!
+//! 3. **Observe** every range: the meta range locally, each data range by a
+//!    `RANGE_STATUS` call to its leader (voters, learners and whether they
+//!    caught up, lagging members, span, generation). A range whose leader
+//!    does not answer stays in the snapshot with its descriptor's replicas
+//!    (so the counts stay right) but gets no moves.
+//! 4. **Follow** the descriptors: a descriptor whose replicas or leader
+//!    hint differ from the range's Raft membership is rewritten with a
+//!    conditional write guarded by the descriptor read in step 3, so a
+//!    concurrent split or an older planner never overwrites newer facts.
+//!    The meta range's own membership is kept under `META_RANGE_RECORD`.
+//!    The generation is left alone: it counts splits, and the splitter
+//!    relies on that.
+//! 5. **Repair**: a live member the leader reports as lagging (nothing
+//!    replicated yet, or far behind) may not run the group at all, e.g.
+//!    after it missed a split while down and caught up by snapshot; it is
+//!    sent `HOST_REPLICA`, which starts the group if it is missing and
+//!    does nothing otherwise.
+//! 6. **Plan and execute**: each move goes to its range's leader as a
+//!    `PLACE_MOVE` call (see `placement::executor::serve`), and the status
+//!    it answers is used to rewrite the descriptor at once.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::watch;
+
+use super::config::Tuning;
+use crate::ids::{NodeId, RangeId};
+use crate::membership::{MemberState, MembershipView};
+use crate::placement::executor;
+use crate::placement::{ClusterState, Learner, Move, NodeState, NodeStatus, Policy, RangeState, plan};
+use crate::raft::{WriteOp, codec};
+use crate::range::protocol::{HostRequest, KvReply, MoveRequest, RangeStatus, method};
+use crate::range::{RangeDescriptor, RangeNode, keys};
+
+/// The meta range's own record (its replicas and leader), in the meta span
+/// but outside the descriptor keys.
+pub const META_RANGE_RECORD: &[u8] = b"\xff\xff\xfemeta-range";
+/// Decommission marks: `NODE_MARK_PREFIX` + node id (u64 BE).
+pub const NODE_MARK_PREFIX: &[u8] = b"\xff\xff\xfenodes/";
+const NODE_MARK_END: &[u8] = b"\xff\xff\xfenodes0";
+const DECOMMISSIONING: &[u8] = b"decommissioning";
+
+/// The key of `node`'s decommission mark.
+pub fn node_mark_key(node: NodeId) -> Bytes {
+    let mut k = NODE_MARK_PREFIX.to_vec();
+    k.extend_from_slice(&node.0.to_be_bytes());
+    Bytes::from(k)
+}
+
+/// What a node last read from the meta range.
+#[derive(Clone, Debug, Default)]
+pub struct Catalog {
+    /// The data ranges' descriptors, in key order.
+    pub descriptors: Vec<RangeDescriptor>,
+    /// The meta range's record, once the meta leader wrote one.
+    pub meta: Option<RangeDescriptor>,
+    /// Nodes marked for decommissioning.
+    pub draining: BTreeSet<NodeId>,
+}
+
+impl Catalog {
+    /// Every range, the meta range last.
+    pub fn all(&self) -> impl Iterator<Item = &RangeDescriptor> {
+        self.descriptors.iter().chain(self.meta.iter())
+    }
+}
+
+/// The loop's state. See the module documentation.
+pub struct Control {
+    range: Arc<RangeNode>,
+    view: watch::Receiver<MembershipView>,
+    policy: Policy,
+    tuning: Tuning,
+    started: Instant,
+    since: Mutex<HashMap<NodeId, (Option<MemberState>, u64)>>,
+    catalog: RwLock<Catalog>,
+}
+
+fn enc<T: serde::Serialize>(v: &T) -> Option<Bytes> {
+    codec::encode(v).ok().map(Bytes::from)
+}
+
+impl Control {
+    /// The loop of `range`'s node, watching `view`.
+    pub fn new(range: Arc<RangeNode>, view: watch::Receiver<MembershipView>, policy: Policy, tuning: Tuning) -> Self {
+        Control {
+            range,
+            view,
+            policy,
+            tuning,
+            started: Instant::now(),
+            since: Mutex::new(HashMap::new()),
+            catalog: RwLock::new(Catalog::default()),
+        }
+    }
+
+    /// The latest catalog.
+    pub fn catalog(&self) -> Catalog {
+        self.catalog.read().clone()
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    async fn timed<T>(&self, f: impl std::future::Future<Output = T>) -> Option<T> {
+        tokio::time::timeout(self.tuning.placement_call_timeout(), f).await.ok()
+    }
+
+    /// One tick (see the module documentation).
+    pub async fn tick(&self) {
+        self.refresh().await;
+        let view = self.view.borrow().clone();
+        let known: BTreeSet<NodeId> = self.catalog.read().all().flat_map(|d| d.replicas.iter().copied()).collect();
+        self.track(&view, &known);
+        let meta_leader = self.range.is_leader(keys::META_RANGE);
+        if meta_leader && self.started.elapsed() >= self.tuning.placement_grace() {
+            self.step(&view).await;
+        }
+    }
+
+    /// Reads the catalog from the meta range.
+    pub async fn refresh(&self) {
+        let kv = self.range.kv();
+        let Some(Ok(descriptors)) = self.timed(kv.descriptors()).await else { return };
+        let meta = match self.timed(kv.meta_get(Bytes::from_static(META_RANGE_RECORD))).await {
+            Some(Ok(Some(v))) => codec::decode::<RangeDescriptor>(&v).ok(),
+            _ => self.catalog.read().meta.clone(),
+        };
+        let marks = kv.meta_scan(Bytes::from_static(NODE_MARK_PREFIX), Bytes::from_static(NODE_MARK_END), 10_000);
+        let draining = match self.timed(marks).await {
+            Some(Ok(rows)) => rows
+                .iter()
+                .filter(|(_, v)| v.as_ref() == DECOMMISSIONING)
+                .filter_map(|(k, _)| {
+                    Some(NodeId(u64::from_be_bytes(k.strip_prefix(NODE_MARK_PREFIX)?.try_into().ok()?)))
+                })
+                .collect(),
+            _ => self.catalog.read().draining.clone(),
+        };
+        *self.catalog.write() = Catalog { descriptors, meta, draining };
+    }
+
+    fn track(&self, view: &MembershipView, known: &BTreeSet<NodeId>) {
+        let now = self.now_ms();
+        let mut since = self.since.lock();
+        for id in view.members.keys().chain(known.iter()) {
+            let state = view.state(*id);
+            let e = since.entry(*id).or_insert((state, now));
+            if e.0 != state {
+                *e = (state, now);
+            }
+        }
+    }
+
+    fn node_status(&self, view: &MembershipView, id: NodeId) -> NodeStatus {
+        let since = self.since.lock().get(&id).map_or(self.now_ms(), |e| e.1);
+        match view.state(id) {
+            Some(MemberState::Alive) => NodeStatus::Alive,
+            Some(MemberState::Suspect) => NodeStatus::Suspect { since },
+            Some(MemberState::Down) | None => NodeStatus::Down { since },
+        }
+    }
+
+    async fn status_of(&self, desc: &RangeDescriptor) -> Option<RangeStatus> {
+        let call = self.range.kv().leader_call(Some(desc.span.start.clone()), method::RANGE_STATUS, &());
+        match self.timed(call).await {
+            Some(Ok(KvReply::Status(s))) => Some(s),
+            _ => None,
+        }
+    }
+
+    async fn step(&self, view: &MembershipView) {
+        let catalog = self.catalog();
+        let meta_status = executor::status(&self.range, keys::META_RANGE);
+        let statuses: Vec<Option<RangeStatus>> =
+            futures_util::future::join_all(catalog.descriptors.iter().map(|d| self.status_of(d))).await;
+
+        // Follow the descriptors, repair missing groups.
+        if let Some(st) = &meta_status {
+            self.sync_meta_record(catalog.meta.as_ref(), st).await;
+        }
+        let mut syncs = Vec::new();
+        let mut repairs = Vec::new();
+        for (d, st) in catalog.descriptors.iter().zip(&statuses) {
+            if let Some(st) = st {
+                syncs.push(self.sync_descriptor(d, st));
+                repairs.push((d.range, st.clone()));
+            }
+        }
+        futures_util::future::join_all(syncs).await;
+        if let Some(st) = &meta_status {
+            repairs.push((keys::META_RANGE, st.clone()));
+        }
+        for (range, st) in repairs {
+            for n in st.lagging.iter().map(|n| NodeId(*n)) {
+                if view.state(n) == Some(MemberState::Alive) {
+                    self.host(n, range, &st).await;
+                }
+            }
+        }
+
+        // Plan.
+        let mut ranges = Vec::new();
+        let mut unknown = BTreeSet::new();
+        let mut descs: BTreeMap<RangeId, Option<RangeDescriptor>> = BTreeMap::new();
+        if let Some(st) = &meta_status {
+            ranges.push(state_of(keys::META_RANGE, st));
+            descs.insert(keys::META_RANGE, None);
+        }
+        for (d, st) in catalog.descriptors.iter().zip(&statuses) {
+            descs.insert(d.range, Some(d.clone()));
+            match st {
+                Some(st) => ranges.push(state_of(d.range, st)),
+                None => {
+                    unknown.insert(d.range);
+                    ranges.push(RangeState {
+                        id: d.range,
+                        voters: d.replicas.clone(),
+                        learners: Vec::new(),
+                        leader: None,
+                        size: 0,
+                    });
+                }
+            }
+        }
+        let mut ids: BTreeSet<NodeId> = view.members.keys().copied().collect();
+        for r in &ranges {
+            ids.extend(r.voters.iter().copied());
+            ids.extend(r.learners.iter().map(|l| l.node));
+        }
+        let nodes = ids
+            .iter()
+            .map(|id| NodeState {
+                id: *id,
+                status: self.node_status(view, *id),
+                decommissioning: catalog.draining.contains(id),
+            })
+            .collect();
+        let state = ClusterState { now: self.now_ms(), nodes, ranges };
+        let moves: Vec<Move> =
+            plan(&state, &self.policy).into_iter().filter(|m| !unknown.contains(&range_of(m))).collect();
+        if moves.is_empty() {
+            return;
+        }
+        let runs = moves.iter().map(|m| {
+            let desc = descs.get(&range_of(m)).cloned().flatten();
+            self.execute(*m, desc)
+        });
+        futures_util::future::join_all(runs).await;
+    }
+
+    async fn execute(&self, mv: Move, desc: Option<RangeDescriptor>) {
+        tracing::info!(node = %self.range.id(), ?mv, "placement move");
+        let req = match mv {
+            Move::AddLearner { node, .. } => MoveRequest::AddLearner(node.0),
+            Move::Promote { node, .. } => MoveRequest::Promote(node.0),
+            Move::RemoveReplica { node, .. } => MoveRequest::Remove(node.0),
+            Move::TransferLeader { to, .. } => MoveRequest::TransferLeader(to.0),
+        };
+        let key = desc.as_ref().map(|d| d.span.start.clone());
+        let reply = self.timed(self.range.kv().leader_call(key, method::PLACE_MOVE, &req)).await;
+        match reply {
+            Some(Ok(KvReply::Status(st))) => match &desc {
+                Some(d) => self.sync_descriptor(d, &st).await,
+                None => {
+                    let current = self.catalog.read().meta.clone();
+                    self.sync_meta_record(current.as_ref(), &st).await;
+                }
+            },
+            Some(Ok(other)) => tracing::debug!(?mv, ?other, "placement move not done"),
+            Some(Err(e)) => tracing::debug!(?mv, error = %e, "placement move failed"),
+            None => tracing::debug!(?mv, "placement move timed out"),
+        }
+    }
+
+    async fn host(&self, node: NodeId, range: RangeId, st: &RangeStatus) {
+        let req = HostRequest { span: st.span.clone(), generation: st.generation };
+        let Some(body) = enc(&req) else { return };
+        let call = self.range.rpc().call(node, range, method::HOST_REPLICA, body);
+        if let Some(Ok(_)) = self.timed(call).await {
+            tracing::debug!(%node, %range, "asked a lagging replica to host its group");
+        }
+    }
+
+    /// Rewrites `desc` if its replicas or leader hint differ from `st`.
+    async fn sync_descriptor(&self, desc: &RangeDescriptor, st: &RangeStatus) {
+        if st.generation != desc.generation || st.span != desc.span {
+            return; // a split not yet published: the splitter's business
+        }
+        let want = described(desc.range, desc.span.clone(), desc.generation, st);
+        if want.replicas == desc.replicas && want.leader_hint == desc.leader_hint {
+            return;
+        }
+        let key = keys::meta_key(keys::span_end(&desc.span));
+        let (Some(old), Some(new)) = (enc(desc), enc(&want)) else { return };
+        let ops = vec![WriteOp::Put { key: key.clone(), value: new }];
+        if let Some(Ok(o)) = self.timed(self.range.kv().meta_conditional(key, Some(old), ops)).await
+            && o.applied
+        {
+            tracing::debug!(range = %desc.range, replicas = ?want.replicas, "descriptor follows the membership");
+            self.range.kv().cache().insert(want.clone());
+            let mut cat = self.catalog.write();
+            if let Some(d) = cat.descriptors.iter_mut().find(|d| d.range == want.range) {
+                *d = want;
+            }
+        }
+    }
+
+    /// Rewrites the meta range's own record if it differs from `st`.
+    async fn sync_meta_record(&self, current: Option<&RangeDescriptor>, st: &RangeStatus) {
+        let want = described(keys::META_RANGE, keys::meta_span(), 1, st);
+        if current == Some(&want) {
+            return;
+        }
+        let key = Bytes::from_static(META_RANGE_RECORD);
+        let Some(new) = enc(&want) else { return };
+        let expected = match current {
+            Some(c) => enc(c),
+            None => None,
+        };
+        let ops = vec![WriteOp::Put { key: key.clone(), value: new }];
+        match self.timed(self.range.kv().meta_conditional(key, expected, ops)).await {
+            Some(Ok(o)) if o.applied => self.catalog.write().meta = Some(want),
+            Some(Ok(o)) => {
+                // Someone else wrote it: adopt theirs and retry next tick.
+                self.catalog.write().meta = o.current.and_then(|v| codec::decode(&v).ok());
+            }
+            _ => {}
+        }
+    }
+}
+
+fn range_of(m: &Move) -> RangeId {
+    match *m {
+        Move::AddLearner { range, .. }
+        | Move::Promote { range, .. }
+        | Move::RemoveReplica { range, .. }
+        | Move::TransferLeader { range, .. } => range,
+    }
+}
+
+fn state_of(id: RangeId, st: &RangeStatus) -> RangeState {
+    RangeState {
+        id,
+        voters: st.voters.iter().map(|n| NodeId(*n)).collect(),
+        learners: st.learners.iter().map(|(n, c)| Learner { node: NodeId(*n), caught_up: *c }).collect(),
+        leader: st.leader.map(NodeId),
+        size: 0,
+    }
+}
+
+/// The descriptor a status calls for: voters first, then learners.
+fn described(range: RangeId, span: crate::raft::RangeSpan, generation: u64, st: &RangeStatus) -> RangeDescriptor {
+    let mut replicas: Vec<NodeId> = st.voters.iter().map(|n| NodeId(*n)).collect();
+    replicas.extend(st.learners.iter().map(|(n, _)| NodeId(*n)));
+    RangeDescriptor { range, span, replicas, generation, leader_hint: st.leader.map(NodeId) }
+}
+
+/// Runs `control` every `period` until `stopped` says so.
+pub(crate) async fn run(control: Arc<Control>, period: Duration, stopped: Arc<std::sync::atomic::AtomicBool>) {
+    loop {
+        tokio::time::sleep(period).await;
+        if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        control.tick().await;
+    }
+}
