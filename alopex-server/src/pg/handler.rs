@@ -273,9 +273,10 @@ impl PgConnection {
 }
 
 impl PgConnection {
-    /// Runs `sql` on this task if its shape proved short and the session is
+    /// Runs `sql` on this task if its shape proved short, the session is
     /// free (one still held by an abandoned, cancelled statement on a
-    /// worker must not block this thread); None: run it on a worker.
+    /// worker must not block this thread) and not inside a transaction
+    /// block; None: run it on a worker.
     fn run_inline(
         &self,
         key: u64,
@@ -287,6 +288,12 @@ impl PgConnection {
             return None;
         }
         let mut session = self.session.try_lock()?;
+        // Inside a transaction block, statements wait for a worker: the
+        // pool also bounds how many blocks are mid-flight, and optimistic
+        // commits on hot rows fail more often the more there are.
+        if session.status() != TxnStatus::Idle {
+            return None;
+        }
         let started = Instant::now();
         session.set_interrupt(interrupt.clone());
         let out = session.run_script_limited(sql, params, self.max_result_bytes);

@@ -18,10 +18,23 @@
 //! * the first [`PROOF`] runs of a shape go to the pool, and each must take
 //!   less than [`BUDGET`] (measured on the worker, around the statement
 //!   alone);
-//! * after that it runs inline, and is still timed: one inline run over
+//! * after that it runs inline when the session is outside a transaction
+//!   block, and is still timed: one inline run over
 //!   the budget sends the shape back to the pool, where it must prove
 //!   itself again. Whatever waits on I/O (a COMMIT's fsync, a big scan)
 //!   never qualifies.
+//!
+//! Statements inside a transaction block always go to the pool. Its bound
+//! on concurrent statements is also a bound on how many blocks make
+//! progress at once, and Alopex's commits are optimistic: with every block
+//! of pgbench's tpcb-like running its statements inline, 8 clients
+//! updating 10 branch rows retried three times as often, and some
+//! transactions exhausted 100 tries.
+//!
+//! The budget can be changed with the environment variable
+//! `ALOPEX_PG_INLINE_BUDGET_US` (microseconds; 0 runs everything on the
+//! pool), read once at startup: for measuring what inline execution buys,
+//! and for tests that need a statement to run inline deterministically.
 //!
 //! The worst case is a shape that was short and is not this time (a range
 //! whose bounds are parameters): it holds its runtime thread once, for as
@@ -31,12 +44,28 @@
 //! [`MAX_SHAPES`] shapes.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use parking_lot::Mutex;
 
-/// A statement that ran under this long may run on the connection's task.
+/// A statement that ran under this long may run on the connection's task
+/// (unless `ALOPEX_PG_INLINE_BUDGET_US` says otherwise).
 pub const BUDGET: Duration = Duration::from_micros(250);
+
+/// The environment variable that overrides [`BUDGET`], in microseconds.
+pub const BUDGET_ENV: &str = "ALOPEX_PG_INLINE_BUDGET_US";
+
+/// The budget in force: [`BUDGET_ENV`] when set to a number, else [`BUDGET`].
+pub fn budget() -> Duration {
+    static BUDGET_IN_FORCE: OnceLock<Duration> = OnceLock::new();
+    *BUDGET_IN_FORCE.get_or_init(|| {
+        std::env::var(BUDGET_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map_or(BUDGET, Duration::from_micros)
+    })
+}
 
 /// How many consecutive runs under [`BUDGET`] a shape needs first.
 pub const PROOF: u32 = 2;
@@ -45,13 +74,26 @@ pub const PROOF: u32 = 2;
 pub const MAX_SHAPES: usize = 256;
 
 /// The short-statement record of one connection.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Placement {
     /// Shape → consecutive runs under the budget.
     streaks: Mutex<HashMap<u64, u32>>,
+    budget: Duration,
+}
+
+impl Default for Placement {
+    fn default() -> Placement {
+        Placement::with_budget(budget())
+    }
 }
 
 impl Placement {
+    /// A record that lets statements under `budget` run inline (none when
+    /// it is zero).
+    pub fn with_budget(budget: Duration) -> Placement {
+        Placement { streaks: Mutex::new(HashMap::new()), budget }
+    }
+
     /// Whether a statement of `shape` should run on the connection's task.
     pub fn inline(&self, shape: u64) -> bool {
         self.streaks.lock().get(&shape).is_some_and(|&n| n >= PROOF)
@@ -60,7 +102,7 @@ impl Placement {
     /// Records that a statement of `shape` took `took`.
     pub fn record(&self, shape: u64, took: Duration) {
         let mut streaks = self.streaks.lock();
-        if took >= BUDGET {
+        if took >= self.budget {
             streaks.remove(&shape);
             return;
         }
@@ -147,7 +189,7 @@ mod tests {
 
     #[test]
     fn a_shape_runs_inline_after_proving_short_and_leaves_when_slow() {
-        let p = Placement::default();
+        let p = Placement::with_budget(BUDGET);
         let s = shape("SELECT v FROM kv WHERE k = 1");
         assert!(!p.inline(s));
         p.record(s, Duration::from_micros(20));
@@ -165,5 +207,9 @@ mod tests {
             p.record(i, Duration::ZERO);
         }
         assert!(p.streaks.lock().len() <= MAX_SHAPES);
+        let never = Placement::with_budget(Duration::ZERO);
+        never.record(s, Duration::ZERO);
+        never.record(s, Duration::ZERO);
+        assert!(!never.inline(s), "a zero budget runs everything on the pool");
     }
 }
