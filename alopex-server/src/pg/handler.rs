@@ -245,6 +245,12 @@ impl PgConnection {
         let interrupt = Interrupt::new();
         *self.running.lock() = Some(interrupt.clone());
         let key = shape(&sql);
+        if self.placement.inline(key) {
+            // Let this runtime thread run what is already waiting on it
+            // first: a task tokio woke into this worker's LIFO slot cannot
+            // be stolen by the other workers while the statement runs.
+            tokio::task::yield_now().await;
+        }
         let out = match self.run_inline(key, &interrupt, &sql, &params) {
             Some(out) => out,
             None => {

@@ -60,10 +60,7 @@ pub const BUDGET_ENV: &str = "ALOPEX_PG_INLINE_BUDGET_US";
 pub fn budget() -> Duration {
     static BUDGET_IN_FORCE: OnceLock<Duration> = OnceLock::new();
     *BUDGET_IN_FORCE.get_or_init(|| {
-        std::env::var(BUDGET_ENV)
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map_or(BUDGET, Duration::from_micros)
+        std::env::var(BUDGET_ENV).ok().and_then(|v| v.trim().parse::<u64>().ok()).map_or(BUDGET, Duration::from_micros)
     })
 }
 
