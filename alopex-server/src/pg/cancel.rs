@@ -72,11 +72,14 @@ use tokio::net::TcpStream;
 /// The interrupt of the statement a connection is running, if any.
 pub type RunningSlot = Arc<Mutex<Option<Interrupt>>>;
 
+/// A connection's (pid, secret key) pair, the key as bytes.
+type CancelKey = (i32, Bytes);
+
 /// Every connection's [`RunningSlot`], by the (pid, secret key) pair its
 /// BackendKeyData carried.
 #[derive(Default)]
 pub struct Running {
-    slots: Mutex<HashMap<(i32, Bytes), Weak<Mutex<Option<Interrupt>>>>>,
+    slots: Mutex<HashMap<CancelKey, Weak<Mutex<Option<Interrupt>>>>>,
 }
 
 impl Running {
