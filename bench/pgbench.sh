@@ -17,8 +17,10 @@
 #
 # Usage: bench/pgbench.sh            (from the repository root)
 # Settings (environment): SCALE=10 CLIENTS=8 JOBS=2 DURATION=20 ROUNDS=1
-#   MODE=prepared (pgbench -M) PG_BIN=/usr/lib/postgresql/15/bin
-#   WORKLOADS="select-only tpcb-like" KEEP=1 (keep the data directories)
+#   MODES="simple prepared" (pgbench -M, each in turn)
+#   WORKLOADS="select-only tpcb-like kv-select kv-update kv-insert"
+#   PG_BIN=/usr/lib/postgresql/15/bin KEEP=1 (keep the data directories)
+#   ALOPEX_BIN=path (use this binary instead of building one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,19 +29,25 @@ CLIENTS=${CLIENTS:-8}
 JOBS=${JOBS:-2}
 DURATION=${DURATION:-20}
 ROUNDS=${ROUNDS:-1}
-MODE=${MODE:-prepared}
-WORKLOADS=${WORKLOADS:-"select-only tpcb-like"}
+MODES=${MODES:-${MODE:-"simple prepared"}}
+WORKLOADS=${WORKLOADS:-"select-only tpcb-like kv-select kv-update kv-insert"}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 ALOPEX_PORT=${ALOPEX_PORT:-16432}
 PG_PORT=${PG_PORT:-16433}
 PGBENCH=${PGBENCH:-$PG_BIN/pgbench}
+PSQL=${PSQL:-$(command -v psql || echo "$PG_BIN/psql")}
 
 [ -x "$PG_BIN/postgres" ] || { echo "PostgreSQL 15 not found in $PG_BIN (set PG_BIN)" >&2; exit 1; }
 [ -x "$PGBENCH" ] || { echo "pgbench not found at $PGBENCH (set PGBENCH)" >&2; exit 1; }
 
-echo "== building the release binary"
-cargo build --release -q -p alopex-server --bin alopex
-ALOPEX=$PWD/target/release/alopex
+if [ -n "${ALOPEX_BIN:-}" ]; then
+    ALOPEX=$ALOPEX_BIN
+else
+    echo "== building the release binary"
+    cargo build --release -q -p alopex-server --bin alopex
+    ALOPEX=$PWD/target/release/alopex
+fi
+KV_DIR=$PWD/bench/pgbench
 
 WORK=$(mktemp -d /tmp/alopex-pgbench.XXXXXX)
 chmod 755 "$WORK"
@@ -87,6 +95,11 @@ for target in alopex:$ALOPEX_PORT postgres:$PG_PORT; do
     start=$(date +%s.%N)
     bench "$port" -i -q -s "$SCALE" >"$WORK/init-$name.log" 2>&1 || { cat "$WORK/init-$name.log"; exit 1; }
     printf '   %.1f s\n' "$(echo "$(date +%s.%N) - $start" | bc)"
+    if [[ " $WORKLOADS " == *" kv-"* ]]; then
+        echo "== kv table (100k rows) on $name"
+        "$PSQL" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U alopex -f "$KV_DIR/kv-setup.sql" alopex \
+            >"$WORK/kv-$name.log" 2>&1 || { cat "$WORK/kv-$name.log"; exit 1; }
+    fi
 done
 
 # p50 and p99 of the latencies (µs, 3rd field) in pgbench logs; failed
@@ -102,33 +115,41 @@ percentiles() {
 }
 
 declare -A TPS
-printf '\n%-12s %-8s %5s %10s %10s %10s %8s\n' workload server round tps p50_ms p99_ms failed
+printf '\n%-12s %-9s %-8s %5s %10s %10s %10s %8s\n' workload mode server round tps p50_ms p99_ms failed
 for workload in $WORKLOADS; do
-    for round in $(seq "$ROUNDS"); do
-        # Alternate which server goes first, so neither always runs on a
-        # warmer (or more fragmented) machine.
-        if [ $((round % 2)) -eq 1 ]; then order="alopex:$ALOPEX_PORT postgres:$PG_PORT"
-        else order="postgres:$PG_PORT alopex:$ALOPEX_PORT"; fi
-        for target in $order; do
-            name=${target%%:*}; port=${target##*:}
-            dir="$WORK/logs/$workload-$name-$round"
-            mkdir -p "$dir"
-            out=$(cd "$dir" && bench "$port" -b "$workload" -M "$MODE" -c "$CLIENTS" -j "$JOBS" \
-                -T "$DURATION" --max-tries 100 --log --log-prefix=tx 2>"$dir/stderr") || {
-                cat "$dir/stderr" >&2; echo "pgbench failed on $name" >&2; exit 1; }
-            echo "$out" >"$dir/report"
-            tps=$(echo "$out" | awk '/^tps = / { print $3; exit }')
-            failed=$(echo "$out" | awk -F': ' '/^number of failed transactions/ { split($2, a, " "); print a[1] }')
-            read -r p50 p99 < <(percentiles "$dir"/tx.*)
-            printf '%-12s %-8s %5s %10.1f %10s %10s %8s\n' "$workload" "$name" "$round" "$tps" "$p50" "$p99" "${failed:-0}"
-            TPS[$workload-$name]=$(echo "${TPS[$workload-$name]:-0} + $tps" | bc -l)
+    case $workload in
+        kv-*) script=(-n -f "$KV_DIR/$workload.sql") ;;
+        *) script=(-b "$workload") ;;
+    esac
+    for mode in $MODES; do
+        for round in $(seq "$ROUNDS"); do
+            # Alternate which server goes first, so neither always runs on a
+            # warmer (or more fragmented) machine.
+            if [ $((round % 2)) -eq 1 ]; then order="alopex:$ALOPEX_PORT postgres:$PG_PORT"
+            else order="postgres:$PG_PORT alopex:$ALOPEX_PORT"; fi
+            for target in $order; do
+                name=${target%%:*}; port=${target##*:}
+                dir="$WORK/logs/$workload-$mode-$name-$round"
+                mkdir -p "$dir"
+                out=$(cd "$dir" && bench "$port" "${script[@]}" -M "$mode" -c "$CLIENTS" -j "$JOBS" \
+                    -T "$DURATION" --max-tries 100 --log --log-prefix=tx 2>"$dir/stderr") || {
+                    cat "$dir/stderr" >&2; echo "pgbench failed on $name" >&2; exit 1; }
+                echo "$out" >"$dir/report"
+                tps=$(echo "$out" | awk '/^tps = / { print $3; exit }')
+                failed=$(echo "$out" | awk -F': ' '/^number of failed transactions/ { split($2, a, " "); print a[1] }')
+                read -r p50 p99 < <(percentiles "$dir"/tx.*)
+                printf '%-12s %-9s %-8s %5s %10.1f %10s %10s %8s\n' "$workload" "$mode" "$name" "$round" "$tps" "$p50" "$p99" "${failed:-0}"
+                TPS[$workload-$mode-$name]=$(echo "${TPS[$workload-$mode-$name]:-0} + $tps" | bc -l)
+            done
         done
     done
 done
 
 echo
-echo "scale $SCALE, $CLIENTS clients, $JOBS threads, ${DURATION}s, -M $MODE, $ROUNDS round(s)"
+echo "scale $SCALE, $CLIENTS clients, $JOBS threads, ${DURATION}s, $ROUNDS round(s)"
 for workload in $WORKLOADS; do
-    a=${TPS[$workload-alopex]}; p=${TPS[$workload-postgres]}
-    printf 'ratio %-12s alopex/postgres = %.2f\n' "$workload" "$(echo "$a / $p" | bc -l)"
+    for mode in $MODES; do
+        a=${TPS[$workload-$mode-alopex]}; p=${TPS[$workload-$mode-postgres]}
+        printf 'ratio %-12s -M %-9s alopex/postgres = %.2f\n' "$workload" "$mode" "$(echo "$a / $p" | bc -l)"
+    done
 done

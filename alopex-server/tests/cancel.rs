@@ -97,6 +97,47 @@ async fn cancel_token_stops_the_statement_and_the_session_goes_on() {
     assert_eq!(n, 100_000);
 }
 
+/// A statement whose shape proved short runs on its connection's task
+/// (`pg/placement.rs`), where pgwire cannot drop it; a cancel request must
+/// stop it all the same, and other clients are served meanwhile. The
+/// budget is raised so that the short runs qualify even in a debug build.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_running_on_its_connection_task_is_cancelled_too() {
+    let server = Server::start_env(&[("ALOPEX_PG_INLINE_BUDGET_US", "10000000")]);
+    let client = connect(&server).await;
+    fill(&client).await;
+    // The same shape, short twice (no row of `a` qualifies): it now runs inline.
+    let short = "SELECT count(*) FROM big a, big b, digits c WHERE a.n < 0";
+    for _ in 0..3 {
+        client.simple_query(short).await.unwrap();
+    }
+    let token = client.cancel_token();
+    let other = connect(&server).await;
+    let canceler = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Another client is served while the statement holds a runtime thread.
+        let n: i64 = tokio::time::timeout(Duration::from_secs(10), other.query_one("SELECT count(*) FROM digits", &[]))
+            .await
+            .expect("another client is served meanwhile")
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 10);
+        token.cancel_query(NoTls).await.expect("send cancel");
+        Instant::now()
+    });
+    let long = "SELECT count(*) FROM big a, big b, digits c WHERE a.n < 10000";
+    let err = tokio::time::timeout(Duration::from_secs(30), client.simple_query(long))
+        .await
+        .expect("the cancel stops the statement in time")
+        .expect_err("canceled");
+    let stopped = Instant::now();
+    let sent = canceler.await.unwrap();
+    assert_eq!(sqlstate(&err), "57014", "{err:?}");
+    assert!(stopped - sent < Duration::from_secs(5), "took {:?} after the cancel", stopped - sent);
+    let n: i64 = client.query_one("SELECT count(*) FROM big", &[]).await.unwrap().get(0);
+    assert_eq!(n, 10_000);
+}
+
 /// Reads backend messages until ReadyForQuery; returns them as (type, body).
 fn read_until_ready(s: &mut TcpStream) -> Vec<(u8, Vec<u8>)> {
     let mut out = Vec::new();

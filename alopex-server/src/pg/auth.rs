@@ -52,6 +52,7 @@ use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use ring::digest;
 use ring::rand::{SecureRandom, SystemRandom};
 
+use super::cancel::Running;
 use super::handler::PgConnection;
 use crate::config::{AuthMode, ConfigUser};
 
@@ -259,12 +260,14 @@ impl PgAuth {
 pub struct ConnectionStartup {
     auth: Arc<PgAuth>,
     connection: Arc<PgConnection>,
+    running: Arc<Running>,
 }
 
 impl ConnectionStartup {
-    /// The startup of `connection`.
-    pub fn new(auth: Arc<PgAuth>, connection: Arc<PgConnection>) -> ConnectionStartup {
-        ConnectionStartup { auth, connection }
+    /// The startup of `connection`, which registers its running statements
+    /// in `running` for cancel requests once the client is in.
+    pub fn new(auth: Arc<PgAuth>, connection: Arc<PgConnection>, running: Arc<Running>) -> ConnectionStartup {
+        ConnectionStartup { auth, connection, running }
     }
 }
 
@@ -291,6 +294,8 @@ impl StartupHandler for ConnectionStartup {
             Ok(()) => {
                 if matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
                     self.connection.set_user(&user);
+                    let (pid, key) = client.pid_and_secret_key();
+                    self.running.register(pid, &key, self.connection.running());
                 }
                 Ok(())
             }

@@ -35,6 +35,14 @@
 //! a fresh flag (`Session::set_interrupt`), so a cancel that arrives as one
 //! statement ends can never stop the next one.
 //!
+//! A statement that runs on the connection's own task (a short one, see
+//! `placement.rs`) is not a future pgwire can drop: it runs to its end
+//! inside one poll. So the cancel handler ([`PgCancel`]) also looks the
+//! (pid, secret key) pair up in [`Running`], where every connection
+//! publishes the interrupt of the statement it is running, and triggers
+//! that interrupt directly, whichever way the statement runs. (The request
+//! is served by another runtime thread than the busy one.)
+//!
 //! A client that disconnects while its statement runs is the same case
 //! with nobody asking: PostgreSQL 14+ checks the socket for it
 //! (`client_connection_check_interval`). The connection task is parked in
@@ -45,13 +53,80 @@
 //! then ends the session is dropped, which rolls back an explicit
 //! transaction too.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use alopex_sql::Interrupt;
+use async_trait::async_trait;
+use bytes::Bytes;
+use parking_lot::Mutex;
+use pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
+use pgwire::messages::cancel::CancelRequest;
+use pgwire::messages::startup::SecretKey;
 use tokio::io::Interest;
 use tokio::net::TcpStream;
+
+/// The interrupt of the statement a connection is running, if any.
+pub type RunningSlot = Arc<Mutex<Option<Interrupt>>>;
+
+/// A connection's (pid, secret key) pair, the key as bytes.
+type CancelKey = (i32, Bytes);
+
+/// Every connection's [`RunningSlot`], by the (pid, secret key) pair its
+/// BackendKeyData carried.
+#[derive(Default)]
+pub struct Running {
+    slots: Mutex<HashMap<CancelKey, Weak<Mutex<Option<Interrupt>>>>>,
+}
+
+impl Running {
+    /// Publishes `slot` under `(pid, key)`, and forgets connections that
+    /// have ended.
+    pub fn register(&self, pid: i32, key: &SecretKey, slot: &RunningSlot) {
+        let mut slots = self.slots.lock();
+        slots.retain(|_, s| s.strong_count() > 0);
+        slots.insert((pid, key.to_bytes()), Arc::downgrade(slot));
+    }
+
+    /// Triggers the running statement of the connection `(pid, key)`;
+    /// whether there was one.
+    pub fn interrupt(&self, pid: i32, key: &SecretKey) -> bool {
+        let slot = self.slots.lock().get(&(pid, key.to_bytes())).and_then(Weak::upgrade);
+        match slot.as_ref().and_then(|s| s.lock().clone()) {
+            Some(interrupt) => {
+                interrupt.trigger();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Answers cancel requests: interrupts the statement directly (for one
+/// running on its connection's task) and through pgwire (which drops the
+/// future of one running on a worker and answers 57014).
+pub struct PgCancel {
+    running: Arc<Running>,
+    pgwire: DefaultCancelHandler,
+}
+
+impl PgCancel {
+    /// A handler over `running` and pgwire's handler.
+    pub fn new(running: Arc<Running>, pgwire: DefaultCancelHandler) -> PgCancel {
+        PgCancel { running, pgwire }
+    }
+}
+
+#[async_trait]
+impl CancelHandler for PgCancel {
+    async fn on_cancel_request(&self, request: CancelRequest) {
+        self.running.interrupt(request.pid, &request.secret_key);
+        self.pgwire.on_cancel_request(request).await;
+    }
+}
 
 /// Watches a connection's socket for the client going away.
 pub struct PeerWatch {
@@ -148,6 +223,23 @@ mod tests {
         .await;
         assert!(abandoned.is_err());
         assert!(interrupt.is_triggered());
+    }
+
+    #[test]
+    fn a_cancel_reaches_the_registered_running_statement_only() {
+        let running = Running::default();
+        let slot: RunningSlot = Arc::new(Mutex::new(None));
+        let key = SecretKey::I32(42);
+        running.register(7, &key, &slot);
+        assert!(!running.interrupt(7, &key), "nothing running");
+        let interrupt = Interrupt::new();
+        *slot.lock() = Some(interrupt.clone());
+        assert!(!running.interrupt(7, &SecretKey::I32(41)), "wrong secret");
+        assert!(!interrupt.is_triggered());
+        assert!(running.interrupt(7, &key));
+        assert!(interrupt.is_triggered());
+        drop(slot);
+        assert!(!running.interrupt(7, &key), "connection gone");
     }
 
     #[tokio::test]

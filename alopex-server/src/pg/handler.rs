@@ -4,7 +4,9 @@
 //! Every connection owns a session (its transaction, its settings) behind a
 //! mutex, and every piece of SQL work (parsing and binding a prepared
 //! statement, running a statement) is handed to the [`Workers`] pool with
-//! the session, so the connection's task only moves bytes.
+//! the session, so the connection's task only moves bytes; except a
+//! statement whose shape has proved short, which runs on the connection's
+//! task to save two thread wake-ups (`placement.rs`).
 //!
 //! * **Simple protocol.** A query string may hold several statements; they
 //!   run in order and stop at the first error, whose ErrorResponse follows
@@ -30,6 +32,7 @@
 
 use std::fmt::Debug;
 use std::sync::Arc;
+use std::time::Instant;
 
 use alopex_sql::copy::{CopyCommand, CopyDirection, parse_copy};
 use alopex_sql::{Column, DataType, Error, Interrupt, Session, SqlState, StatementResult, TxnStatus, Value};
@@ -52,10 +55,11 @@ use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
 use pgwire::messages::data::DataRow;
 use pgwire::messages::response::TransactionStatus;
 
-use super::cancel::{PeerWatch, cancellable};
+use super::cancel::{PeerWatch, RunningSlot, cancellable};
 use super::copy::{self, CopyIn};
 use super::deallocate::{self, Deallocate, parse_deallocate};
 use super::error::{error_info, user_error};
+use super::placement::{Placement, shape};
 use super::types::{decode_param, encode_value, fields, pg_type, sql_type};
 use crate::metrics::Metrics;
 use crate::workers::Workers;
@@ -74,7 +78,28 @@ pub struct PreparedStatement {
 pub struct StatementParser {
     session: Arc<Mutex<Session>>,
     workers: Workers,
+    placement: Arc<Placement>,
 }
+
+impl StatementParser {
+    /// Prepares `sql` on this task if its shape proved short and the
+    /// session is free; None: prepare it on a worker.
+    fn prepare_inline(&self, key: u64, sql: &str, given: &[DataType]) -> Option<Result<alopex_sql::Prepared, Error>> {
+        if !self.placement.inline(key) {
+            return None;
+        }
+        let mut session = self.session.try_lock()?;
+        let started = Instant::now();
+        let prepared = session.prepare(sql, given);
+        drop(session);
+        self.placement.record(key, started.elapsed());
+        Some(prepared)
+    }
+}
+
+/// Tells the shapes of Parse's work apart from those of running the same
+/// text.
+const PARSE_SHAPE: u64 = 0x9e37_79b9_7f4a_7c15;
 
 #[async_trait]
 impl QueryParser for StatementParser {
@@ -95,9 +120,23 @@ impl QueryParser for StatementParser {
             return Ok(Some(Arc::new(stmt)));
         }
         let given: Vec<DataType> = types.iter().map(|t| t.as_ref().map_or(DataType::Unknown, sql_type)).collect();
-        let session = self.session.clone();
-        let text = sql.to_string();
-        let prepared = self.workers.run(move || session.lock().prepare(&text, &given)).await.and_then(|r| r);
+        let key = shape(sql) ^ PARSE_SHAPE;
+        let prepared = match self.prepare_inline(key, sql, &given) {
+            Some(prepared) => prepared,
+            None => {
+                let session = self.session.clone();
+                let text = sql.to_string();
+                let work = self.workers.run(move || {
+                    let started = Instant::now();
+                    let prepared = session.lock().prepare(&text, &given);
+                    (prepared, started.elapsed())
+                });
+                work.await.and_then(|(prepared, took)| {
+                    self.placement.record(key, took);
+                    prepared
+                })
+            }
+        };
         let prepared = prepared.map_err(user_error)?;
         Ok(Some(Arc::new(PreparedStatement {
             sql: sql.to_string(),
@@ -131,13 +170,22 @@ pub struct PgConnection {
     /// Names of the statements this connection prepared with Parse (for
     /// `DEALLOCATE ALL`; see `deallocate.rs`).
     prepared: Mutex<std::collections::BTreeSet<String>>,
+    /// Which statement shapes have proved short enough to run here.
+    placement: Arc<Placement>,
+    /// The interrupt of the running statement, for cancel requests.
+    running: RunningSlot,
 }
 
 impl PgConnection {
     /// A connection running statements in `session` on `workers`.
     pub fn new(session: Session, workers: Workers, metrics: Arc<Metrics>, max_result_bytes: usize) -> PgConnection {
         let session = Arc::new(Mutex::new(session));
-        let parser = Arc::new(StatementParser { session: session.clone(), workers: workers.clone() });
+        let placement = Arc::new(Placement::default());
+        let parser = Arc::new(StatementParser {
+            session: session.clone(),
+            workers: workers.clone(),
+            placement: placement.clone(),
+        });
         PgConnection {
             session,
             workers,
@@ -147,7 +195,14 @@ impl PgConnection {
             copy_in: tokio::sync::Mutex::new(None),
             peer: None,
             prepared: Mutex::new(std::collections::BTreeSet::new()),
+            placement,
+            running: Arc::new(Mutex::new(None)),
         }
+    }
+
+    /// Where this connection publishes its running statement's interrupt.
+    pub fn running(&self) -> &RunningSlot {
+        &self.running
     }
 
     /// Tells the session who it is logged in as (after authentication).
@@ -181,25 +236,76 @@ impl PgConnection {
         started.unwrap_or_else(|e| Response::Error(Box::new(error_info(&e))))
     }
 
-    /// Runs `sql` with `params` on a worker: the results of the statements
-    /// that ran and the error that stopped them, if any.
+    /// Runs `sql` with `params`, on a worker or, for a shape that proved
+    /// short, right here: the results of the statements that ran and the
+    /// error that stopped them, if any.
     async fn run(&self, sql: String, params: Vec<Value>) -> (Vec<StatementResult>, Option<Error>) {
-        let session = self.session.clone();
         let limit = self.max_result_bytes;
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let interrupt = Interrupt::new();
-        let flag = interrupt.clone();
-        let work = self.workers.run(move || {
-            let mut session = session.lock();
-            session.set_interrupt(flag);
-            session.run_script_limited(&sql, &params, limit)
-        });
-        let out = match cancellable(work, self.peer.as_ref(), &interrupt).await {
-            Ok(out) => out,
-            Err(e) => (Vec::new(), Some(e)),
+        *self.running.lock() = Some(interrupt.clone());
+        let key = shape(&sql);
+        if self.placement.inline(key) {
+            // Let this runtime thread run what is already waiting on it
+            // first: a task tokio woke into this worker's LIFO slot cannot
+            // be stolen by the other workers while the statement runs.
+            tokio::task::yield_now().await;
+        }
+        let out = match self.run_inline(key, &interrupt, &sql, &params) {
+            Some(out) => out,
+            None => {
+                let session = self.session.clone();
+                let flag = interrupt.clone();
+                let work = self.workers.run(move || {
+                    let started = Instant::now();
+                    let mut session = session.lock();
+                    session.set_interrupt(flag);
+                    let out = session.run_script_limited(&sql, &params, limit);
+                    (out, started.elapsed())
+                });
+                match cancellable(work, self.peer.as_ref(), &interrupt).await {
+                    Ok((out, took)) => {
+                        self.placement.record(key, took);
+                        out
+                    }
+                    Err(e) => (Vec::new(), Some(e)),
+                }
+            }
         };
+        *self.running.lock() = None;
         self.metrics.statement("pg", out.1.is_none(), started.elapsed());
         out
+    }
+}
+
+impl PgConnection {
+    /// Runs `sql` on this task if its shape proved short, the session is
+    /// free (one still held by an abandoned, cancelled statement on a
+    /// worker must not block this thread) and not inside a transaction
+    /// block; None: run it on a worker.
+    fn run_inline(
+        &self,
+        key: u64,
+        interrupt: &Interrupt,
+        sql: &str,
+        params: &[Value],
+    ) -> Option<(Vec<StatementResult>, Option<Error>)> {
+        if !self.placement.inline(key) {
+            return None;
+        }
+        let mut session = self.session.try_lock()?;
+        // Inside a transaction block, statements wait for a worker: the
+        // pool also bounds how many blocks are mid-flight, and optimistic
+        // commits on hot rows fail more often the more there are.
+        if session.status() != TxnStatus::Idle {
+            return None;
+        }
+        let started = Instant::now();
+        session.set_interrupt(interrupt.clone());
+        let out = session.run_script_limited(sql, params, self.max_result_bytes);
+        drop(session);
+        self.placement.record(key, started.elapsed());
+        Some(out)
     }
 }
 

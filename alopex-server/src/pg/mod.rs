@@ -15,16 +15,24 @@
 //! and registered for cancel requests; [`cancel`] explains how a
 //! CancelRequest, or the client hanging up, stops the running statement.
 //!
+//! pgwire's message loop runs in [`process`] over a writer that sends each
+//! query's replies in one write ([`corked`]), and short statements run on
+//! the connection's own task instead of a worker ([`placement`]): the two
+//! costs that dominated a pgbench point select (docs/benchmarks.md).
+//!
 //! Authentication ([`auth`]) is trust until users exist, then SCRAM-SHA-256;
 //! TLS ([`tls`]) is offered when a certificate is configured.
 
 pub mod auth;
 pub mod cancel;
 pub mod copy;
+pub mod corked;
 mod deallocate;
 mod describe;
 pub mod error;
 pub mod handler;
+pub mod placement;
+pub mod process;
 pub mod tls;
 pub mod types;
 
@@ -44,7 +52,7 @@ use tokio::task::JoinSet;
 use crate::metrics::{Metrics, OpenConnection};
 use crate::workers::Workers;
 use auth::{Authenticator, ConnectionStartup, PgAuth};
-use cancel::PeerWatch;
+use cancel::{PeerWatch, PgCancel, Running};
 use handler::PgConnection;
 use tls::PgTls;
 
@@ -52,7 +60,7 @@ use tls::PgTls;
 struct ConnectionHandlers {
     connection: Arc<PgConnection>,
     startup: Arc<ConnectionStartup>,
-    cancel: Arc<DefaultCancelHandler>,
+    cancel: Arc<PgCancel>,
 }
 
 impl PgWireServerHandlers for ConnectionHandlers {
@@ -107,7 +115,8 @@ impl PgServer {
         let cert_pem = self.tls.as_ref().map(|t| t.cert_pem.as_slice());
         let auth = Arc::new(PgAuth::new(self.authenticator.clone(), cancels.clone(), cert_pem, self.tls_required));
         let acceptor = self.tls.as_ref().map(|t| t.acceptor.clone());
-        let cancel = Arc::new(DefaultCancelHandler::new(cancels));
+        let running = Arc::new(Running::default());
+        let cancel = Arc::new(PgCancel::new(running.clone(), DefaultCancelHandler::new(cancels)));
         let mut connections = JoinSet::new();
         loop {
             let accepted = tokio::select! {
@@ -141,12 +150,12 @@ impl PgServer {
                     .with_peer_watch(peer_watch),
             );
             let open = OpenConnection::new(&self.metrics, "pg");
-            let startup = Arc::new(ConnectionStartup::new(auth.clone(), connection.clone()));
+            let startup = Arc::new(ConnectionStartup::new(auth.clone(), connection.clone(), running.clone()));
             let handlers = Arc::new(ConnectionHandlers { connection, startup, cancel: cancel.clone() });
             let acceptor = acceptor.clone();
             connections.spawn(async move {
                 tracing::debug!(%peer, "connection opened");
-                if let Err(e) = pgwire::tokio::process_socket(socket, acceptor, handlers).await {
+                if let Err(e) = process::process_socket(socket, acceptor, handlers).await {
                     tracing::debug!(%peer, "connection ended with an error: {e}");
                 }
                 drop((slot, open));

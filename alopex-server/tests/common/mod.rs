@@ -43,9 +43,24 @@ impl Server {
     /// them, so a server that exits before listening is started again on
     /// new ports (a few times).
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> Server {
+        Server::start_in_env(data_dir, extra, &[])
+    }
+
+    /// Starts a server over a new temporary data directory with extra
+    /// environment variables.
+    pub fn start_env(env: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data_dir = dir.path().join("data");
+        let mut s = Server::start_in_env(&data_dir, &[], env);
+        s._dir = Some(dir);
+        s
+    }
+
+    /// [`Server::start_in`] with extra environment variables.
+    pub fn start_in_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut last = String::new();
         for _ in 0..5 {
-            match Server::try_start_in(data_dir, extra) {
+            match Server::try_start_in(data_dir, extra, env) {
                 Ok(server) => return server,
                 Err(why) => last = why,
             }
@@ -53,7 +68,7 @@ impl Server {
         panic!("alopex did not start: {last}");
     }
 
-    fn try_start_in(data_dir: &Path, extra: &[&str]) -> Result<Server, String> {
+    fn try_start_in(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Result<Server, String> {
         let pg_port = free_port();
         let http_port = free_port();
         let grpc_port = free_port();
@@ -69,6 +84,7 @@ impl Server {
             .arg(format!("127.0.0.1:{grpc_port}"))
             .args(extra)
             .env("ALOPEX_LOG", "info")
+            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .spawn()
             .expect("start alopex");
