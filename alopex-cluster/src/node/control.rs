@@ -104,7 +104,14 @@ pub struct Control {
     started: Instant,
     since: Mutex<HashMap<NodeId, (Option<MemberState>, u64)>>,
     catalog: RwLock<Catalog>,
+    /// When (ms) each range's leadership was last moved by this planner.
+    transfers: Mutex<HashMap<RangeId, u64>>,
 }
+
+/// How many placement periods a range waits between leadership moves: a
+/// transfer takes an election round to show in the leader's status, and
+/// planning again on the old picture would bounce leadership around.
+const TRANSFER_COOLDOWN_PERIODS: u32 = 10;
 
 fn enc<T: serde::Serialize>(v: &T) -> Option<Bytes> {
     codec::encode(v).ok().map(Bytes::from)
@@ -121,6 +128,7 @@ impl Control {
             started: Instant::now(),
             since: Mutex::new(HashMap::new()),
             catalog: RwLock::new(Catalog::default()),
+            transfers: Mutex::new(HashMap::new()),
         }
     }
 
