@@ -331,10 +331,10 @@ impl Control {
         let cooldown = (self.tuning.placement_period() * TRANSFER_COOLDOWN_PERIODS).as_millis() as u64;
         let planned = plan(&state, &self.policy);
         let mut moves: Vec<Move> = planned.into_iter().filter(|m| !unknown.contains(&range_of(m))).collect();
-        // Leadership moves wait until replicas are settled and this planner
-        // has planned for a cooldown; then one per range per cooldown.
+        // Leadership moves wait until this planner has planned for a
+        // cooldown; then one per range per cooldown.
         let fresh = self.planner_since.lock().is_none_or(|t| now.saturating_sub(t) < cooldown);
-        let settling = fresh || moves.iter().any(|m| !matches!(m, Move::TransferLeader { .. }));
+        let settling = fresh;
         {
             let mut transfers = self.transfers.lock();
             moves.retain(|m| match m {
