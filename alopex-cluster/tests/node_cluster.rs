@@ -170,6 +170,16 @@ async fn nodes_join_replicate_restart_rebalance_and_drain() {
         replicated(r1, 3, &[]).await.map(|_| ())
     })
     .await;
+    wait_for("leadership balanced (leader counts within 2)", Duration::from_secs(30), || async move {
+        let ranges = replicated(r1, 3, &[]).await?;
+        let mut leaders: BTreeMap<NodeId, usize> = [1, 2, 3].map(|i| (NodeId(i), 0)).into();
+        for l in ranges.iter().filter_map(|r| r.leader) {
+            *leaders.entry(l).or_insert(0) += 1;
+        }
+        let (min, max) = (leaders.values().min().copied().unwrap_or(0), leaders.values().max().copied().unwrap_or(0));
+        if max - min <= 2 { Ok(()) } else { Err(format!("leaders {leaders:?}")) }
+    })
+    .await;
     let every = nodes[&2].nodes();
     assert_eq!(every.iter().map(|n| n.id.0).collect::<Vec<_>>(), vec![1, 2, 3], "{every:?}");
     assert!(every.iter().all(|n| n.state == "alive"), "{every:?}");

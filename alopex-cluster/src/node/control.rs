@@ -36,11 +36,14 @@
 //!    The meta range's own membership is kept under `META_RANGE_RECORD`.
 //!    The generation is left alone: it counts splits, and the splitter
 //!    relies on that.
-//! 5. **Repair**: a live member the leader reports as lagging (nothing
-//!    replicated yet, or far behind) may not run the group at all, e.g.
-//!    after it missed a split while down and caught up by snapshot; it is
-//!    sent `HOST_REPLICA`, which starts the group if it is missing and
-//!    does nothing otherwise.
+//! 5. **Repair**: a live member the leader has reported as lagging
+//!    (nothing replicated yet, or far behind) for `REPAIR_AFTER_PERIODS`
+//!    ticks may not run the group at all, e.g. after it missed a split
+//!    while down and caught up by snapshot. The range's leader is asked to
+//!    repair it (`MoveRequest::Repair`): it snapshots and purges its log,
+//!    so the member is seeded by a snapshot (the range's older data is in
+//!    its parent's log), and sends it `HOST_REPLICA`, which starts the
+//!    group if it is missing and does nothing otherwise.
 //! 6. **Plan and execute**: each move goes to its range's leader as a
 //!    `PLACE_MOVE` call (see `placement::executor::serve`), and the status
 //!    it answers is used to rewrite the descriptor at once.
@@ -59,7 +62,7 @@ use crate::membership::{MemberState, MembershipView};
 use crate::placement::executor;
 use crate::placement::{ClusterState, Learner, Move, NodeState, NodeStatus, Policy, RangeState, plan};
 use crate::raft::{WriteOp, codec};
-use crate::range::protocol::{HostRequest, KvReply, MoveRequest, RangeStatus, method};
+use crate::range::protocol::{KvReply, MoveRequest, RangeStatus, method};
 use crate::range::{RangeDescriptor, RangeNode, keys};
 
 /// The meta range's own record (its replicas and leader), in the meta span
@@ -104,7 +107,28 @@ pub struct Control {
     started: Instant,
     since: Mutex<HashMap<NodeId, (Option<MemberState>, u64)>>,
     catalog: RwLock<Catalog>,
+    /// When (ms) each range's leadership was last moved by this planner.
+    transfers: Mutex<HashMap<RangeId, u64>>,
+    /// Since when (ms) each member has been reported lagging.
+    lagging: Mutex<HashMap<(RangeId, NodeId), u64>>,
+    /// Since when (ms) this node has led the meta range (a new planner
+    /// waits a cooldown before moving leaderships, so leadership of the
+    /// meta range itself does not bounce between planners).
+    planner_since: Mutex<Option<u64>>,
 }
+
+/// How many placement periods a member may lag before it is repaired: a
+/// restarted node normally starts the ranges born while it was away by
+/// replaying their parents' logs; only one that never does (it caught up
+/// by a snapshot taken after a split) needs the repair. Repairing too early
+/// would seed it from a snapshot while its parent's replay is still to
+/// come, which could bring back keys deleted meanwhile.
+const REPAIR_AFTER_PERIODS: u32 = 25;
+
+/// How many placement periods a range waits between leadership moves: a
+/// transfer takes an election round to show in the leader's status, and
+/// planning again on the old picture would bounce leadership around.
+const TRANSFER_COOLDOWN_PERIODS: u32 = 10;
 
 fn enc<T: serde::Serialize>(v: &T) -> Option<Bytes> {
     codec::encode(v).ok().map(Bytes::from)
@@ -121,6 +145,9 @@ impl Control {
             started: Instant::now(),
             since: Mutex::new(HashMap::new()),
             catalog: RwLock::new(Catalog::default()),
+            transfers: Mutex::new(HashMap::new()),
+            lagging: Mutex::new(HashMap::new()),
+            planner_since: Mutex::new(None),
         }
     }
 
@@ -144,6 +171,14 @@ impl Control {
         let known: BTreeSet<NodeId> = self.catalog.read().all().flat_map(|d| d.replicas.iter().copied()).collect();
         self.track(&view, &known);
         let meta_leader = self.range.is_leader(keys::META_RANGE);
+        {
+            let mut since = self.planner_since.lock();
+            match (meta_leader, *since) {
+                (true, None) => *since = Some(self.now_ms()),
+                (false, Some(_)) => *since = None,
+                _ => {}
+            }
+        }
         if meta_leader && self.started.elapsed() >= self.tuning.placement_grace() {
             self.step(&view).await;
         }
@@ -222,11 +257,35 @@ impl Control {
         if let Some(st) = &meta_status {
             repairs.push((keys::META_RANGE, st.clone()));
         }
-        for (range, st) in repairs {
-            for n in st.lagging.iter().map(|n| NodeId(*n)) {
-                if view.state(n) == Some(MemberState::Alive) {
-                    self.host(n, range, &st).await;
+        let now = self.now_ms();
+        let patience = (self.tuning.placement_period() * REPAIR_AFTER_PERIODS).as_millis() as u64;
+        let mut due = Vec::new();
+        {
+            let mut lagging = self.lagging.lock();
+            let current: BTreeSet<(RangeId, NodeId)> = repairs
+                .iter()
+                .flat_map(|(r, st)| st.lagging.iter().map(move |n| (*r, NodeId(*n))))
+                .filter(|(_, n)| view.state(*n) == Some(MemberState::Alive))
+                .collect();
+            lagging.retain(|k, _| current.contains(k));
+            for k in current {
+                let since = *lagging.entry(k).or_insert(now);
+                if now.saturating_sub(since) >= patience {
+                    lagging.insert(k, now); // next attempt after another wait
+                    due.push(k);
                 }
+            }
+        }
+        for (range, node) in due {
+            let key = catalog.descriptors.iter().find(|d| d.range == range).map(|d| d.span.start.clone());
+            if range != keys::META_RANGE && key.is_none() {
+                continue;
+            }
+            tracing::info!(%node, %range, "repairing a member that does not run its group");
+            let req = MoveRequest::Repair(node.0);
+            let call = self.range.kv().leader_call(key, method::PLACE_MOVE, &req);
+            if !matches!(self.timed(call).await, Some(Ok(KvReply::Status(_)))) {
+                tracing::debug!(%node, %range, "repair not done");
             }
         }
 
@@ -268,8 +327,35 @@ impl Control {
             })
             .collect();
         let state = ClusterState { now: self.now_ms(), nodes, ranges };
-        let moves: Vec<Move> =
-            plan(&state, &self.policy).into_iter().filter(|m| !unknown.contains(&range_of(m))).collect();
+        let now = self.now_ms();
+        let cooldown = (self.tuning.placement_period() * TRANSFER_COOLDOWN_PERIODS).as_millis() as u64;
+        let planned = plan(&state, &self.policy);
+        let mut moves: Vec<Move> = planned.into_iter().filter(|m| !unknown.contains(&range_of(m))).collect();
+        // Leadership moves wait until this planner has planned for a
+        // cooldown; then one per range per cooldown.
+        let fresh = self.planner_since.lock().is_none_or(|t| now.saturating_sub(t) < cooldown);
+        let settling = fresh;
+        {
+            let mut transfers = self.transfers.lock();
+            moves.retain(|m| match m {
+                Move::TransferLeader { range, .. } => {
+                    let ok = !settling && transfers.get(range).is_none_or(|t| now.saturating_sub(*t) >= cooldown);
+                    if ok {
+                        transfers.insert(*range, now);
+                    }
+                    ok
+                }
+                _ => true,
+            });
+        }
+        tracing::debug!(
+            node = %self.range.id(),
+            moves = moves.len(),
+            unknown = unknown.len(),
+            nodes = ?state.nodes.iter().map(|n| (n.id.0, n.status)).collect::<Vec<_>>(),
+            ranges = ?state.ranges.iter().map(|r| (r.id.0, r.voters.iter().map(|v| v.0).collect::<Vec<_>>(), r.learners.len())).collect::<Vec<_>>(),
+            "placement step"
+        );
         if moves.is_empty() {
             return;
         }
@@ -301,15 +387,6 @@ impl Control {
             Some(Ok(other)) => tracing::debug!(?mv, ?other, "placement move not done"),
             Some(Err(e)) => tracing::debug!(?mv, error = %e, "placement move failed"),
             None => tracing::debug!(?mv, "placement move timed out"),
-        }
-    }
-
-    async fn host(&self, node: NodeId, range: RangeId, st: &RangeStatus) {
-        let req = HostRequest { span: st.span.clone(), generation: st.generation };
-        let Some(body) = enc(&req) else { return };
-        let call = self.range.rpc().call(node, range, method::HOST_REPLICA, body);
-        if let Some(Ok(_)) = self.timed(call).await {
-            tracing::debug!(%node, %range, "asked a lagging replica to host its group");
         }
     }
 

@@ -235,13 +235,26 @@ pub async fn serve(node: &RangeNode, _from: NodeId, range: RangeId, method: u16,
             Err(e) => return KvReply::Failed(format!("bad request: {e}")),
         };
         let Some(shape) = node.shape(range) else { return KvReply::RangeNotHere };
+        let host = RpcReplicaHost { rpc: Arc::clone(node.rpc()), span: shape.span, generation: shape.generation };
+        if let MoveRequest::Repair(n) = req {
+            let Some(g) = node.raft().group(range) else { return KvReply::RangeNotHere };
+            let repaired = match seed_by_snapshot(node.raft(), range, &g.raft).await {
+                Ok(()) => host.ensure_replica(NodeId(n), range).await,
+                Err(e) => Err(e),
+            };
+            return match (repaired, status(node, range)) {
+                (Err(e), _) => KvReply::Unavailable(format!("repairing {range} on n{n}: {e}")),
+                (Ok(()), Some(s)) => KvReply::Status(s),
+                (Ok(()), None) => KvReply::RangeNotHere,
+            };
+        }
         let mv = match req {
             MoveRequest::AddLearner(n) => Move::AddLearner { range, node: NodeId(n) },
             MoveRequest::Promote(n) => Move::Promote { range, node: NodeId(n) },
             MoveRequest::Remove(n) => Move::RemoveReplica { range, node: NodeId(n) },
             MoveRequest::TransferLeader(n) => Move::TransferLeader { range, from: node.id(), to: NodeId(n) },
+            MoveRequest::Repair(_) => return KvReply::Failed("unreachable".into()),
         };
-        let host = RpcReplicaHost { rpc: Arc::clone(node.rpc()), span: shape.span, generation: shape.generation };
         if let Err(e) = execute(node.raft(), mv, &host).await {
             return KvReply::Unavailable(format!("{mv:?}: {e}"));
         }

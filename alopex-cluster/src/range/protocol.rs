@@ -84,6 +84,10 @@ pub enum MoveRequest {
     Remove(u64),
     /// Hand leadership to `node`.
     TransferLeader(u64),
+    /// `node` is a member that does not run the group (it missed a split
+    /// while away): seed it from a snapshot (the leader snapshots and
+    /// purges its log) and start the group there.
+    Repair(u64),
 }
 
 /// Starts an empty group of a range on the called node.
