@@ -69,7 +69,13 @@ pub trait KvTxn: Send {
 
     /// Reads many keys in one call, answering in order.
     fn multi_get(&mut self, keys: &[Bytes]) -> Result<Vec<Option<Bytes>>> {
-        keys.iter().map(|k| self.get(k)).collect()
+        // Sized up front: collecting through `Result` has no size hint, and
+        // growing by reallocation showed in join profiles.
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            out.push(self.get(key)?);
+        }
+        Ok(out)
     }
 
     /// Reads up to `limit` pairs of `range` (0 = no limit), forward or
@@ -199,6 +205,9 @@ impl KvTxn for Transaction {
     }
     fn get(&mut self, key: &[u8]) -> Result<Option<Bytes>> {
         Transaction::get(self, key)
+    }
+    fn multi_get(&mut self, keys: &[Bytes]) -> Result<Vec<Option<Bytes>>> {
+        Transaction::multi_get(self, keys)
     }
     fn scan(&mut self, range: KeyBounds, reverse: bool, limit: usize) -> Result<Vec<(Bytes, Bytes)>> {
         Transaction::scan(self, range, reverse, limit)

@@ -10,7 +10,9 @@
 //! workload prints both times and the ratio SQLite time / Alopex time, so
 //! above 1.0 means Alopex is faster. `ALOPEX_BENCH_ROWS` sets the table
 //! size (default 1,000,000); `ALOPEX_BENCH_ONLY` runs workloads whose name
-//! contains the string.
+//! contains the string. Each line also gives the ratio of the benchmark
+//! thread's CPU times (`cpu ratio`), steadier than wall time on a loaded
+//! machine.
 
 use std::time::{Duration, Instant};
 
@@ -31,22 +33,44 @@ struct Bench {
     _dirs: (tempfile::TempDir, tempfile::TempDir),
 }
 
-fn report(name: &str, ops: usize, alopex: Duration, sqlite: Duration) {
+/// Wall time and the calling thread's CPU time of one side of a workload.
+#[derive(Clone, Copy)]
+struct Timing {
+    wall: Duration,
+    cpu: Option<Duration>,
+}
+
+fn report(name: &str, ops: usize, alopex: Timing, sqlite: Timing) {
     let per = |d: Duration| d.as_secs_f64() * 1e6 / ops.max(1) as f64;
+    let ratio = |s: Duration, a: Duration| s.as_secs_f64() / a.as_secs_f64().max(1e-9);
+    let cpu = match (alopex.cpu, sqlite.cpu) {
+        (Some(a), Some(s)) => format!("  cpu ratio {:>5.2}", ratio(s, a)),
+        _ => String::new(),
+    };
     println!(
-        "{name:<28} alopex {:>9.3}s ({:>8.2} us/op)  sqlite {:>9.3}s ({:>8.2} us/op)  ratio sqlite/alopex {:>5.2}",
-        alopex.as_secs_f64(),
-        per(alopex),
-        sqlite.as_secs_f64(),
-        per(sqlite),
-        sqlite.as_secs_f64() / alopex.as_secs_f64().max(1e-9)
+        "{name:<28} alopex {:>9.3}s ({:>8.2} us/op)  sqlite {:>9.3}s ({:>8.2} us/op)  ratio sqlite/alopex {:>5.2}{cpu}",
+        alopex.wall.as_secs_f64(),
+        per(alopex.wall),
+        sqlite.wall.as_secs_f64(),
+        per(sqlite.wall),
+        ratio(sqlite.wall, alopex.wall)
     );
 }
 
-fn timed(f: impl FnOnce()) -> Duration {
-    let start = Instant::now();
+/// The calling thread's time on a CPU so far (Linux: the first field of
+/// `/proc/thread-self/schedstat`, in nanoseconds). On a machine shared with
+/// other work, wall times swing with the load; the benchmark thread's own
+/// CPU time does much less so. It leaves out Alopex's background threads
+/// (flush, compaction), so it flatters inserts: compare wall times there.
+fn thread_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    stat.split_whitespace().next()?.parse().ok().map(Duration::from_nanos)
+}
+
+fn timed(f: impl FnOnce()) -> Timing {
+    let (start, cpu) = (Instant::now(), thread_cpu());
     f();
-    start.elapsed()
+    Timing { wall: start.elapsed(), cpu: cpu.zip(thread_cpu()).map(|(a, b)| b.saturating_sub(a)) }
 }
 
 impl Bench {
@@ -92,7 +116,7 @@ impl Bench {
     }
 
     /// Inserts `rows` rows into `table` in transactions of `batch` rows.
-    fn insert(&self, table: &str, batch: usize) -> (Duration, Duration) {
+    fn insert(&self, table: &str, batch: usize) -> (Timing, Timing) {
         let sql = format!("INSERT INTO {table} (id, k, g, v) VALUES ($1, $2, $3, $4)");
         let alopex = timed(|| {
             let mut i = 0;
@@ -125,7 +149,7 @@ impl Bench {
         (alopex, sqlite)
     }
 
-    fn point_select(&self, ops: usize) -> (Duration, Duration) {
+    fn point_select(&self, ops: usize) -> (Timing, Timing) {
         let mut rng = SmallRng::seed_from_u64(7);
         let ids: Vec<i64> = (0..ops).map(|_| rng.random_range(0..self.rows as i64)).collect();
         let alopex = timed(|| {
@@ -145,7 +169,7 @@ impl Bench {
         (alopex, sqlite)
     }
 
-    fn index_lookup(&self, ops: usize) -> (Duration, Duration) {
+    fn index_lookup(&self, ops: usize) -> (Timing, Timing) {
         let mut rng = SmallRng::seed_from_u64(11);
         let ks: Vec<i64> = (0..ops).map(|_| Bench::row(rng.random_range(0..self.rows)).1).collect();
         let alopex = timed(|| {
@@ -164,7 +188,7 @@ impl Bench {
         (alopex, sqlite)
     }
 
-    fn range_scan(&self, ops: usize) -> (Duration, Duration) {
+    fn range_scan(&self, ops: usize) -> (Timing, Timing) {
         let mut rng = SmallRng::seed_from_u64(13);
         let starts: Vec<i64> = (0..ops).map(|_| rng.random_range(0..(self.rows as i64 - 1000).max(1))).collect();
         let alopex = timed(|| {
@@ -188,7 +212,7 @@ impl Bench {
         (alopex, sqlite)
     }
 
-    fn group_by(&self, reps: usize) -> (Duration, Duration) {
+    fn group_by(&self, reps: usize) -> (Timing, Timing) {
         let sql = "SELECT g, count(*), sum(k) FROM t GROUP BY g";
         let alopex = timed(|| {
             for _ in 0..reps {
@@ -204,7 +228,7 @@ impl Bench {
         (alopex, sqlite)
     }
 
-    fn join(&self, reps: usize) -> (Duration, Duration) {
+    fn join(&self, reps: usize) -> (Timing, Timing) {
         let sql = "SELECT count(*), sum(t.k) FROM u JOIN t ON t.id = u.k WHERE u.g < 10";
         let mut a = 0i64;
         let alopex = timed(|| {

@@ -19,6 +19,7 @@ use bytes::Bytes;
 use crate::error::Result;
 use crate::iter::{BoxedIter, MergeIter, VisibleIter};
 use crate::key::{Entry, Timestamp};
+use crate::memtable::Memtable;
 use crate::sstable::key_hash;
 use crate::version::KeyBounds;
 
@@ -32,6 +33,21 @@ impl SuperVersion {
     /// The newest version of `key` at or below `read_ts` (tombstones
     /// included), over all sources.
     pub(crate) fn get_entry(&self, key: &[u8], read_ts: Timestamp) -> Result<Option<Entry>> {
+        self.get_entry_with(key, read_ts, |mem| mem.get(key, read_ts))
+    }
+
+    /// [`get_entry`](Self::get_entry) for a key held as `Bytes`, which the
+    /// memtable probes share instead of copying.
+    pub(crate) fn get_entry_shared(&self, key: &Bytes, read_ts: Timestamp) -> Result<Option<Entry>> {
+        self.get_entry_with(key, read_ts, |mem| mem.get_shared(key, read_ts))
+    }
+
+    fn get_entry_with(
+        &self,
+        key: &[u8],
+        read_ts: Timestamp,
+        mem_get: impl Fn(&Memtable) -> Option<Entry>,
+    ) -> Result<Option<Entry>> {
         let mut best: Option<Entry> = None;
         let offer = |e: Option<Entry>, best: &mut Option<Entry>| {
             if let Some(e) = e
@@ -42,7 +58,7 @@ impl SuperVersion {
         };
         for mem in std::iter::once(&self.mem).chain(self.imm.iter()) {
             if !mem.is_empty() && newer(&best, mem.max_ts()) {
-                offer(mem.get(key, read_ts), &mut best);
+                offer(mem_get(mem), &mut best);
             }
         }
         let hash = key_hash(key);
