@@ -13,6 +13,16 @@
 //! - **unreachable / range not here / unavailable**: try the next replica
 //!   after a backoff.
 //!
+//! The cached descriptor itself can be stale in its **replicas**, not only
+//! its leader: placement adds and removes replicas, and a node that left the
+//! group answers "not leader" with no hint (or a hint to another former
+//! member) for ever. So once a request has missed on as many attempts as
+//! the descriptor has replicas, plus one, the gateway drops the descriptor
+//! and reads the meta range again (which the placement loop keeps in step
+//! with the groups' memberships), and hints are followed at once only a
+//! few times in a row before the gateway backs off, so two nodes that name
+//! each other cannot spin it until the deadline.
+//!
 //! Backoff doubles from `backoff_min` to `backoff_max`; the whole request
 //! is bounded by `deadline`, after which the last error is returned. Writes
 //! that time out are **ambiguous** (they may still commit), as with any
@@ -320,6 +330,15 @@ impl ClusterKv {
         }
     }
 
+    /// The cached descriptor `target` routes by, without reading the meta
+    /// range.
+    fn cache_entry(&self, target: &Target) -> Option<RangeDescriptor> {
+        match target {
+            Target::Meta => None,
+            Target::Key(k) => self.cache.get(k),
+        }
+    }
+
     fn set_leader(&self, desc: &RangeDescriptor, leader: Option<NodeId>) {
         if desc.range == META_RANGE {
             self.meta.lock().leader_hint = leader;
@@ -339,6 +358,10 @@ impl ClusterKv {
         // Nodes that did not answer during this call: skipped even if a
         // (stale) hint names them again, until every replica is skipped.
         let mut unreachable: Vec<NodeId> = Vec::new();
+        // Attempts without an answer since the descriptor was last read,
+        // and hints followed in a row without a pause.
+        let mut misses = 0usize;
+        let mut redirects = 0u32;
         loop {
             let mut wait = true;
             match self.descriptor(&target).await {
@@ -369,7 +392,11 @@ impl ClusterKv {
                             Ok(KvReply::NotLeader { leader }) => {
                                 last = format!("{node} is not the leader of {}", desc.range);
                                 let hint = leader.map(NodeId).filter(|l| *l != node);
-                                wait = hint.is_none();
+                                redirects = if hint.is_some() { redirects + 1 } else { 0 };
+                                wait = hint.is_none() || redirects > MAX_REDIRECTS;
+                                if wait {
+                                    redirects = 0;
+                                }
                                 self.set_leader(&desc, hint.or_else(|| desc.next_replica(Some(node))));
                             }
                             Ok(KvReply::KeyNotInRange { generation }) => {
@@ -395,6 +422,15 @@ impl ClusterKv {
                     }
                 }
             }
+            misses += 1;
+            if let Target::Key(_) = target
+                && let Some(desc) = self.cache_entry(&target)
+                && misses > desc.replicas.len()
+            {
+                // The replica list may be stale: read it again.
+                self.cache.evict(desc.range);
+                misses = 0;
+            }
             if attempts.len() == 6 {
                 attempts.pop_front();
             }
@@ -411,6 +447,9 @@ impl ClusterKv {
         }
     }
 }
+
+/// Hints followed at once, in a row, before the gateway backs off.
+const MAX_REDIRECTS: u32 = 3;
 
 fn user_key(key: Bytes) -> Result<Bytes, KvError> {
     if keys::is_user_key(&key) {
