@@ -249,7 +249,17 @@ impl RangeStateMachine {
             EntryPayload::Normal(cmd) => match self.validate(&cmd) {
                 Err(reason) => (CommandResponse::Rejected { reason }, None),
                 Ok(()) => {
-                    let mut response = CommandResponse::Applied { ts: cmd.ts() };
+                    // The commit timestamp this replica applies the command
+                    // at: the proposer's, raised above every timestamp this
+                    // range has applied. A new leader's clock may not yet
+                    // have seen the timestamps of entries its predecessor
+                    // proposed (they sit in its log, not yet applied), and
+                    // a write at a lower timestamp would hide under the
+                    // older version instead of replacing it, losing an
+                    // acknowledged write. The raise depends only on the
+                    // log, so every replica applies the same timestamp.
+                    let ts = cmd.ts().map(|t| t.max(self.max_ts + 1));
+                    let mut response = CommandResponse::Applied { ts };
                     match &cmd {
                         Command::Noop => {}
                         Command::Write { ops, .. } => {
@@ -282,7 +292,7 @@ impl RangeStateMachine {
                             }
                         }
                     }
-                    (response, cmd.ts())
+                    (response, ts)
                 }
             },
         };
@@ -497,5 +507,66 @@ impl RaftStateMachine<RangeConfig> for RangeStateMachine {
             .current
             .as_ref()
             .map(|(meta, path)| Snapshot { meta: meta.clone(), snapshot: SnapshotFile { path: path.clone() } }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use alopex_core::{Engine, HybridClock, Options, SystemClock};
+    use bytes::Bytes;
+    use openraft::EntryPayload;
+    use openraft::testing::log_id;
+
+    use super::*;
+    use crate::raft::command::{Command, WriteOp};
+
+    fn put(index: u64, ts: Timestamp, value: &'static str) -> Entry {
+        Entry {
+            log_id: log_id::<RangeConfig>(1, 1, index),
+            payload: EntryPayload::Normal(Command::Write {
+                ts,
+                ops: vec![WriteOp::Put { key: Bytes::from_static(b"k"), value: Bytes::from_static(value.as_bytes()) }],
+            }),
+        }
+    }
+
+    /// A leader that took over before applying its predecessor's entries
+    /// proposes with a clock that has not seen their timestamps. Applied in
+    /// log order, its write must still replace the older one, not hide
+    /// beneath it (an acknowledged write lost), and a conditional write
+    /// after it must see it.
+    #[test]
+    fn a_later_entry_with_an_older_timestamp_still_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Arc::new(Engine::open(dir.path().join("engine"), Options::small_for_tests()).unwrap());
+        let clock = Arc::new(HybridClock::new(SystemClock));
+        let mut sm =
+            RangeStateMachine::open(7, RangeSpan::all(), Arc::clone(&engine), clock, &dir.path().join("snap")).unwrap();
+        let first = sm.apply_entry(put(1, 1_000_000, "old")).unwrap();
+        assert_eq!(first, CommandResponse::Applied { ts: Some(1_000_000) });
+        let second = sm.apply_entry(put(2, 999_000, "new")).unwrap();
+        let CommandResponse::Applied { ts: Some(ts) } = second else { panic!("{second:?}") };
+        assert!(ts > 1_000_000, "applied at {ts}");
+        assert_eq!(engine.get(b"k").unwrap().as_deref(), Some(&b"new"[..]));
+        let cas = Entry {
+            log_id: log_id::<RangeConfig>(1, 1, 3),
+            payload: EntryPayload::Normal(Command::ConditionalWrite {
+                ts: 999_001,
+                key: Bytes::from_static(b"k"),
+                expected: Some(Bytes::from_static(b"new")),
+                ops: vec![WriteOp::Put { key: Bytes::from_static(b"k"), value: Bytes::from_static(b"cas") }],
+            }),
+        };
+        assert!(matches!(sm.apply_entry(cas).unwrap(), CommandResponse::Applied { .. }));
+        assert_eq!(engine.get(b"k").unwrap().as_deref(), Some(&b"cas"[..]));
+        // Reopened, the state machine remembers how far its timestamps went.
+        drop(sm);
+        let clock = Arc::new(HybridClock::new(SystemClock));
+        let mut sm =
+            RangeStateMachine::open(7, RangeSpan::all(), Arc::clone(&engine), clock, &dir.path().join("snap")).unwrap();
+        sm.apply_entry(put(4, 5, "after restart")).unwrap();
+        assert_eq!(engine.get(b"k").unwrap().as_deref(), Some(&b"after restart"[..]));
     }
 }

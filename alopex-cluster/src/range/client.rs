@@ -27,7 +27,11 @@
 //! is bounded by `deadline`, after which the last error is returned. Writes
 //! that time out are **ambiguous** (they may still commit), as with any
 //! replicated store; puts and deletes are idempotent, and a conditional put
-//! can be checked by reading the key.
+//! can be checked by reading the key. A conditional put whose earlier
+//! attempt got no answer is retried too, but if the retry finds the
+//! condition false the gateway reports the outcome as unknown (deadline
+//! exceeded) rather than "not applied": the first attempt may be what made
+//! the condition false.
 //!
 //! The meta range is addressed like any range, with a descriptor built
 //! from the configured meta replicas; its lookups are linearizable scans
@@ -76,6 +80,13 @@ pub struct ClusterKvOptions {
     pub backoff_min: Duration,
     /// The longest backoff.
     pub backoff_max: Duration,
+    /// How long one attempt of a point request (get, put, delete,
+    /// conditional put) waits for its node before trying the next replica.
+    /// A killed leader never answers and QUIC notices only at its idle
+    /// timeout, so without this bound failover would take the transport's
+    /// whole call timeout. Scans, whose answers can be large, wait for the
+    /// transport's call timeout instead.
+    pub attempt_timeout: Duration,
 }
 
 impl Default for ClusterKvOptions {
@@ -84,6 +95,7 @@ impl Default for ClusterKvOptions {
             deadline: Duration::from_secs(10),
             backoff_min: Duration::from_millis(5),
             backoff_max: Duration::from_millis(200),
+            attempt_timeout: Duration::from_millis(1000),
         }
     }
 }
@@ -353,7 +365,7 @@ impl ClusterKv {
         let body = Bytes::from(codec::encode(req).map_err(|e| KvError::InvalidArgument(e.to_string()))?);
         let deadline = Instant::now() + self.opts.deadline;
         let mut backoff = self.opts.backoff_min;
-        let mut last: String;
+        let mut last = String::new();
         let mut attempts: std::collections::VecDeque<String> = std::collections::VecDeque::new();
         // Nodes that did not answer during this call: skipped even if a
         // (stale) hint names them again, until every replica is skipped.
@@ -362,6 +374,10 @@ impl ClusterKv {
         // and hints followed in a row without a pause.
         let mut misses = 0usize;
         let mut redirects = 0u32;
+        // A conditional write sent without an answer may have applied: a
+        // retry that then finds the condition false cannot tell "someone
+        // else changed it" from "our first attempt changed it".
+        let mut maybe_applied = false;
         loop {
             let mut wait = true;
             match self.descriptor(&target).await {
@@ -381,9 +397,18 @@ impl ClusterKv {
                     let Some(node) = node else {
                         return Err(KvError::Failed(format!("range {} has no replicas", desc.range)));
                     };
-                    match self.rpc.call(node, desc.range, method, body.clone()).await {
+                    let attempt = self.rpc.call(node, desc.range, method, body.clone());
+                    let answer = if method == method::KV_SCAN {
+                        attempt.await
+                    } else {
+                        tokio::time::timeout(self.opts.attempt_timeout, attempt)
+                            .await
+                            .unwrap_or(Err(RpcError::Timeout(node)))
+                    };
+                    match answer {
                         Err(e) => {
                             last = e.to_string();
+                            maybe_applied |= method == method::KV_CONDITIONAL;
                             unreachable.push(node);
                             self.set_leader(&desc, desc.next_replica(Some(node)));
                         }
@@ -412,6 +437,12 @@ impl ClusterKv {
                                 self.set_leader(&desc, desc.next_replica(Some(node)));
                             }
                             Ok(KvReply::Failed(e)) => return Err(KvError::Failed(e)),
+                            Ok(KvReply::Conditional { ok: false, .. }) if maybe_applied => {
+                                return Err(KvError::DeadlineExceeded(format!(
+                                    "conditional write outcome unknown: an attempt that got no answer ({last}) may have \
+                                     applied it before this retry found the condition false"
+                                )));
+                            }
                             Ok(reply) => {
                                 if desc.leader_hint != Some(node) {
                                     self.set_leader(&desc, Some(node));
