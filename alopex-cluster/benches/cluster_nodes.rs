@@ -140,10 +140,11 @@ async fn load(nodes: &[Arc<ClusterNode>], mb: u64) {
     const VALUE: usize = 4096;
     let total = (mb << 20) / VALUE as u64;
     let next = Arc::new(AtomicU64::new(0));
+    let retries = Arc::new(AtomicU64::new(0));
     let tasks: Vec<_> = (0..64)
         .map(|c| {
             let node = Arc::clone(&nodes[c % nodes.len()]);
-            let next = Arc::clone(&next);
+            let (next, retries) = (Arc::clone(&next), Arc::clone(&retries));
             tokio::spawn(async move {
                 let value = vec![b'x'; VALUE];
                 loop {
@@ -151,13 +152,23 @@ async fn load(nodes: &[Arc<ClusterNode>], mb: u64) {
                     if i >= total {
                         return;
                     }
-                    node.kv().put(format!("bulk{i:012}"), value.clone()).await.expect("load put");
+                    // A put that times out is retried (puts are idempotent)
+                    // and reported: the gateway gave up within its deadline.
+                    while let Err(e) = node.kv().put(format!("bulk{i:012}"), value.clone()).await {
+                        if retries.fetch_add(1, Ordering::Relaxed) < 3 {
+                            println!("  load put retried: {e}");
+                        }
+                    }
                 }
             })
         })
         .collect();
     for t in tasks {
         t.await.expect("loader");
+    }
+    let r = retries.load(Ordering::Relaxed);
+    if r > 0 {
+        println!("  {r} load puts timed out and were retried");
     }
 }
 
