@@ -49,6 +49,23 @@ fn sqlstate(e: &tokio_postgres::Error) -> String {
     e.code().map(|c| c.code().to_string()).unwrap_or_else(|| format!("no SQLSTATE: {e}"))
 }
 
+/// Runs `sql`, which `canceler` cancels (returning when it sent the
+/// cancel); the error, and how long after the cancel the statement stopped.
+async fn run_until_canceled(
+    client: &tokio_postgres::Client,
+    sql: &str,
+    limit: Duration,
+    canceler: tokio::task::JoinHandle<Instant>,
+) -> (tokio_postgres::Error, Duration) {
+    let err = tokio::time::timeout(limit, client.simple_query(sql))
+        .await
+        .expect("the cancel stops the statement in time")
+        .expect_err("canceled");
+    let stopped = Instant::now();
+    let sent = canceler.await.unwrap();
+    (err, stopped - sent)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_token_stops_the_statement_and_the_session_goes_on() {
     let server = Server::start();
@@ -62,15 +79,10 @@ async fn cancel_token_stops_the_statement_and_the_session_goes_on() {
         token.cancel_query(NoTls).await.expect("send cancel");
         Instant::now()
     });
-    let err = tokio::time::timeout(Duration::from_secs(20), client.simple_query(SLOW))
-        .await
-        .expect("the cancel stops the statement in time")
-        .expect_err("canceled");
-    let stopped = Instant::now();
-    let sent = canceler.await.unwrap();
+    let (err, after_cancel) = run_until_canceled(&client, SLOW, Duration::from_secs(20), canceler).await;
     assert_eq!(sqlstate(&err), "57014", "{err:?}");
     assert_eq!(err.as_db_error().map(|e| e.message()), Some("canceling statement due to user request"));
-    assert!(stopped - sent < Duration::from_secs(5), "took {:?} after the cancel", stopped - sent);
+    assert!(after_cancel < Duration::from_secs(5), "took {after_cancel:?} after the cancel");
     let n: i64 = client.query_one("SELECT count(*) FROM big", &[]).await.unwrap().get(0);
     assert_eq!(n, 10_000);
 
@@ -126,14 +138,9 @@ async fn a_statement_running_on_its_connection_task_is_cancelled_too() {
         Instant::now()
     });
     let long = "SELECT count(*) FROM big a, big b, digits c WHERE a.n < 10000";
-    let err = tokio::time::timeout(Duration::from_secs(30), client.simple_query(long))
-        .await
-        .expect("the cancel stops the statement in time")
-        .expect_err("canceled");
-    let stopped = Instant::now();
-    let sent = canceler.await.unwrap();
+    let (err, after_cancel) = run_until_canceled(&client, long, Duration::from_secs(30), canceler).await;
     assert_eq!(sqlstate(&err), "57014", "{err:?}");
-    assert!(stopped - sent < Duration::from_secs(5), "took {:?} after the cancel", stopped - sent);
+    assert!(after_cancel < Duration::from_secs(5), "took {after_cancel:?} after the cancel");
     let n: i64 = client.query_one("SELECT count(*) FROM big", &[]).await.unwrap().get(0);
     assert_eq!(n, 10_000);
 }
