@@ -6,7 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use alopex_cluster::placement::{ClusterState, Learner, Move, NodeState, NodeStatus, Policy, RangeState, plan};
+use alopex_cluster::placement::{
+    ClusterState, Hold, Learner, Move, NodeState, NodeStatus, Policy, RangeState, plan, plan_holding,
+};
 use alopex_cluster::{NodeId, RangeId};
 
 fn alive(id: u64) -> NodeState {
@@ -239,4 +241,48 @@ fn random_clusters_converge_safely() {
         converge(&mut s, &p, 400);
         assert_settled(&s, &p);
     }
+}
+
+/// Held ranges get no moves and take no slot of `max_moves`: with the
+/// first ranges frozen, the planner reaches the ones after them in the same
+/// step; a range barred from leadership moves sheds a follower instead of
+/// its leader; with transfers off, no leadership moves at all.
+#[test]
+fn held_ranges_get_no_moves_and_take_no_slots() {
+    // Node 4 is new: every range wants a replica there (balance).
+    let nodes = vec![alive(1), alive(2), alive(3), alive(4)];
+    let ranges: Vec<RangeState> = (1..=6).map(|i| range(i, &[1, 2, 3], 1)).collect();
+    let s = ClusterState { now: 0, nodes, ranges };
+    let p = Policy { max_moves: 2, ..Policy::default() };
+    let free = plan(&s, &p);
+    assert_eq!(free.len(), 2, "{free:?}");
+    let free_ranges: Vec<RangeId> = free.iter().map(|m| m.range()).collect();
+    let hold = Hold { frozen: free_ranges.iter().copied().collect(), ..Hold::default() };
+    let held = plan_holding(&s, &p, &hold);
+    assert_eq!(held.len(), 2, "frozen ranges must not use up the step: {held:?}");
+    assert!(held.iter().all(|m| !free_ranges.contains(&m.range())), "{held:?} moves a frozen range");
+
+    // A surplus voter that leads: held from transfers, a follower goes.
+    let nodes = vec![alive(1), alive(2), alive(3), alive(4)];
+    let s = ClusterState { now: 0, nodes, ranges: vec![range(1, &[1, 2, 3, 4], 4)] };
+    // Node 4 is the busiest (it leads and holds the most), so it is the
+    // preferred victim; make it so by load.
+    let mut busy = s.clone();
+    busy.ranges.extend([range(2, &[4, 2, 3], 2), range(3, &[4, 1, 2], 1), range(4, &[4, 1, 3], 3)]);
+    let p = Policy::default();
+    let first = plan(&busy, &p);
+    assert!(
+        first.iter().any(|m| matches!(m, Move::TransferLeader { range, from: NodeId(4), .. } if *range == RangeId(1))),
+        "{first:?}"
+    );
+    let hold = Hold { no_transfer: [RangeId(1)].into(), ..Hold::default() };
+    let held = plan_holding(&busy, &p, &hold);
+    let m1: Vec<&Move> = held.iter().filter(|m| m.range() == RangeId(1)).collect();
+    assert!(
+        matches!(m1.as_slice(), [Move::RemoveReplica { node, .. }] if *node != NodeId(4)),
+        "range 1 should shed a follower, got {held:?}"
+    );
+    let off = Hold { transfers_off: true, ..Hold::default() };
+    let none = plan_holding(&busy, &p, &off);
+    assert!(!none.iter().any(|m| matches!(m, Move::TransferLeader { .. })), "{none:?}");
 }

@@ -60,7 +60,7 @@ use super::config::Tuning;
 use crate::ids::{NodeId, RangeId};
 use crate::membership::{MemberState, MembershipView};
 use crate::placement::executor;
-use crate::placement::{ClusterState, Learner, Move, NodeState, NodeStatus, Policy, RangeState, plan};
+use crate::placement::{ClusterState, Hold, Learner, Move, NodeState, NodeStatus, Policy, RangeState, plan_holding};
 use crate::raft::{WriteOp, codec};
 use crate::range::protocol::{KvReply, MoveRequest, RangeStatus, method};
 use crate::range::{RangeDescriptor, RangeNode, keys};
@@ -329,24 +329,22 @@ impl Control {
         let state = ClusterState { now: self.now_ms(), nodes, ranges };
         let now = self.now_ms();
         let cooldown = (self.tuning.placement_period() * TRANSFER_COOLDOWN_PERIODS).as_millis() as u64;
-        let planned = plan(&state, &self.policy);
-        let mut moves: Vec<Move> = planned.into_iter().filter(|m| !unknown.contains(&range_of(m))).collect();
         // Leadership moves wait until this planner has planned for a
-        // cooldown; then one per range per cooldown.
-        let fresh = self.planner_since.lock().is_none_or(|t| now.saturating_sub(t) < cooldown);
-        let settling = fresh;
+        // cooldown; then one per range per cooldown. Held ranges are left
+        // out while planning, so they never take another range's slot.
+        let transfers_off = self.planner_since.lock().is_none_or(|t| now.saturating_sub(t) < cooldown);
+        let no_transfer =
+            self.transfers.lock().iter().filter(|(_, t)| now.saturating_sub(**t) < cooldown).map(|(r, _)| *r).collect();
+        let hold = Hold { frozen: unknown.clone(), no_transfer, transfers_off };
+        let moves = plan_holding(&state, &self.policy, &hold);
         {
             let mut transfers = self.transfers.lock();
-            moves.retain(|m| match m {
-                Move::TransferLeader { range, .. } => {
-                    let ok = !settling && transfers.get(range).is_none_or(|t| now.saturating_sub(*t) >= cooldown);
-                    if ok {
-                        transfers.insert(*range, now);
-                    }
-                    ok
+            transfers.retain(|_, t| now.saturating_sub(*t) < cooldown);
+            for m in &moves {
+                if let Move::TransferLeader { range, .. } = m {
+                    transfers.insert(*range, now);
                 }
-                _ => true,
-            });
+            }
         }
         tracing::debug!(
             node = %self.range.id(),
@@ -360,7 +358,7 @@ impl Control {
             return;
         }
         let runs = moves.iter().map(|m| {
-            let desc = descs.get(&range_of(m)).cloned().flatten();
+            let desc = descs.get(&m.range()).cloned().flatten();
             self.execute(*m, desc)
         });
         futures_util::future::join_all(runs).await;
@@ -435,15 +433,6 @@ impl Control {
             }
             _ => {}
         }
-    }
-}
-
-fn range_of(m: &Move) -> RangeId {
-    match *m {
-        Move::AddLearner { range, .. }
-        | Move::Promote { range, .. }
-        | Move::RemoveReplica { range, .. }
-        | Move::TransferLeader { range, .. } => range,
     }
 }
 

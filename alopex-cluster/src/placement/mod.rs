@@ -38,4 +38,6 @@
 pub mod executor;
 pub mod plan;
 
-pub use plan::{ClusterState, Learner, Move, NodeState, NodeStatus, Policy, RangeState, initial_replicas, plan};
+pub use plan::{
+    ClusterState, Hold, Learner, Move, NodeState, NodeStatus, Policy, RangeState, initial_replicas, plan, plan_holding,
+};

@@ -6,7 +6,7 @@
 //! projected forward by the moves already chosen in this step, so one call
 //! does not pile every range onto the same empty node.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::ids::{NodeId, RangeId};
 
@@ -127,9 +127,45 @@ pub enum Move {
     },
 }
 
+impl Move {
+    /// The range the move is about.
+    pub fn range(&self) -> RangeId {
+        match *self {
+            Move::AddLearner { range, .. }
+            | Move::Promote { range, .. }
+            | Move::RemoveReplica { range, .. }
+            | Move::TransferLeader { range, .. } => range,
+        }
+    }
+}
+
+/// Ranges a planning step must leave alone, decided by the caller (the
+/// control loop knows what it could not observe and what it moved a moment
+/// ago; the plan is still a pure function of these inputs). Held ranges
+/// still count toward every node's load, so the moves chosen for the others
+/// are the same as if they had been planned around them. The planner skips
+/// them *while choosing*, so a held range never takes a slot of
+/// `Policy::max_moves` that another range could have used.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Hold {
+    /// No moves at all (e.g. their leader did not answer).
+    pub frozen: BTreeSet<RangeId>,
+    /// No leadership moves (e.g. one was made recently).
+    pub no_transfer: BTreeSet<RangeId>,
+    /// No leadership moves anywhere (e.g. the planner has just taken over).
+    pub transfers_off: bool,
+}
+
+impl Hold {
+    fn transfer_ok(&self, r: RangeId) -> bool {
+        !self.transfers_off && !self.no_transfer.contains(&r)
+    }
+}
+
 struct View<'a> {
     state: &'a ClusterState,
     policy: &'a Policy,
+    hold: &'a Hold,
     nodes: BTreeMap<NodeId, &'a NodeState>,
 }
 
@@ -168,7 +204,8 @@ fn quorum_ok(view: &View<'_>, voters: &[NodeId]) -> bool {
 /// The replicas of a brand-new range: the `policy.replicas` eligible nodes
 /// with the fewest replicas (ties by id), the first as leader.
 pub fn initial_replicas(state: &ClusterState, policy: &Policy) -> Vec<NodeId> {
-    let view = View { state, policy, nodes: state.nodes.iter().map(|n| (n.id, n)).collect() };
+    let hold = Hold::default();
+    let view = View { state, policy, hold: &hold, nodes: state.nodes.iter().map(|n| (n.id, n)).collect() };
     let load = replica_counts(state);
     let leaders = leader_counts(state);
     let mut cands: Vec<NodeId> = state.nodes.iter().map(|n| n.id).filter(|n| view.eligible(*n)).collect();
@@ -197,7 +234,12 @@ fn leader_counts(state: &ClusterState) -> BTreeMap<NodeId, usize> {
 
 /// Plans the next moves. See [`crate::placement`] for the rules.
 pub fn plan(state: &ClusterState, policy: &Policy) -> Vec<Move> {
-    let view = View { state, policy, nodes: state.nodes.iter().map(|n| (n.id, n)).collect() };
+    plan_holding(state, policy, &Hold::default())
+}
+
+/// [`plan`], leaving the ranges in `hold` alone.
+pub fn plan_holding(state: &ClusterState, policy: &Policy, hold: &Hold) -> Vec<Move> {
+    let view = View { state, policy, hold, nodes: state.nodes.iter().map(|n| (n.id, n)).collect() };
     let mut load = replica_counts(state);
     let mut leaders = leader_counts(state);
     let mut moves = Vec::new();
@@ -211,7 +253,7 @@ pub fn plan(state: &ClusterState, policy: &Policy) -> Vec<Move> {
             if moves.len() >= policy.max_moves {
                 return moves;
             }
-            if moves.iter().any(|m| range_of(m) == r.id) {
+            if hold.frozen.contains(&r.id) || moves.iter().any(|m: &Move| m.range() == r.id) {
                 continue;
             }
             let m = if pass == 0 {
@@ -226,15 +268,6 @@ pub fn plan(state: &ClusterState, policy: &Policy) -> Vec<Move> {
         }
     }
     moves
-}
-
-fn range_of(m: &Move) -> RangeId {
-    match *m {
-        Move::AddLearner { range, .. }
-        | Move::Promote { range, .. }
-        | Move::RemoveReplica { range, .. }
-        | Move::TransferLeader { range, .. } => range,
-    }
 }
 
 fn project(m: &Move, load: &mut BTreeMap<NodeId, usize>, leaders: &mut BTreeMap<NodeId, usize>) {
@@ -285,6 +318,9 @@ fn repair(view: &View<'_>, r: &RangeState, load: &BTreeMap<NodeId, usize>, eligi
                 continue;
             }
             if r.leader == Some(victim) {
+                if !view.hold.transfer_ok(r.id) {
+                    continue;
+                }
                 let to = rest.iter().copied().filter(|v| view.eligible(*v)).min_by_key(|v| *v)?;
                 return Some(Move::TransferLeader { range: r.id, from: victim, to });
             }
@@ -324,6 +360,9 @@ fn balance(
         {
             return Some(Move::AddLearner { range: r.id, node: to });
         }
+    }
+    if !view.hold.transfer_ok(r.id) {
+        return None;
     }
     let leader = r.leader?;
     let lcount = |n: &NodeId| leaders.get(n).copied().unwrap_or(0);
