@@ -20,6 +20,12 @@
 //!   every range has three voters again, none of them the dead node
 //!   (down timeout 2 s, included in the time). Printed: the time and MB/s.
 //!
+//! With `ALOPEX_BENCH_WATCH=1`, the load prints every 250 ms how each node
+//! sees the newest range (role, term, leader, log, commit and apply
+//! indexes), and `RUST_LOG=alopex_cluster=info` shows splits and placement
+//! moves: the tools that found why puts to a range born by a split could
+//! stall for the gateway's whole deadline.
+//!
 //! All nodes run in this process on the `fast` timing profile (periods
 //! shrunk for loopback; throughput does not depend on it). Compare the
 //! ratio, not absolute numbers: the nodes share the machine's cores.
@@ -90,9 +96,33 @@ async fn replicated(node: &ClusterNode, rf: usize, avoid: &[NodeId]) -> Option<V
 
 async fn wait_replicated(node: &ClusterNode, rf: usize, avoid: &[NodeId], limit: Duration) -> Duration {
     let start = Instant::now();
+    let mut report = start + Duration::from_secs(30);
     loop {
         if replicated(node, rf, avoid).await.is_some() {
             return start.elapsed();
+        }
+        if Instant::now() >= report {
+            // Progress, so a slow run shows whether it moves at all.
+            report += Duration::from_secs(30);
+            if let Ok(ranges) = node.ranges().await {
+                let done = ranges
+                    .iter()
+                    .filter(|r| {
+                        r.voters.len() == rf && r.learners.is_empty() && !r.voters.iter().any(|v| avoid.contains(v))
+                    })
+                    .count();
+                let learners: usize = ranges.iter().map(|r| r.learners.len()).sum();
+                println!(
+                    "  after {:.0?}: {done} of {} ranges done, {learners} learners",
+                    start.elapsed(),
+                    ranges.len()
+                );
+                for r in ranges.iter().filter(|r| {
+                    !(r.voters.len() == rf && r.learners.is_empty() && !r.voters.iter().any(|v| avoid.contains(v)))
+                }) {
+                    println!("    {}: voters {:?} learners {:?} leader {:?}", r.id, r.voters, r.learners, r.leader);
+                }
+            }
         }
         assert!(start.elapsed() < limit, "not replicated {rf}x within {limit:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -163,9 +193,42 @@ async fn load(nodes: &[Arc<ClusterNode>], mb: u64) {
             })
         })
         .collect();
+    // With ALOPEX_BENCH_WATCH set, every 250 ms, print how each node sees
+    // the newest range (where sequential keys land): a range that stalls
+    // puts shows here.
+    let watch_nodes: Vec<Arc<ClusterNode>> = nodes.to_vec();
+    let watch = std::env::var_os("ALOPEX_BENCH_WATCH").is_some();
+    let watcher = tokio::spawn(async move {
+        if !watch {
+            return;
+        }
+        loop {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let newest = watch_nodes.iter().flat_map(|n| n.range_node().raft().ranges()).max();
+            let Some(r) = newest else { continue };
+            let views: Vec<String> = watch_nodes
+                .iter()
+                .filter_map(|n| {
+                    let m = n.range_node().raft().metrics(r)?;
+                    Some(format!(
+                        "n{}:{:?} t{} l{:?} log{:?} c{:?} a{:?}",
+                        n.id().0,
+                        m.state,
+                        m.current_term,
+                        m.current_leader,
+                        m.last_log_index,
+                        m.local_committed.map(|c| c.index),
+                        m.last_applied.map(|c| c.index)
+                    ))
+                })
+                .collect();
+            println!("  watch {r}: {}", views.join(" | "));
+        }
+    });
     for t in tasks {
         t.await.expect("loader");
     }
+    watcher.abort();
     let r = retries.load(Ordering::Relaxed);
     if r > 0 {
         println!("  {r} load puts timed out and were retried");
@@ -174,6 +237,8 @@ async fn load(nodes: &[Arc<ClusterNode>], mb: u64) {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    // RUST_LOG=alopex_cluster=info shows the placement moves.
+    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).try_init();
     let a = args();
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
