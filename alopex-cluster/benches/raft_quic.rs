@@ -5,7 +5,8 @@
 //!
 //! Not run in CI. Run with
 //! `cargo bench -p alopex-cluster --bench raft_quic` (optionally
-//! `-- --seconds 5 --clients 256 --idle-groups 100`).
+//! `-- --seconds 5 --clients 256 --idle-groups 100`; `--window-ms 0` turns
+//! heartbeat coalescing off for the proposal runs).
 //!
 //! `benches/raft_propose.rs` measures the same proposals with three nodes
 //! in one process over the in-memory transport; this bench puts each node
@@ -21,7 +22,7 @@
 //! parent -> PEERS 1=ADDR 2=ADDR 3=ADDR
 //! child  -> READY                      (its groups run and know a leader)
 //! parent -> IDLE SECS                  child -> IDLE CALLS HEARTBEATS SECS
-//! parent -> RUN SECS CLIENTS           child -> DONE PROPOSALS SECS FSYNCS CALLS
+//! parent -> RUN SECS CLIENTS           child -> DONE PROPOSALS SECS FSYNCS CALLS TERMS
 //! parent -> EXIT
 //! ```
 //!
@@ -54,6 +55,7 @@ struct Args {
     seconds: u64,
     clients: usize,
     idle_groups: u64,
+    window_ms: Option<u64>,
 }
 
 fn flag<T: std::str::FromStr>(name: &str) -> Option<T> {
@@ -80,6 +82,7 @@ fn main() {
         seconds: flag("--seconds").unwrap_or(5),
         clients: flag("--clients").unwrap_or(256),
         idle_groups: flag("--idle-groups").unwrap_or(100),
+        window_ms: flag("--window-ms"),
     };
     let one = propose(1, &a);
     let many = propose(64, &a);
@@ -172,20 +175,21 @@ fn fields(line: &str, tag: &str) -> Vec<f64> {
 }
 
 fn propose(groups: u64, a: &Args) -> f64 {
-    let mut c = Cluster::start(groups, None);
+    let mut c = Cluster::start(groups, a.window_ms);
     c.send(&format!("RUN {} {}", a.seconds, a.clients));
-    let (mut n, mut secs, mut fsyncs, mut calls) = (0.0, 0f64, 0.0, 0.0);
+    let (mut n, mut secs, mut fsyncs, mut calls, mut elections) = (0.0, 0f64, 0.0, 0.0, 0f64);
     for line in c.answers() {
         let f = fields(&line, "DONE");
         n += f[0];
         secs = secs.max(f[1]);
         fsyncs += f[2];
         calls += f[3];
+        elections = elections.max(f[4]);
     }
     c.stop();
     let rate = n / secs;
     println!(
-        "{groups:>3} group(s), 3 processes over QUIC, {} clients: {n:.0} committed proposals in {secs:.1} s = {rate:.0}/s ({:.0}/s per group); {fsyncs:.0} raft-log fsyncs, {:.0} RPC calls/s",
+        "{groups:>3} group(s), 3 processes over QUIC, {} clients: {n:.0} committed proposals in {secs:.1} s = {rate:.0}/s ({:.0}/s per group); {fsyncs:.0} raft-log fsyncs, {:.0} RPC calls/s, {elections:.0} term changes",
         a.clients,
         rate / groups as f64,
         calls / secs
@@ -326,7 +330,10 @@ async fn run(raft: &Arc<RaftNode>, transport: &Transport, groups: u64, secs: u64
     let done = Arc::new(AtomicU64::new(0));
     let stop = Instant::now() + Duration::from_secs(secs);
     let value = Bytes::from(vec![b'v'; 100]);
-    let (f0, c0) = (raft.log().fsyncs(), transport.calls_opened());
+    let terms = |raft: &RaftNode| -> u64 {
+        spans(groups).iter().filter_map(|(r, _)| raft.metrics(*r)).map(|m| m.current_term).sum()
+    };
+    let (f0, c0, t0) = (raft.log().fsyncs(), transport.calls_opened(), terms(raft));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..clients {
@@ -357,5 +364,5 @@ async fn run(raft: &Arc<RaftNode>, transport: &Transport, groups: u64, secs: u64
     }
     let t = start.elapsed().as_secs_f64();
     let (f, c) = (raft.log().fsyncs() - f0, transport.calls_opened() - c0);
-    format!("DONE {} {t:.3} {f} {c}", done.load(Ordering::Relaxed))
+    format!("DONE {} {t:.3} {f} {c} {}", done.load(Ordering::Relaxed), terms(raft) - t0)
 }
