@@ -67,8 +67,7 @@ async fn cluster(window: Option<Duration>) -> Cluster {
     for id in 1..=3u64 {
         let d = dir.path().join(format!("n{id}"));
         let engine = Arc::new(Engine::open(d.join("engine"), Options::default()).unwrap());
-        let mut o = RaftNodeOptions::default();
-        o.heartbeat_window = window;
+        let o = RaftNodeOptions { heartbeat_window: window, ..Default::default() };
         let client = Arc::new(Counting { inner: net.client(NodeId(id)), calls: Arc::clone(&calls) });
         let node = RaftNode::open(NodeId(id), &d, engine, client, o).unwrap();
         net.register(NodeId(id), Arc::clone(&node) as Arc<dyn RpcService>);
