@@ -27,11 +27,13 @@
 //!   and generation after splits; [`state_machine`] and [`snapshot`]:
 //!   applying into the engine, snapshots as exported SSTables.
 //! - [`network`] and [`node`]: Raft RPCs over the RPC seam, and the node
-//!   that hosts the groups; [`local_rpc`]: the in-process transport of
+//!   that hosts the groups; [`heartbeat`]: the groups' heartbeats to one
+//!   peer coalesced into one call; [`local_rpc`]: the in-process transport of
 //!   tests and benchmarks.
 
 pub mod codec;
 pub mod command;
+pub mod heartbeat;
 pub mod local_rpc;
 pub mod log_file;
 pub mod log_format;

@@ -13,6 +13,12 @@
 //! last chunk (see [`super::node`]). A chunk that arrives out of order makes
 //! the receiver drop the transfer, and the leader starts over.
 //!
+//! **Heartbeats** come through the client openraft asks for with
+//! `new_heartbeat_client`; when the factory has a [`HeartbeatBatcher`],
+//! that client's empty `AppendEntries` are coalesced per peer with every
+//! other group's (see [`super::heartbeat`]). Entries, votes and snapshots
+//! never go through the batcher.
+//!
 //! Transport failures map to openraft's `Unreachable`, which makes the
 //! replication task back off instead of spinning on a dead peer.
 
@@ -32,6 +38,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::codec;
+use super::heartbeat::HeartbeatBatcher;
 use super::snapshot::SnapshotFile;
 use super::state_machine::blocking;
 use super::types::{RangeConfig, RangeSnapshot, SnapshotMeta, Vote};
@@ -52,6 +59,18 @@ pub mod method {
     /// leadership to the called node. Numbered after the range protocol's
     /// methods (5-12), which came first.
     pub const TRANSFER_LEADER: u16 = 13;
+    /// `Vec<(RangeId, encoded AppendEntriesRequest)>` ->
+    /// `Vec<Result<encoded AppendEntriesResponse, String>>`: the coalesced
+    /// heartbeats of many groups to one peer (see [`crate::raft::heartbeat`]),
+    /// addressed to [`crate::raft::heartbeat::BATCH_RANGE`]; each member
+    /// answers on its own. Numbered after `TRANSFER_LEADER`.
+    pub const HEARTBEATS: u16 = 14;
+
+    /// Whether `m` is served by the Raft layer (rather than the range
+    /// layer's KV and placement methods, 5-12).
+    pub fn is_raft(m: u16) -> bool {
+        m < 5 || m == TRANSFER_LEADER || m == HEARTBEATS
+    }
 }
 
 /// One piece of a snapshot transfer.
@@ -74,13 +93,31 @@ pub struct RangeNetworkFactory {
     range: RangeId,
     client: Arc<dyn RpcClient>,
     chunk_bytes: usize,
+    heartbeats: Option<HeartbeatBatcher>,
 }
 
 impl RangeNetworkFactory {
     /// Clients of `range` over `client`, sending snapshots in pieces of
     /// `chunk_bytes`.
     pub fn new(range: RangeId, client: Arc<dyn RpcClient>, chunk_bytes: usize) -> Self {
-        RangeNetworkFactory { range, client, chunk_bytes: chunk_bytes.max(1) }
+        RangeNetworkFactory { range, client, chunk_bytes: chunk_bytes.max(1), heartbeats: None }
+    }
+
+    /// Sends the group's heartbeats through `batcher` (shared by all of the
+    /// node's groups) instead of one call each.
+    pub fn with_heartbeats(mut self, batcher: HeartbeatBatcher) -> Self {
+        self.heartbeats = Some(batcher);
+        self
+    }
+
+    fn client(&self, target: u64, heartbeats: Option<HeartbeatBatcher>) -> RangeNetwork {
+        RangeNetwork {
+            target: NodeId(target),
+            range: self.range,
+            client: Arc::clone(&self.client),
+            chunk_bytes: self.chunk_bytes,
+            heartbeats,
+        }
     }
 }
 
@@ -88,12 +125,11 @@ impl RaftNetworkFactory<RangeConfig> for RangeNetworkFactory {
     type Network = RangeNetwork;
 
     async fn new_client(&mut self, target: u64, _node: &BasicNode) -> RangeNetwork {
-        RangeNetwork {
-            target: NodeId(target),
-            range: self.range,
-            client: Arc::clone(&self.client),
-            chunk_bytes: self.chunk_bytes,
-        }
+        self.client(target, None)
+    }
+
+    async fn new_heartbeat_client(&mut self, target: u64, _node: &BasicNode) -> RangeNetwork {
+        self.client(target, self.heartbeats.clone())
     }
 }
 
@@ -103,6 +139,8 @@ pub struct RangeNetwork {
     range: RangeId,
     client: Arc<dyn RpcClient>,
     chunk_bytes: usize,
+    /// Set on heartbeat clients: empty `AppendEntries` go through it.
+    heartbeats: Option<HeartbeatBatcher>,
 }
 
 fn unreachable_err(e: impl std::fmt::Display) -> Unreachable<RangeConfig> {
@@ -143,6 +181,16 @@ impl RaftNetworkV2<RangeConfig> for RangeNetwork {
         rpc: AppendEntriesRequest<RangeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<RangeConfig>, RPCError<RangeConfig>> {
+        if let Some(batcher) = &self.heartbeats
+            && rpc.entries.is_empty()
+        {
+            let unreachable = |e: RpcError| RPCError::Unreachable(unreachable_err(e));
+            let body = codec::encode(&rpc).map_err(|e| RPCError::Unreachable(unreachable_err(e)))?;
+            let answer = batcher.call(self.target, self.range, Bytes::from(body), option.hard_ttl()).await;
+            let answer = answer.map_err(unreachable)?;
+            return codec::decode(&answer)
+                .map_err(|e| unreachable(RpcError::Remote { node: self.target, message: e.to_string() }));
+        }
         self.rpc(method::APPEND_ENTRIES, &rpc, &option).await
     }
 

@@ -35,6 +35,7 @@ use alopex_core::{Engine, HybridClock, Timestamp, TimestampSource};
 
 use super::codec;
 use super::command::{Command, CommandResponse, WriteOp};
+use super::heartbeat::{self, HeartbeatBatcher, HeartbeatCounts};
 use super::log_file::{SharedLog, SharedLogOptions};
 use super::log_store::RangeLogStore;
 use super::network::{RangeNetworkFactory, SnapshotChunk, method};
@@ -80,6 +81,10 @@ pub struct RaftNodeOptions {
     pub raft: openraft::Config,
     /// The shared log's tuning.
     pub log: SharedLogOptions,
+    /// How often at most the heartbeats of all groups to one peer go out
+    /// as one call (see [`super::heartbeat`]): `None` is a tenth of the
+    /// heartbeat interval, `Some(Duration::ZERO)` sends each on its own.
+    pub heartbeat_window: Option<std::time::Duration>,
 }
 
 impl Default for RaftNodeOptions {
@@ -94,7 +99,7 @@ impl Default for RaftNodeOptions {
             snapshot_max_chunk_size: 1 << 20,
             ..Default::default()
         };
-        RaftNodeOptions { raft, log: SharedLogOptions::default() }
+        RaftNodeOptions { raft, log: SharedLogOptions::default(), heartbeat_window: None }
     }
 }
 
@@ -126,6 +131,7 @@ pub struct RaftNode {
     clock: Arc<HybridClock>,
     groups: RwLock<HashMap<RangeId, RangeGroup>>,
     incoming: Mutex<HashMap<(NodeId, RangeId), Incoming>>,
+    heartbeats: HeartbeatBatcher,
 }
 
 impl std::fmt::Debug for RaftNode {
@@ -151,6 +157,10 @@ impl RaftNode {
         std::fs::create_dir_all(&snapshot_root)?;
         let clock = Arc::new(HybridClock::new(alopex_core::SystemClock));
         clock.observe(engine.visible_ts());
+        let window = opts
+            .heartbeat_window
+            .unwrap_or_else(|| heartbeat::default_window(std::time::Duration::from_millis(config.heartbeat_interval)));
+        let heartbeats = HeartbeatBatcher::new(Arc::clone(&rpc), window);
         Ok(Arc::new(RaftNode {
             id,
             engine,
@@ -161,6 +171,7 @@ impl RaftNode {
             clock,
             groups: RwLock::new(HashMap::new()),
             incoming: Mutex::new(HashMap::new()),
+            heartbeats,
         }))
     }
 
@@ -177,6 +188,12 @@ impl RaftNode {
     /// The node's shared log.
     pub fn log(&self) -> &SharedLog {
         &self.log
+    }
+
+    /// The heartbeats this node's groups sent, and the calls that carried
+    /// them (see [`super::heartbeat`]).
+    pub fn heartbeat_counts(&self) -> HeartbeatCounts {
+        self.heartbeats.counts()
     }
 
     /// A fresh timestamp from the node's hybrid clock.
@@ -197,7 +214,8 @@ impl RaftNode {
         let sm = blocking(move || RangeStateMachine::open(range.0, s, engine, clock, &root))?;
         let store = RangeLogStore::new(range.0, self.log.clone());
         let chunk = usize::try_from(self.config.snapshot_max_chunk_size).unwrap_or(1 << 20);
-        let net = RangeNetworkFactory::new(range, Arc::clone(&self.rpc), chunk);
+        let net =
+            RangeNetworkFactory::new(range, Arc::clone(&self.rpc), chunk).with_heartbeats(self.heartbeats.clone());
         let raft = Raft::new(self.id.0, Arc::clone(&self.config), net, store, sm)
             .await
             .map_err(|e| RaftNodeError::Raft(e.to_string()))?;
@@ -315,6 +333,9 @@ impl RaftNode {
     }
 
     async fn handle_raft(&self, from: NodeId, range: RangeId, method: u16, body: Bytes) -> Result<Vec<u8>, String> {
+        if method == method::HEARTBEATS {
+            return heartbeat::serve(self, from, &body).await;
+        }
         let group = self.group(range).ok_or_else(|| format!("range {range} is not hosted on node {}", self.id))?;
         let raft = &group.raft;
         let enc = |r: io::Result<Vec<u8>>| r.map_err(|e| e.to_string());

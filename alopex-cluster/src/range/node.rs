@@ -453,7 +453,7 @@ impl RangeNode {
 #[async_trait]
 impl RpcService for RangeNode {
     async fn handle(&self, from: NodeId, range: RangeId, method: u16, body: Bytes) -> Result<Bytes, String> {
-        if method < method::KV_GET || method == crate::raft::network::method::TRANSFER_LEADER {
+        if crate::raft::network::method::is_raft(method) {
             return self.raft.handle(from, range, method, body).await;
         }
         let reply = match method {

@@ -32,6 +32,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -108,6 +109,8 @@ struct Inner {
     dial_locks: Mutex<HashMap<NodeId, Arc<tokio::sync::Mutex<()>>>>,
     datagram_tx: mpsc::Sender<Datagram>,
     datagram_rx: Mutex<Option<mpsc::Receiver<Datagram>>>,
+    /// Call streams opened to peers so far (see [`Transport::calls_opened`]).
+    calls_opened: AtomicU64,
 }
 
 impl Drop for Inner {
@@ -169,6 +172,7 @@ impl Transport {
             dial_locks: Mutex::new(HashMap::new()),
             datagram_tx,
             datagram_rx: Mutex::new(Some(datagram_rx)),
+            calls_opened: AtomicU64::new(0),
         });
         tokio::spawn(accept_loop(Arc::downgrade(&inner), endpoint));
         Ok(Self { inner })
@@ -239,6 +243,13 @@ impl Transport {
     /// it.
     pub fn take_datagrams(&self) -> Option<mpsc::Receiver<Datagram>> {
         lock(&self.inner.datagram_rx).take()
+    }
+
+    /// How many call streams this node has opened to peers since it
+    /// started (one per remote call; calls to itself open none). Benchmarks
+    /// and tests read it to count the RPC traffic between nodes.
+    pub fn calls_opened(&self) -> u64 {
+        self.inner.calls_opened.load(Ordering::Relaxed)
     }
 
     /// The peers this node has a live connection with, sorted.
@@ -420,6 +431,7 @@ impl Inner {
         let conn = self.connection(to).await?;
         let lost = |e: String| RpcError::Unreachable(to, e);
         let (mut send, mut recv) = conn.open_bi().await.map_err(|e| lost(e.to_string()))?;
+        self.calls_opened.fetch_add(1, Ordering::Relaxed);
         let size = body.len() as u64;
         let sent = async {
             send.write_all(&frame::encode_request(range, method, body.len() as u32)).await?;
