@@ -30,6 +30,7 @@
 //!   that hosts the groups; [`local_rpc`]: the in-process transport of
 //!   tests and benchmarks.
 
+mod apply_txn;
 pub mod codec;
 pub mod command;
 pub mod local_rpc;
