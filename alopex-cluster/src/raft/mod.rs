@@ -25,7 +25,8 @@
 //! - [`span`]: range spans and the node-local reserved span where each
 //!   range records what it has applied; [`shape`]: a range's current span
 //!   and generation after splits; [`state_machine`] and [`snapshot`]:
-//!   applying into the engine, snapshots as exported SSTables.
+//!   applying into the engine, snapshots as exported SSTables;
+//!   `apply_txn`: the apply rules of distributed transactions' commands.
 //! - [`network`] and [`node`]: Raft RPCs over the RPC seam, and the node
 //!   that hosts the groups; [`local_rpc`]: the in-process transport of
 //!   tests and benchmarks.
