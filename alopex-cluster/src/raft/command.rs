@@ -15,7 +15,7 @@
 //! were appended by the range layer; then the commands of distributed
 //! transactions (issue 7): laying and resolving intents, the transaction
 //! record's heartbeat, push, commit and abort, and the one-phase commit.
-//! Their apply rules are in [`super::apply_txn`]; the protocol in
+//! Their apply rules are in `raft/apply_txn.rs`; the protocol in
 //! `docs/transactions.md`.
 //!
 //! A command is validated when it is applied, deterministically: every

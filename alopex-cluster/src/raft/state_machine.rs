@@ -25,7 +25,7 @@
 //! **Transactions.** A range's intents and transaction records live in
 //! spans derived from its user span (`crate::txn::keys`), so snapshots
 //! export and reconcile those spans too, and splits move nothing. The
-//! commands of transactions are decided in [`super::apply_txn`]; plain
+//! commands of transactions are decided in `raft/apply_txn.rs`; plain
 //! writes that touch a key holding an intent are refused there as well,
 //! which costs nothing while the range holds no intents (it keeps a count).
 
