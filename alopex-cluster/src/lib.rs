@@ -30,5 +30,6 @@ pub mod rpc;
 pub mod sim;
 pub mod tls;
 pub mod transport;
+pub mod txn;
 
 pub use ids::{NodeId, RangeId};

@@ -12,8 +12,11 @@
 //! logs stay readable. `Split` (a range splitting in two) and
 //! `ConditionalWrite` (a write guarded by a key's current value, decided
 //! at apply time)
-//! were appended by the range layer; intents and commit/abort records of
-//! distributed transactions (issue 7) come next.
+//! were appended by the range layer; then the commands of distributed
+//! transactions (issue 7): laying and resolving intents, the transaction
+//! record's heartbeat, push, commit and abort, and the one-phase commit.
+//! Their apply rules are in `raft/apply_txn.rs`; the protocol in
+//! `docs/transactions.md`.
 //!
 //! A command is validated when it is applied, deterministically: every
 //! replica reaches the same verdict from the same log, so a bad command
@@ -25,6 +28,8 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use alopex_core::Timestamp;
+
+use crate::txn::{TxnId, TxnMeta, TxnRecord};
 
 /// One write of a [`Command::Write`] batch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,6 +105,101 @@ pub enum Command {
         /// The writes (all inside the range).
         ops: Vec<WriteOp>,
     },
+    /// Lays `txn`'s intents on the keys of `ops` (provisional writes at
+    /// `txn.write_ts`), all or none: refused with
+    /// [`CommandResponse::WriteConflict`] if another transaction holds an
+    /// intent on one of them, or [`CommandResponse::WriteTooOld`] if one
+    /// has a committed version newer than `txn.read_ts`.
+    LayIntents {
+        /// The proposer's clock (the timestamp of the bookkeeping).
+        ts: Timestamp,
+        /// The transaction.
+        txn: TxnMeta,
+        /// The provisional writes; for one key, the last op wins.
+        ops: Vec<WriteOp>,
+    },
+    /// Resolves `txn`'s intents on `keys` once its record is final: a
+    /// commit writes each intent's value at exactly the commit timestamp,
+    /// an abort discards it. Keys without an intent of `txn` are skipped
+    /// (resolution is idempotent).
+    ResolveIntents {
+        /// The proposer's clock (the timestamp of the bookkeeping).
+        ts: Timestamp,
+        /// The transaction whose intents are resolved.
+        txn: TxnId,
+        /// The keys (all inside the range).
+        keys: Vec<Bytes>,
+        /// Commit or abort.
+        resolution: Resolution,
+    },
+    /// Creates `txn`'s record (pending) or refreshes its heartbeat to `ts`.
+    /// Answers [`CommandResponse::TxnRecord`].
+    HeartbeatTxn {
+        /// The coordinator's clock: the new heartbeat.
+        ts: Timestamp,
+        /// The transaction (its anchor is in this range).
+        txn: TxnMeta,
+    },
+    /// Raises a pending record's minimum commit timestamp to `push_to`
+    /// (a reader at `push_to - 1` may then ignore its intents). Answers
+    /// [`CommandResponse::TxnRecord`].
+    PushTxn {
+        /// The pusher's clock.
+        ts: Timestamp,
+        /// The pushed transaction (from the intent the pusher met).
+        txn: TxnMeta,
+        /// The lowest timestamp the transaction may still commit at.
+        push_to: Timestamp,
+    },
+    /// Commits `txn` at `commit_ts` if its record is pending, has not
+    /// expired at `ts` (an expired one is aborted instead), and was not
+    /// pushed above `commit_ts`. Answers [`CommandResponse::TxnRecord`].
+    CommitTxn {
+        /// The coordinator's clock (decides expiry).
+        ts: Timestamp,
+        /// The transaction.
+        txn: TxnMeta,
+        /// The timestamp every write of the transaction lands at.
+        commit_ts: Timestamp,
+        /// The keys of every intent the transaction laid, in any range.
+        intents: Vec<Bytes>,
+    },
+    /// Aborts `txn` unless it committed; with `if_expired`, only if its
+    /// heartbeat has expired at `ts` (a pusher cleaning up after a dead
+    /// coordinator). Answers [`CommandResponse::TxnRecord`].
+    AbortTxn {
+        /// The proposer's clock (decides expiry).
+        ts: Timestamp,
+        /// The transaction.
+        txn: TxnMeta,
+        /// Abort only an expired record.
+        if_expired: bool,
+    },
+    /// The one-phase commit of a transaction whose writes all fall in this
+    /// range: the conflict checks of [`Command::LayIntents`], then the
+    /// writes committed at once, at the applied timestamp (answered), with
+    /// no record and no resolution. `txn`'s own intents on these keys are
+    /// taken over.
+    CommitOnePhase {
+        /// The commit timestamp the proposer asks for (raised like any write).
+        ts: Timestamp,
+        /// The transaction.
+        txn: TxnMeta,
+        /// All of its writes.
+        ops: Vec<WriteOp>,
+    },
+}
+
+/// How [`Command::ResolveIntents`] resolves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Resolution {
+    /// The transaction committed at `commit_ts`.
+    Commit {
+        /// Where its values land.
+        commit_ts: Timestamp,
+    },
+    /// The transaction aborted.
+    Abort,
 }
 
 impl Command {
@@ -110,7 +210,14 @@ impl Command {
             Command::Write { ts, .. }
             | Command::DeleteRange { ts, .. }
             | Command::Split { ts, .. }
-            | Command::ConditionalWrite { ts, .. } => Some(*ts),
+            | Command::ConditionalWrite { ts, .. }
+            | Command::LayIntents { ts, .. }
+            | Command::ResolveIntents { ts, .. }
+            | Command::HeartbeatTxn { ts, .. }
+            | Command::PushTxn { ts, .. }
+            | Command::CommitTxn { ts, .. }
+            | Command::AbortTxn { ts, .. }
+            | Command::CommitOnePhase { ts, .. } => Some(*ts),
         }
     }
 }
@@ -123,6 +230,19 @@ impl std::fmt::Display for Command {
             Command::DeleteRange { ts, .. } => write!(f, "delete_range(@{ts})"),
             Command::Split { ts, new_range, .. } => write!(f, "split(-> r{new_range} @{ts})"),
             Command::ConditionalWrite { ts, ops, .. } => write!(f, "conditional_write({} ops @{ts})", ops.len()),
+            Command::LayIntents { ts, txn, ops } => write!(f, "lay_intents(txn {}, {} ops @{ts})", txn.id, ops.len()),
+            Command::ResolveIntents { ts, txn, keys, resolution } => {
+                write!(f, "resolve_intents(txn {txn}, {} keys, {resolution:?} @{ts})", keys.len())
+            }
+            Command::HeartbeatTxn { ts, txn } => write!(f, "heartbeat_txn({} @{ts})", txn.id),
+            Command::PushTxn { ts, txn, push_to } => write!(f, "push_txn({} to {push_to} @{ts})", txn.id),
+            Command::CommitTxn { ts, txn, commit_ts, .. } => write!(f, "commit_txn({} at {commit_ts} @{ts})", txn.id),
+            Command::AbortTxn { ts, txn, if_expired } => {
+                write!(f, "abort_txn({}{} @{ts})", txn.id, if *if_expired { " if expired" } else { "" })
+            }
+            Command::CommitOnePhase { ts, txn, ops } => {
+                write!(f, "commit_one_phase(txn {}, {} ops @{ts})", txn.id, ops.len())
+            }
         }
     }
 }
@@ -145,5 +265,27 @@ pub enum CommandResponse {
     ConditionFailed {
         /// The key's value when the command was applied.
         current: Option<Bytes>,
+    },
+    /// Another transaction holds an intent on `key`; nothing was written.
+    WriteConflict {
+        /// The contended key.
+        key: Bytes,
+        /// The transaction holding the intent.
+        txn: TxnMeta,
+    },
+    /// `key` has a committed version newer than the writing transaction's
+    /// snapshot; nothing was written (the transaction must restart above
+    /// `existing_ts`).
+    WriteTooOld {
+        /// The key.
+        key: Bytes,
+        /// The newer version's commit timestamp.
+        existing_ts: Timestamp,
+    },
+    /// A transaction record after a record command (whether or not the
+    /// command changed it: compare its status with what was asked).
+    TxnRecord {
+        /// The record.
+        record: TxnRecord,
     },
 }

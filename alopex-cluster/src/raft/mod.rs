@@ -25,12 +25,14 @@
 //! - [`span`]: range spans and the node-local reserved span where each
 //!   range records what it has applied; [`shape`]: a range's current span
 //!   and generation after splits; [`state_machine`] and [`snapshot`]:
-//!   applying into the engine, snapshots as exported SSTables.
+//!   applying into the engine, snapshots as exported SSTables;
+//!   `apply_txn`: the apply rules of distributed transactions' commands.
 //! - [`network`] and [`node`]: Raft RPCs over the RPC seam, and the node
 //!   that hosts the groups; [`heartbeat`]: the groups' heartbeats to one
 //!   peer coalesced into one call; [`local_rpc`]: the in-process transport of
 //!   tests and benchmarks.
 
+mod apply_txn;
 pub mod codec;
 pub mod command;
 pub mod heartbeat;

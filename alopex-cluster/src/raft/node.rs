@@ -292,6 +292,8 @@ impl RaftNode {
             CommandResponse::Applied { .. } => Ok(ts),
             CommandResponse::Rejected { reason } => Err(RaftNodeError::Rejected(reason)),
             CommandResponse::ConditionFailed { .. } => Err(RaftNodeError::Rejected("condition failed".into())),
+            // Transactions (issue 7): a key holding an intent refuses plain writes.
+            other => Err(RaftNodeError::Rejected(format!("write refused: {other:?}"))),
         }
     }
 

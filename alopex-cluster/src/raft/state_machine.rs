@@ -21,6 +21,13 @@
 //! never hides what the snapshot brings), (3) ingests the file, and (4)
 //! records the snapshot's log id as applied. Opening the state machine
 //! redoes (2)-(4) when the current snapshot is ahead of the applied state.
+//!
+//! **Transactions.** A range's intents and transaction records live in
+//! spans derived from its user span (`crate::txn::keys`), so snapshots
+//! export and reconcile those spans too, and splits move nothing. The
+//! commands of transactions are decided in `raft/apply_txn.rs`; plain
+//! writes that touch a key holding an intent are refused there as well,
+//! which costs nothing while the range holds no intents (it keeps a count).
 
 use std::collections::BTreeMap;
 use std::io;
@@ -35,12 +42,14 @@ use openraft::{EntryPayload, OptionalSend};
 use alopex_core::sstable::{BlockCache, Table};
 use alopex_core::{Engine, Timestamp, TimestampSource, WriteBatch};
 
+use super::apply_txn;
 use super::codec;
 use super::command::{Command, CommandResponse, WriteOp};
 use super::shape::{self, HostedRange, RangeShape, SplitRecord};
 use super::snapshot::{SnapshotFile, SnapshotStore};
 use super::span::{self, RangeSpan};
 use super::types::{Entry, LogId, RangeConfig, RangeSnapshot, SnapshotMeta, StoredMembership};
+use crate::txn::keys::txn_bounds;
 
 fn core_err(e: alopex_core::Error) -> io::Error {
     io::Error::other(e.to_string())
@@ -70,6 +79,9 @@ pub struct RangeStateMachine {
     meta_keys: Vec<(u64, Timestamp)>,
     /// The greatest timestamp this range wrote at.
     max_ts: Timestamp,
+    /// How many intents the range holds (never fewer than it holds: while
+    /// it is 0, plain writes skip the intent check).
+    intents: u64,
     current: Option<(SnapshotMeta, PathBuf)>,
 }
 
@@ -104,10 +116,12 @@ impl RangeStateMachine {
             membership: StoredMembership::default(),
             meta_keys: Vec::new(),
             max_ts: 0,
+            intents: 0,
             current: None,
         };
         sm.load_applied()?;
         sm.load_shape()?;
+        sm.recount_intents()?;
         sm.current = sm.store.current()?;
         if let Some((meta, path)) = sm.current.clone()
             && meta.last_log_id > sm.last_applied
@@ -116,6 +130,35 @@ impl RangeStateMachine {
             sm.install_into_engine(&meta, &path)?;
         }
         Ok(sm)
+    }
+
+    /// Counts the intents of the current span from the engine.
+    fn recount_intents(&mut self) -> io::Result<()> {
+        let engine = Arc::clone(&self.engine);
+        let span = self.span.clone();
+        self.intents = blocking(move || apply_txn::count_intents(&engine, &span))?;
+        Ok(())
+    }
+
+    /// How many intents the range holds.
+    pub fn intent_count(&self) -> u64 {
+        self.intents
+    }
+
+    /// The refusal a plain command meets from intents on the keys it
+    /// writes (checked only while the range holds intents).
+    fn plain_conflict(&self, cmd: &Command) -> io::Result<Option<CommandResponse>> {
+        if self.intents == 0 {
+            return Ok(None);
+        }
+        let engine = &self.engine;
+        match cmd {
+            Command::Write { ops, .. } | Command::ConditionalWrite { ops, .. } => {
+                blocking(|| apply_txn::intent_conflict(engine, ops.iter().map(WriteOp::key), None))
+            }
+            Command::DeleteRange { start, end, .. } => blocking(|| apply_txn::range_conflict(engine, start, end)),
+            _ => Ok(None),
+        }
     }
 
     /// The range id.
@@ -234,6 +277,13 @@ impl RangeStateMachine {
                     None => Ok(()),
                 }
             }
+            Command::LayIntents { .. }
+            | Command::ResolveIntents { .. }
+            | Command::HeartbeatTxn { .. }
+            | Command::PushTxn { .. }
+            | Command::CommitTxn { .. }
+            | Command::AbortTxn { .. }
+            | Command::CommitOnePhase { .. } => apply_txn::validate(&self.span, self.range, cmd),
         }
     }
 
@@ -260,6 +310,17 @@ impl RangeStateMachine {
                     // log, so every replica applies the same timestamp.
                     let ts = cmd.ts().map(|t| t.max(self.max_ts + 1));
                     let mut response = CommandResponse::Applied { ts };
+                    if let Some(refusal) = self.plain_conflict(&cmd)? {
+                        return self.finish_entry(log_id, WriteBatch::new(), refusal, None, None);
+                    }
+                    if apply_txn::is_txn_command(&cmd) {
+                        let applied_ts = ts.unwrap_or_else(|| self.local_ts());
+                        let engine = Arc::clone(&self.engine);
+                        let effect = blocking(|| apply_txn::apply(&engine, &cmd, applied_ts))?;
+                        let response = effect.response.unwrap_or(CommandResponse::Applied { ts: None });
+                        self.intents = self.intents.saturating_add_signed(effect.intents_delta);
+                        return self.finish_entry(log_id, effect.batch, response, ts, effect.committed);
+                    }
                     match &cmd {
                         Command::Noop => {}
                         Command::Write { ops, .. } => {
@@ -291,11 +352,32 @@ impl RangeStateMachine {
                                 response = CommandResponse::ConditionFailed { current };
                             }
                         }
+                        _ => {}
                     }
                     (response, ts)
                 }
             },
         };
+        self.finish_entry(log_id, batch, response, ts, None)
+    }
+
+    /// Writes an entry's effects: `committed` (values at a transaction's
+    /// commit timestamp) first, then `batch` with the applied state at the
+    /// entry's timestamp `ts` (a local one for entries without).
+    fn finish_entry(
+        &mut self,
+        log_id: LogId,
+        mut batch: WriteBatch,
+        response: CommandResponse,
+        ts: Option<Timestamp>,
+        committed: Option<(Timestamp, WriteBatch)>,
+    ) -> io::Result<CommandResponse> {
+        if let Some((commit_ts, values)) = committed {
+            let engine = Arc::clone(&self.engine);
+            blocking(move || engine.write_at(values, commit_ts)).map_err(core_err)?;
+            self.max_ts = self.max_ts.max(commit_ts);
+            self.clock.observe(commit_ts);
+        }
         let write_ts = ts.unwrap_or_else(|| self.local_ts());
         self.record_applied(&mut batch, Some(log_id), write_ts)?;
         let engine = Arc::clone(&self.engine);
@@ -333,7 +415,8 @@ impl RangeStateMachine {
         tracing::info!(range = self.range, new_range, ?split_key, "range split");
         self.span = shape.span;
         self.generation = shape.generation;
-        Ok(())
+        // The right half's intents now belong to it.
+        self.recount_intents()
     }
 
     /// Exports the span at the applied point and makes it the current snapshot.
@@ -345,9 +428,10 @@ impl RangeStateMachine {
         let ts = self.engine.visible_ts().max(self.max_ts);
         let engine = Arc::clone(&self.engine);
         let bounds = self.span.bounds();
+        let extra = txn_bounds(&self.span);
         let p = path.clone();
         blocking(move || -> io::Result<()> {
-            engine.export(bounds, ts, &p).map_err(core_err)?;
+            engine.export_with(bounds, &extra, ts, &p).map_err(core_err)?;
             SnapshotStore::sync_file(&p)
         })?;
         self.store.set_current(&meta, &path)?;
@@ -370,32 +454,35 @@ impl RangeStateMachine {
             self.generation += 1;
         }
         let engine = Arc::clone(&self.engine);
-        let bounds = self.span.bounds();
+        // The user span, then the range's intents and records.
+        let spans: Vec<_> = std::iter::once(self.span.bounds()).chain(txn_bounds(&self.span)).collect();
         let path_owned = path.to_path_buf();
         let snapshot_max_ts = blocking(move || -> io::Result<Timestamp> {
             let table = Table::open(&path_owned, 0, Arc::new(BlockCache::new(1 << 20))).map_err(core_err)?;
-            let mut incoming = table.iter(bounds.clone(), false).peekable();
             let mut tombstones: BTreeMap<Timestamp, WriteBatch> = BTreeMap::new();
-            for local in engine.scan_versions(bounds, engine.visible_ts()) {
-                let local = local.map_err(core_err)?;
-                while let Some(Ok(s)) = incoming.peek() {
-                    if s.key >= local.key {
-                        break;
+            for bounds in spans {
+                let mut incoming = table.iter(bounds.clone(), false).peekable();
+                for local in engine.scan_versions(bounds, engine.visible_ts()) {
+                    let local = local.map_err(core_err)?;
+                    while let Some(Ok(s)) = incoming.peek() {
+                        if s.key >= local.key {
+                            break;
+                        }
+                        incoming.next();
                     }
-                    incoming.next();
-                }
-                let kept = match incoming.peek() {
-                    Some(Ok(s)) => s.key == local.key && s.value.is_some(),
-                    Some(Err(_)) => {
-                        return Err(match incoming.next() {
-                            Some(Err(e)) => core_err(e),
-                            _ => io::Error::other("reading the snapshot failed"),
-                        });
+                    let kept = match incoming.peek() {
+                        Some(Ok(s)) => s.key == local.key && s.value.is_some(),
+                        Some(Err(_)) => {
+                            return Err(match incoming.next() {
+                                Some(Err(e)) => core_err(e),
+                                _ => io::Error::other("reading the snapshot failed"),
+                            });
+                        }
+                        None => false,
+                    };
+                    if !kept {
+                        tombstones.entry(local.ts.saturating_add(1)).or_default().delete(local.key);
                     }
-                    None => false,
-                };
-                if !kept {
-                    tombstones.entry(local.ts.saturating_add(1)).or_default().delete(local.key);
                 }
             }
             for (ts, batch) in tombstones {
@@ -418,7 +505,7 @@ impl RangeStateMachine {
         let engine = Arc::clone(&self.engine);
         blocking(move || engine.write_at(batch, ts)).map_err(core_err)?;
         self.last_applied = meta.last_log_id;
-        Ok(())
+        self.recount_intents()
     }
 }
 
@@ -509,6 +596,10 @@ impl RaftStateMachine<RangeConfig> for RangeStateMachine {
             .map(|(meta, path)| Snapshot { meta: meta.clone(), snapshot: SnapshotFile { path: path.clone() } }))
     }
 }
+
+#[cfg(test)]
+#[path = "state_machine_txn_tests.rs"]
+mod txn_tests;
 
 #[cfg(test)]
 mod tests {

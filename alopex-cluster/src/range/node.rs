@@ -439,10 +439,15 @@ impl RangeNode {
             Ok(CommandResponse::Applied { .. }) if conditional => KvReply::Conditional { ok: true, current: None },
             Ok(CommandResponse::Applied { ts }) => KvReply::Written { ts: ts.unwrap_or(0) },
             Ok(CommandResponse::ConditionFailed { current }) => KvReply::Conditional { ok: false, current },
+            // A key holding a transaction's intent (issue 7): retry until it is resolved.
+            Ok(CommandResponse::WriteConflict { key, txn }) => {
+                KvReply::Unavailable(format!("key {key:?} holds an intent of transaction {}", txn.id))
+            }
             Ok(CommandResponse::Rejected { reason }) => {
                 // A split applied before this write: the key moved away.
                 self.check_keys(range, keys).unwrap_or(KvReply::Failed(reason))
             }
+            Ok(other) => KvReply::Failed(format!("unexpected answer to a write: {other:?}")),
             Err(RaftNodeError::NotLeader { leader, .. }) => KvReply::NotLeader { leader: leader.map(|l| l.0) },
             Err(RaftNodeError::UnknownRange(_)) => KvReply::RangeNotHere,
             Err(e) => KvReply::Unavailable(e.to_string()),

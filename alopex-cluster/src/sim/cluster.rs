@@ -264,6 +264,9 @@ impl SimCluster {
                         let reason = "an unconditional write answered with a failed condition".to_string();
                         return Err(SimError::Raft(RaftNodeError::Rejected(reason)));
                     }
+                    Ok(Ok(other)) => {
+                        return Err(SimError::Raft(RaftNodeError::Rejected(format!("unexpected answer: {other:?}"))));
+                    }
                     Ok(Err(RaftNodeError::NotLeader { .. } | RaftNodeError::Raft(_))) | Err(_) => {}
                     Ok(Err(e)) => return Err(e.into()),
                 }

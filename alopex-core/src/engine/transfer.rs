@@ -68,6 +68,31 @@ impl Engine {
     /// Writes every key of `range` visible at `ts` into a new SSTable file at
     /// `path` (which must not exist).
     pub fn export(&self, range: KeyBounds, ts: Timestamp, path: &Path) -> Result<ExportStats> {
+        self.export_with(range, &[], ts, path)
+    }
+
+    /// [`export`](Self::export) of `range` followed by the keys of `extra`
+    /// spans, which must each lie after `range` and after one another (the
+    /// cluster appends the intents and transaction records a range keeps in
+    /// the reserved span). The export section records `range` alone.
+    pub fn export_with(
+        &self,
+        range: KeyBounds,
+        extra: &[KeyBounds],
+        ts: Timestamp,
+        path: &Path,
+    ) -> Result<ExportStats> {
+        let mut last_end = &range.1;
+        for span in extra {
+            let ordered = match (last_end, &span.0) {
+                (Bound::Unbounded, _) | (_, Bound::Unbounded) => false,
+                (Bound::Included(e) | Bound::Excluded(e), Bound::Included(s) | Bound::Excluded(s)) => e <= s,
+            };
+            if !ordered {
+                return Err(Error::InvalidArgument("export: extra spans must follow the range in key order".into()));
+            }
+            last_end = &span.1;
+        }
         let guard = ReadGuard::at(&self.shared, ts);
         let mut builder = TableBuilder::create(path, self.shared.opts.table.clone())?;
         let mut meta = vec![1u8];
@@ -79,11 +104,13 @@ impl Engine {
         // engine that ingests it with the same index searches it by graph.
         let mut segments = TableSegments::new(&self.shared.vector_specs());
         let result = (|| -> Result<()> {
-            for entry in self.shared.visible_versions(&range, guard.ts(), false) {
-                let entry = entry?;
-                builder.add(&entry.key, entry.ts, entry.value.as_deref())?;
-                segments.add(&entry.key, entry.ts, entry.value.as_deref());
-                keys += 1;
+            for span in std::iter::once(&range).chain(extra) {
+                for entry in self.shared.visible_versions(span, guard.ts(), false) {
+                    let entry = entry?;
+                    builder.add(&entry.key, entry.ts, entry.value.as_deref())?;
+                    segments.add(&entry.key, entry.ts, entry.value.as_deref());
+                    keys += 1;
+                }
             }
             segments.write_to(&mut builder, &[])?;
             builder.add_section(EXPORT_SECTION, &meta)

@@ -1,0 +1,270 @@
+//! # Reading a range at a timestamp, through its intents
+//!
+//! A transactional read of a key must not simply read the engine: the
+//! key may carry an intent, a provisional write whose transaction has not
+//! finished. What the reader does about it depends on things only the
+//! gateway can do (consult the transaction's record in another range,
+//! push it, resolve the intent), so this function does not decide; it
+//! **reports** what it met, and the gateway acts and reads again:
+//!
+//! - the reader's own intent: its provisional value (a transaction sees its
+//!   own writes);
+//! - another transaction's intent at or below the reader's uncertainty
+//!   limit: [`TxnRead::Intent`], with the committed value beneath it;
+//! - another transaction's intent above the limit: ignored, it cannot have
+//!   committed before the read;
+//! - a committed version above the read timestamp but within the limit:
+//!   [`TxnRead::Uncertain`] (it may have committed before the read began,
+//!   on a node whose clock runs ahead);
+//! - otherwise the committed value at the read timestamp.
+//!
+//! The intent is read **before** the value: resolving an intent writes the
+//! committed version first and removes the intent afterwards (see
+//! `raft/apply_txn.rs`), so a read that finds no intent is sure to see the
+//! version a resolution wrote, and a resolution is never missed in between.
+//!
+//! [`scan_span`] does the same for a span: it merges the reader's own
+//! intents into the rows and reports every other intent it passed.
+//!
+//! It reads the node's engine directly. Callers make sure the node may
+//! serve the read (the leader, after a read-index), as for plain reads.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::ops::Bound;
+
+use bytes::Bytes;
+
+use alopex_core::{Engine, Timestamp};
+
+use super::keys::{intent_key, intent_user_key};
+use super::meta::{Intent, TxnId, TxnMeta};
+
+/// What a transactional read of one key found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TxnRead {
+    /// The committed value at the read timestamp (`None`: absent).
+    Value(Option<Bytes>),
+    /// The reader's own provisional write (`None`: it deleted the key).
+    Own(Option<Bytes>),
+    /// Another transaction's intent at or below the uncertainty limit: the
+    /// gateway must find out its fate (push, resolve) and read again.
+    Intent {
+        /// The transaction holding the intent.
+        txn: TxnMeta,
+        /// The committed value beneath the intent at the read timestamp.
+        committed: Option<Bytes>,
+    },
+    /// A committed version in `(read ts, limit]`: restart the read above
+    /// `existing_ts`.
+    Uncertain {
+        /// The version's commit timestamp.
+        existing_ts: Timestamp,
+    },
+}
+
+fn core_err(e: alopex_core::Error) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+/// The intent on `key`, if any.
+pub fn intent_of(engine: &Engine, key: &[u8]) -> io::Result<Option<Intent>> {
+    match engine.get(&intent_key(key)).map_err(core_err)? {
+        Some(v) => Ok(Some(crate::raft::codec::decode(&v)?)),
+        None => Ok(None),
+    }
+}
+
+/// Reads `key` at `ts` for `reader` (`None`: a non-transactional read),
+/// with the uncertainty interval `(ts, limit]` (pass `limit = ts` for none).
+pub fn read_key(
+    engine: &Engine,
+    key: &[u8],
+    ts: Timestamp,
+    limit: Timestamp,
+    reader: Option<TxnId>,
+) -> io::Result<TxnRead> {
+    let limit = limit.max(ts);
+    if let Some(intent) = intent_of(engine, key)? {
+        if Some(intent.txn.id) == reader {
+            return Ok(TxnRead::Own(intent.value));
+        }
+        if intent.txn.write_ts <= limit {
+            let committed = engine.get_at(key, ts).map_err(core_err)?;
+            return Ok(TxnRead::Intent { txn: intent.txn, committed });
+        }
+    }
+    if limit > ts
+        && let Some(newest) = engine.get_version(key, limit).map_err(core_err)?
+        && newest.ts > ts
+    {
+        return Ok(TxnRead::Uncertain { existing_ts: newest.ts });
+    }
+    Ok(TxnRead::Value(engine.get_at(key, ts).map_err(core_err)?))
+}
+
+/// What a transactional scan of a span found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TxnScan {
+    /// The rows visible to the reader, in key order: committed values at
+    /// the read timestamp with the reader's own intents applied.
+    pub rows: Vec<(Bytes, Bytes)>,
+    /// Other transactions' intents at or below the uncertainty limit, on
+    /// keys up to the last row (the gateway settles them and scans again).
+    pub intents: Vec<(Bytes, TxnMeta)>,
+    /// The newest commit timestamp in `(read ts, limit]` on those keys, if
+    /// any: restart the scan above it.
+    pub uncertain: Option<Timestamp>,
+    /// Where to resume when the scan stopped at `max_rows` (`None`: done).
+    pub resume: Option<Bytes>,
+}
+
+/// Scans `[start, end)` at `ts` for `reader`, with the uncertainty interval
+/// `(ts, limit]`, returning at most `max_rows` rows.
+pub fn scan_span(
+    engine: &Engine,
+    start: &[u8],
+    end: &[u8],
+    ts: Timestamp,
+    limit: Timestamp,
+    reader: Option<TxnId>,
+    max_rows: usize,
+) -> io::Result<TxnScan> {
+    let limit = limit.max(ts);
+    // Intents first (see the module documentation), then values.
+    let mut own: BTreeMap<Bytes, Option<Bytes>> = BTreeMap::new();
+    let mut others: Vec<(Bytes, TxnMeta)> = Vec::new();
+    let lock_bounds = (Bound::Included(intent_key(start)), Bound::Excluded(intent_key(end)));
+    for e in engine.scan(lock_bounds, false) {
+        let (k, v) = e.map_err(core_err)?;
+        let key = Bytes::copy_from_slice(intent_user_key(&k).unwrap_or_default());
+        let intent: Intent = crate::raft::codec::decode(&v)?;
+        if Some(intent.txn.id) == reader {
+            own.insert(key, intent.value);
+        } else if intent.txn.write_ts <= limit {
+            others.push((key, intent.txn));
+        }
+    }
+    let bounds = (Bound::Included(Bytes::copy_from_slice(start)), Bound::Excluded(Bytes::copy_from_slice(end)));
+    let snapshot = engine.snapshot_at(ts);
+    let mut committed = snapshot.scan(bounds.clone(), false).peekable();
+    let mut own_iter = own.into_iter().peekable();
+    let mut out = TxnScan::default();
+    loop {
+        // The next key from either side; an own intent replaces the value.
+        let next_committed = match committed.peek() {
+            Some(Ok((k, _))) => Some(k.clone()),
+            Some(Err(_)) => match committed.next() {
+                Some(Err(e)) => return Err(core_err(e)),
+                _ => None,
+            },
+            None => None,
+        };
+        let next_own = own_iter.peek().map(|(k, _)| k.clone());
+        let (key, value) = match (next_committed, next_own) {
+            (None, None) => break,
+            (Some(c), Some(o)) if o <= c => {
+                if o == c {
+                    committed.next();
+                }
+                let (k, v) = own_iter.next().unwrap_or_default();
+                (k, v)
+            }
+            (Some(_), _) => match committed.next() {
+                Some(Ok((k, v))) => (k, Some(v)),
+                _ => break,
+            },
+            (None, Some(_)) => {
+                let (k, v) = own_iter.next().unwrap_or_default();
+                (k, v)
+            }
+        };
+        let Some(value) = value else { continue };
+        if out.rows.len() == max_rows {
+            out.resume = Some(key);
+            break;
+        }
+        out.rows.push((key, value));
+    }
+    // Intents and uncertainty matter only on the keys the scan covered.
+    let covered = |k: &[u8]| out.resume.as_ref().is_none_or(|r| k < r.as_ref());
+    out.intents = others.into_iter().filter(|(k, _)| covered(k)).collect();
+    if limit > ts {
+        for e in engine.scan_versions(bounds, limit) {
+            let e = e.map_err(core_err)?;
+            if !covered(&e.key) {
+                break;
+            }
+            if e.ts > ts {
+                out.uncertain = out.uncertain.max(Some(e.ts));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use alopex_core::{Options, WriteBatch};
+
+    use super::*;
+    use crate::txn::meta::TxnId;
+
+    fn intent(engine: &Engine, key: &str, txn: &TxnMeta, value: Option<&str>, at: Timestamp) {
+        let i = Intent { txn: txn.clone(), value: value.map(|v| Bytes::copy_from_slice(v.as_bytes())) };
+        let mut b = WriteBatch::new();
+        b.put(intent_key(key.as_bytes()), crate::raft::codec::encode(&i).unwrap());
+        engine.write_at(b, at).unwrap();
+    }
+
+    fn rows(scan: &TxnScan) -> Vec<(String, String)> {
+        let s = |b: &Bytes| String::from_utf8(b.to_vec()).unwrap();
+        scan.rows.iter().map(|(k, v)| (s(k), s(v))).collect()
+    }
+
+    #[test]
+    fn a_scan_merges_own_intents_and_reports_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(dir.path(), Options::small_for_tests()).unwrap();
+        let mut b = WriteBatch::new();
+        b.put("a", "1").put("b", "1").put("c", "1").put("d", "1");
+        engine.write_at(b, 100).unwrap();
+        let me = TxnMeta::new(TxnId(1), "a", 200);
+        let other = TxnMeta::new(TxnId(2), "c", 150);
+        let later = TxnMeta::new(TxnId(3), "d", 900);
+        intent(&engine, "b", &me, None, 201); // my delete
+        intent(&engine, "bb", &me, Some("mine"), 201); // my insert
+        intent(&engine, "c", &other, Some("2"), 202);
+        intent(&engine, "d", &later, Some("3"), 203);
+
+        let scan = scan_span(&engine, b"a", b"z", 300, 300, Some(me.id), 100).unwrap();
+        let want: Vec<(String, String)> = [("a", "1"), ("bb", "mine"), ("c", "1"), ("d", "1")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(rows(&scan), want);
+        assert_eq!(
+            scan.intents,
+            vec![(Bytes::from_static(b"c"), other.clone())],
+            "the later intent is above the limit"
+        );
+        assert_eq!((scan.uncertain, scan.resume.clone()), (None, None));
+
+        // Someone else sees no provisional writes; limits resume.
+        let scan = scan_span(&engine, b"a", b"z", 300, 300, None, 2).unwrap();
+        assert_eq!(rows(&scan), vec![("a".into(), "1".into()), ("b".into(), "1".into())]);
+        assert_eq!(scan.resume, Some(Bytes::from_static(b"c")));
+        // The first transaction's intents are someone else's now; c lies
+        // beyond the rows returned.
+        let met: Vec<_> = scan.intents.iter().map(|(k, t)| (k.clone(), t.id)).collect();
+        assert_eq!(met, vec![(Bytes::from_static(b"b"), me.id), (Bytes::from_static(b"bb"), me.id)]);
+
+        // A version in the uncertainty interval.
+        let mut b = WriteBatch::new();
+        b.put("a", "new");
+        engine.write_at(b, 400).unwrap();
+        let scan = scan_span(&engine, b"a", b"b", 300, 500, None, 100).unwrap();
+        assert_eq!((scan.uncertain, rows(&scan)), (Some(400), vec![("a".into(), "1".into())]));
+        assert_eq!(scan_span(&engine, b"a", b"b", 300, 300, None, 100).unwrap().uncertain, None);
+    }
+}
