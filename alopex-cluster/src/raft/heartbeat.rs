@@ -39,6 +39,17 @@
 //! until the latest deadline among its members. Heartbeats whose callers
 //! already gave up are dropped before a flush.
 //!
+//! **Heartbeats someone waits for.** openraft also sends a heartbeat round
+//! when a linearizable read (read-index) or a leadership check needs a
+//! fresh quorum. Held for a window, a run of sequential reads would pay up
+//! to a window each (the first version did: `tests/node_cluster.rs` spent
+//! three times as long reading keys back). A group's periodic heartbeats
+//! come one heartbeat interval apart (openraft's `hard_ttl` for them is
+//! that interval), so a heartbeat that follows its group's previous one to
+//! the same peer within half an interval is taken as asked for and sent at
+//! once, outside the batch. The first read after a quiet spell may still
+//! wait one window.
+//!
 //! Safety: the leader credits a heartbeat's acknowledgement to the time
 //! openraft created the heartbeat, before it waited in the queue, so the
 //! wait can only make the leader's lease and read-index bookkeeping more
@@ -104,6 +115,8 @@ struct PeerQueue {
     /// A flush task is scheduled for this queue.
     scheduled: bool,
     last_flush: Option<Instant>,
+    /// When each range last handed this peer a heartbeat.
+    last_by_range: HashMap<RangeId, Instant>,
 }
 
 struct Inner {
@@ -161,12 +174,21 @@ impl HeartbeatBatcher {
     pub async fn call(&self, to: NodeId, range: RangeId, body: Bytes, ttl: Duration) -> Result<Bytes, RpcError> {
         let inner = &self.inner;
         inner.heartbeats.fetch_add(1, Ordering::Relaxed);
-        if inner.window.is_zero() {
+        // A group's periodic heartbeats come one interval (`ttl`) apart;
+        // one that follows the last sooner was asked for by something
+        // waiting on it (a read-index read, a leadership check) and goes
+        // out at once.
+        let now = Instant::now();
+        let urgent = {
+            let mut peers = inner.peers.lock();
+            let last = peers.entry(to).or_default().last_by_range.insert(range, now);
+            last.is_some_and(|t| now.saturating_duration_since(t) < ttl / 2)
+        };
+        if inner.window.is_zero() || urgent {
             inner.calls.fetch_add(1, Ordering::Relaxed);
             let call = inner.client.call(to, range, method::APPEND_ENTRIES, body);
             return tokio::time::timeout(ttl, call).await.unwrap_or(Err(RpcError::Timeout(to)));
         }
-        let now = Instant::now();
         let (tx, rx) = oneshot::channel();
         let delay = {
             let mut peers = inner.peers.lock();
@@ -376,6 +398,24 @@ mod tests {
         assert_eq!(dead.await.unwrap(), Err(RpcError::Timeout(NodeId(3))));
         let waited = start.elapsed();
         assert!(waited >= Duration::from_millis(50) && waited < Duration::from_millis(60), "{waited:?}");
+    }
+
+    /// A group's heartbeat that follows its previous one within half an
+    /// interval (a read waiting for a quorum round) does not wait for the
+    /// window; a periodic one does.
+    #[tokio::test(start_paused = true)]
+    async fn an_early_heartbeat_of_a_group_skips_the_window() {
+        let (client, b) = setup(None, Duration::from_millis(10));
+        let ttl = Duration::from_millis(100);
+        b.call(NodeId(2), RangeId(1), Bytes::from("a"), ttl).await.unwrap();
+        let start = Instant::now();
+        // Range 1 again at once: asked for, sent without waiting.
+        b.call(NodeId(2), RangeId(1), Bytes::from("b"), ttl).await.unwrap();
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        // Range 2's first heartbeat inside the window waits for it.
+        b.call(NodeId(2), RangeId(2), Bytes::from("c"), ttl).await.unwrap();
+        assert!(start.elapsed() >= Duration::from_millis(10), "{:?}", start.elapsed());
+        assert_eq!(client.calls.load(Ordering::Relaxed), 3);
     }
 
     #[tokio::test(start_paused = true)]
