@@ -27,6 +27,7 @@ use super::{Parsed, Session, StatementOutcome, cast_params, is_rollback};
 use crate::database::RowIdAllocator;
 use crate::error::Error;
 use crate::exec::{BulkInsert, ExecContext, ExecState};
+use crate::plan::Node;
 use crate::sql_err;
 use crate::types::Value;
 
@@ -92,8 +93,8 @@ impl Session {
         let width = rows.first().map_or(0, Vec::len);
         let placeholders = vec![Value::Null; width];
         let plan = match self.statement_in_txn(parsed, 0, &placeholders).map_err(before_rows)? {
-            StatementOutcome::Rows(plan, _, _) => plan,
-            StatementOutcome::Done(_) => {
+            StatementOutcome::Rows(plan, _, _) if matches!(plan.root, Node::Insert { .. }) => plan,
+            _ => {
                 return Err(before_rows(sql_err!(FEATURE_NOT_SUPPORTED, "a batch insert takes an INSERT statement")));
             }
         };
@@ -222,6 +223,6 @@ mod tests {
         let count = s.run("SELECT count(*) FROM t", &[]).unwrap();
         assert!(format!("{count:?}").contains("Int(1001)"), "{count:?}");
         let e = s.insert_batch("SELECT 1", vec![]).unwrap_err();
-        assert_eq!(e.row, None);
+        assert_eq!((e.row, e.error.state.code()), (None, "0A000"));
     }
 }

@@ -11,9 +11,9 @@
 //!    file), which live outside the database: the server hands their names
 //!    over once at startup ([`Database::set_configured_roles`]).
 //!
-//! A name in several sources is listed once; a stored user wins over a
-//! configured one (it has the LOGIN flag a statement set), both over the
-//! owner. The attributes are the ones Alopex really has: there are no
+//! A name in several sources is listed once; a configured user wins over a
+//! stored one (the server checks the config file first at login), both
+//! over the owner. The attributes are the ones Alopex really has: there are no
 //! privileges yet (no `GRANT`), so every user can do everything and is a
 //! superuser (`rolsuper`, `rolcreaterole`, `rolcreatedb`, `rolbypassrls`
 //! true); `rolcanlogin` is the stored LOGIN flag, true for configured
@@ -103,11 +103,6 @@ impl Database {
                 owner.login = false;
             }
         }
-        for name in &configured {
-            let role =
-                Role { name: name.clone(), oid: role_oid(name), superuser: true, login: true, has_password: true };
-            roles.insert(name.clone(), role);
-        }
         for user in users {
             let role = Role {
                 oid: role_oid(&user.name),
@@ -117,6 +112,11 @@ impl Database {
                 name: user.name.clone(),
             };
             roles.insert(user.name, role);
+        }
+        for name in &configured {
+            let role =
+                Role { name: name.clone(), oid: role_oid(name), superuser: true, login: true, has_password: true };
+            roles.insert(name.clone(), role);
         }
         Ok(roles.into_values().collect())
     }
