@@ -118,6 +118,8 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     tracing::info!("http listening on {http_addr}");
     tracing::info!("grpc listening on {grpc_addr}");
 
+    // `pg_roles` (psql's `\du`) lists the config file's users too.
+    db.set_configured_roles(config.users.iter().map(|u| u.name.clone()).collect());
     let authenticator = Arc::new(Authenticator::new(db.clone(), config.auth, &config.users)?);
     warn_about_auth(&config, pg_addr, &db);
     if tls.is_some() {

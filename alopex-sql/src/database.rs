@@ -163,6 +163,8 @@ pub(crate) struct Shared {
     pub(crate) stats: TableStats,
     pub(crate) sequences: crate::sequence::Sequences,
     pub(crate) clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+    /// Users the server's configuration defines (`crate::users::roles`).
+    pub(crate) configured_roles: crate::users::ConfiguredRoles,
 }
 
 impl Database {
@@ -216,6 +218,7 @@ impl Database {
                 stats: TableStats::default(),
                 sequences: Default::default(),
                 clock: opts.clock.clone(),
+                configured_roles: Default::default(),
             }),
         }
     }

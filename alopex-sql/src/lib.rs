@@ -39,5 +39,7 @@ pub mod users;
 pub use database::{Database, DatabaseOptions, StoreAdapter, TxnSource};
 pub use error::{Error, Result, SqlState};
 pub use interrupt::Interrupt;
-pub use session::{Column, FromValue, Prepared, ResultRow, Rows, Session, StatementResult, Transaction, TxnStatus};
+pub use session::{
+    BatchError, Column, FromValue, Prepared, ResultRow, Rows, Session, StatementResult, Transaction, TxnStatus,
+};
 pub use types::{DataType, Row, Value};

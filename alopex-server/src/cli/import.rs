@@ -9,8 +9,9 @@
 //! The file is read as a stream by the `csv` crate (quotes, embedded
 //! delimiters and newlines, any one-byte delimiter), so memory holds one
 //! batch, never the file. Rows travel through `COPY … FROM STDIN (FORMAT
-//! csv)`, the bulk path the server already has (one prepared INSERT per
-//! row on a worker, constraints and casts as in SQL), `--batch-rows` rows
+//! csv)`, the bulk path the server already has (batches of rows written
+//! through one planned INSERT, constraints and casts as in SQL; see
+//! `pg/copy.rs`), `--batch-rows` rows
 //! per COPY. By default all batches run in one transaction, so a bad row
 //! leaves the table as it was (like `psql \copy`); `--commit-each-batch`
 //! commits every batch instead, for files too large for one transaction,

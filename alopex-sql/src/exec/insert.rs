@@ -46,6 +46,12 @@ pub(super) fn build(
     DmlRun::new(input, returning, InsertWriter { table, on_conflict, checks, written: HashSet::new() })
 }
 
+/// The row writer of an INSERT on its own, for bulk loads
+/// (`bulk_insert.rs`) that feed it rows without an input operator.
+pub(super) fn writer(table: Table, on_conflict: Option<OnConflict>, checks: Vec<(String, Expr)>) -> InsertWriter {
+    InsertWriter { table, on_conflict, checks, written: HashSet::new() }
+}
+
 impl InsertWriter {
     /// True when DO UPDATE may rewrite rows, so written keys are tracked.
     fn tracks_written(&self) -> bool {

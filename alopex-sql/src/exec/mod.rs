@@ -34,6 +34,7 @@
 
 mod aggregate;
 mod analyze;
+mod bulk_insert;
 mod delete;
 mod demand;
 mod distinct;
@@ -75,6 +76,8 @@ use crate::plan::Node;
 use crate::table::RowIdSource;
 use crate::types::{DataType, Row, Value};
 use demand::Demand;
+
+pub(crate) use bulk_insert::BulkInsert;
 
 /// One operator.
 pub trait Executor: Send {

@@ -17,7 +17,7 @@ pub mod optimizer;
 #[cfg(test)]
 mod golden_tests;
 
-pub use bind::{BoundStatement, SettingsUse, bind, bind_in_session};
+pub use bind::{BoundStatement, SettingsUse, bind, bind_in_session, bind_in_session_with_roles};
 pub use node::{
     AggCall, JoinKind, Node, OnConflict, OnConflictAction, OutputColumn, Plan, ScanRange, SetCall, SetOpKind, SortKey,
 };

@@ -14,6 +14,7 @@
 //! write are run to completion before their results are returned, so a
 //! caller that stops reading cannot leave half an UPDATE behind.
 
+mod bulk;
 mod ddl;
 mod plan_cache;
 mod rows;
@@ -35,6 +36,7 @@ use crate::plan::{self, BoundStatement, OutputColumn, Plan};
 use crate::types::{DataType, Row, Value};
 use crate::{expr, sql_err};
 
+pub use bulk::BatchError;
 pub(crate) use plan_cache::char_offset;
 pub use plan_cache::parse;
 pub(crate) use plan_cache::{Parsed, PlanCache};
@@ -304,7 +306,9 @@ impl Session {
         }
         let result = (|| {
             let catalog = self.catalog()?;
-            let (bound, _) = plan::bind_in_session(stmt, &catalog, param_types, &|n| self.setting(n))?;
+            let db = self.db.clone();
+            let (bound, _) =
+                plan::bind_in_session_with_roles(stmt, &catalog, param_types, &|n| self.setting(n), &|| db.roles())?;
             Ok(match &bound {
                 BoundStatement::Query(p) => Prepared {
                     sql: Arc::from(sql),
@@ -471,7 +475,9 @@ impl Session {
             Some(b) => b,
             None => {
                 let given: Vec<DataType> = params.iter().map(|_| DataType::Unknown).collect();
-                let (bound, settings) = plan::bind_in_session(stmt, &catalog, &given, &|n| self.setting(n))?;
+                let db = self.db.clone();
+                let (bound, settings) =
+                    plan::bind_in_session_with_roles(stmt, &catalog, &given, &|n| self.setting(n), &|| db.roles())?;
                 // set_config takes effect when its statement runs.
                 for (name, value) in &settings.set {
                     self.vars.insert(name.clone(), value.clone());

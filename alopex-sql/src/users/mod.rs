@@ -25,6 +25,7 @@
 //! session's settings (`session_authorization`) so a plan holding it is
 //! never cached across sessions.
 
+mod roles;
 mod store;
 mod syntax;
 mod verifier;
@@ -33,6 +34,8 @@ use std::fmt;
 
 use alopex_core::{IsolationLevel, KvTxn, TxnOptions};
 
+pub(crate) use roles::ConfiguredRoles;
+pub use roles::{Role, owner_only, role_oid};
 pub use store::User;
 pub(crate) use syntax::{alter as bind_alter, create as bind_create, drop as bind_drop, parse_create_user};
 pub use verifier::{SCRAM_PREFIX, ScramVerifier};

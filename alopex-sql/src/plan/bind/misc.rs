@@ -31,6 +31,15 @@ use crate::types::{DataType, Value};
 /// name. `Ok(None)` for every other name (schema and name already folded).
 // Called by the query binder (query.rs) for schema-qualified names.
 pub(crate) fn virtual_table(binder: &mut Binder<'_>, schema: &str, name: &str) -> Result<Option<(Node, Scope)>> {
+    if schema == "pg_catalog" && super::pg_catalog::is_role_view(name) {
+        // Live rows: never cached (see `crate::users::roles`).
+        binder.settings_use.used = true;
+        let roles = match binder.roles {
+            Some(read) => read()?,
+            None => crate::users::owner_only(),
+        };
+        return Ok(super::pg_catalog::role_view(name, &roles).map(|v| v.finish(name)));
+    }
     Ok(views::build(binder.catalog, schema, name))
 }
 

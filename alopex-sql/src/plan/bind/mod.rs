@@ -82,10 +82,16 @@ pub struct Binder<'a> {
     pub(crate) settings: Option<&'a SettingLookup<'a>>,
     /// What the statement read and wrote of the settings.
     pub(crate) settings_use: SettingsUse,
+    /// The live role list, for `pg_roles` and friends (`crate::users::roles`);
+    /// `None`: the owner alone.
+    pub(crate) roles: Option<&'a RoleLookup<'a>>,
 }
 
 /// Looks a session setting up by name (`current_setting`).
 pub type SettingLookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
+/// Reads the roles `pg_catalog.pg_roles` lists, when a statement names it.
+pub type RoleLookup<'a> = dyn Fn() -> Result<Vec<crate::users::Role>> + 'a;
 
 /// How a bound statement depends on the session's settings: a statement
 /// that calls `current_setting` or `set_config` is bound for one execution
@@ -107,6 +113,7 @@ impl<'a> Binder<'a> {
             state: query::QueryState::default(),
             settings: None,
             settings_use: SettingsUse::default(),
+            roles: None,
         }
     }
 }
@@ -121,6 +128,23 @@ pub fn bind_in_session(
 ) -> Result<(BoundStatement, SettingsUse)> {
     let mut binder = Binder::new(catalog, param_types);
     binder.settings = Some(settings);
+    let bound = bind_statement(&mut binder, stmt)?;
+    Ok((bound, binder.settings_use))
+}
+
+/// [`bind_in_session`] with the live role list for the `pg_catalog` role
+/// views (a statement reading them is marked as using the settings, so it
+/// is never plan-cached).
+pub fn bind_in_session_with_roles(
+    stmt: &Statement,
+    catalog: &Catalog,
+    param_types: &[DataType],
+    settings: &SettingLookup<'_>,
+    roles: &RoleLookup<'_>,
+) -> Result<(BoundStatement, SettingsUse)> {
+    let mut binder = Binder::new(catalog, param_types);
+    binder.settings = Some(settings);
+    binder.roles = Some(roles);
     let bound = bind_statement(&mut binder, stmt)?;
     Ok((bound, binder.settings_use))
 }

@@ -40,6 +40,7 @@
 use crate::catalog::{Catalog, TableSchema};
 use crate::expr::func::{PG_TYPES, UTF8_ENCODING, typmod};
 use crate::types::{DataType, Value};
+use crate::users::Role;
 
 use super::views::{DATABASE, SCHEMA, View, index_def, int, text};
 
@@ -180,8 +181,9 @@ pub(super) fn build(catalog: &Catalog, name: &str) -> Option<View> {
         "pg_attrdef" => pg_attrdef(catalog),
         "pg_constraint" => pg_constraint(catalog),
         "pg_database" => pg_database(),
-        "pg_roles" | "pg_authid" => pg_roles(),
-        "pg_user" => pg_user(),
+        "pg_auth_members" => {
+            empty(&[("oid", I8), ("roleid", I8), ("member", I8), ("grantor", I8), ("admin_option", B)])
+        }
         "pg_am" => pg_am(),
         "pg_collation" => pg_collation(),
         "pg_description" => empty(&[("objoid", I8), ("classoid", I8), ("objsubid", I4), ("description", TX)]),
@@ -682,7 +684,27 @@ fn pg_database() -> View {
     v
 }
 
-fn pg_roles() -> View {
+/// Whether `pg_catalog.name` is one of the role views, whose rows are the
+/// live role list (`crate::users::roles`) rather than the catalog.
+pub(super) fn is_role_view(name: &str) -> bool {
+    matches!(name, "pg_roles" | "pg_authid" | "pg_user" | "pg_shadow")
+}
+
+/// The role view `name` over `roles`, or None when `name` is not one.
+pub(super) fn role_view(name: &str, roles: &[Role]) -> Option<View> {
+    match name {
+        "pg_roles" | "pg_authid" => Some(pg_roles(roles)),
+        "pg_user" | "pg_shadow" => Some(pg_user(roles)),
+        _ => None,
+    }
+}
+
+/// `********` for a role with a password (PostgreSQL never shows it).
+fn masked_password(role: &Role) -> Value {
+    if role.has_password { text("********") } else { Value::Null }
+}
+
+fn pg_roles(roles: &[Role]) -> View {
     let mut v = View::new(vec![
         ("oid", I8),
         ("rolname", TX),
@@ -696,28 +718,31 @@ fn pg_roles() -> View {
         ("rolpassword", TX),
         ("rolvaliduntil", DataType::TimestampTz),
         ("rolbypassrls", B),
-        ("rolconfig", TX),
+        ("rolconfig", text_array()),
     ]);
-    let t = Value::Bool(true);
-    v.row(vec![
-        int(OWNER_OID),
-        text(DATABASE),
-        t.clone(),
-        t.clone(),
-        t.clone(),
-        t.clone(),
-        t.clone(),
-        t.clone(),
-        int(-1),
-        text("********"),
-        Value::Null,
-        t,
-        Value::Null,
-    ]);
+    for role in roles {
+        let sup = Value::Bool(role.superuser);
+        v.row(vec![
+            int(role.oid),
+            text(&role.name),
+            sup.clone(),
+            Value::Bool(true),
+            sup.clone(),
+            sup.clone(),
+            Value::Bool(role.login),
+            sup.clone(),
+            int(-1),
+            masked_password(role),
+            Value::Null,
+            sup,
+            Value::Null,
+        ]);
+    }
     v
 }
 
-fn pg_user() -> View {
+/// `pg_user`: the roles that can log in.
+fn pg_user(roles: &[Role]) -> View {
     let mut v = View::new(vec![
         ("usename", TX),
         ("usesysid", I8),
@@ -727,20 +752,22 @@ fn pg_user() -> View {
         ("usebypassrls", B),
         ("passwd", TX),
         ("valuntil", DataType::TimestampTz),
-        ("useconfig", TX),
+        ("useconfig", text_array()),
     ]);
-    let t = Value::Bool(true);
-    v.row(vec![
-        text(DATABASE),
-        int(OWNER_OID),
-        t.clone(),
-        t.clone(),
-        t.clone(),
-        t,
-        text("********"),
-        Value::Null,
-        Value::Null,
-    ]);
+    for role in roles.iter().filter(|r| r.login) {
+        let sup = Value::Bool(role.superuser);
+        v.row(vec![
+            text(&role.name),
+            int(role.oid),
+            sup.clone(),
+            sup.clone(),
+            sup.clone(),
+            sup,
+            masked_password(role),
+            Value::Null,
+            Value::Null,
+        ]);
+    }
     v
 }
 

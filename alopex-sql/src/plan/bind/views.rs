@@ -51,7 +51,7 @@ impl View {
             .push(values.into_iter().zip(&self.columns).map(|(v, (_, ty))| Expr::Literal(v, ty.clone())).collect());
     }
 
-    fn finish(self, table: &str) -> (Node, Scope) {
+    pub(super) fn finish(self, table: &str) -> (Node, Scope) {
         let width = self.columns.len();
         let scope = Scope {
             columns: self
