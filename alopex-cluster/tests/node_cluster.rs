@@ -216,7 +216,7 @@ async fn nodes_join_replicate_restart_rebalance_and_drain() {
         if c.get(&NodeId(4)).copied().unwrap_or(0) > 0 && c.len() == 4 && max - min <= 1 {
             Ok(())
         } else {
-            Err(format!("counts {c:?}"))
+            Err(format!("counts {c:?}: {}", describe(&ranges)))
         }
     })
     .await;

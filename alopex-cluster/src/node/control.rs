@@ -230,13 +230,29 @@ impl Control {
     async fn status_of(&self, desc: &RangeDescriptor) -> Option<RangeStatus> {
         let call = self.range.kv().leader_call(Some(desc.span.start.clone()), method::RANGE_STATUS, &());
         match self.timed(call).await {
-            Some(Ok(KvReply::Status(s))) => Some(s),
+            // A range's start key never changes (a split keeps the left
+            // half), so a status with another start came from another range.
+            Some(Ok(KvReply::Status(s))) if s.span.start == desc.span.start => Some(s),
+            Some(Ok(KvReply::Status(s))) => {
+                tracing::debug!(range = %desc.range, answered = ?s.span, "a status call reached another range");
+                self.range.kv().cache().evict(desc.range);
+                None
+            }
             _ => None,
         }
     }
 
     async fn step(&self, view: &MembershipView) {
         let catalog = self.catalog();
+        // Status calls and moves are routed by each range's start key
+        // through the gateway's cache. Seed it with the descriptors just
+        // read from the meta range: a cache still holding a parent from
+        // before a split would send a call meant for the right half to the
+        // parent, whose status then stood in for the half's (and whose
+        // group would have carried out the half's moves).
+        for d in &catalog.descriptors {
+            self.range.kv().cache().insert(d.clone());
+        }
         let meta_status = executor::status(&self.range, keys::META_RANGE);
         let statuses: Vec<Option<RangeStatus>> =
             futures_util::future::join_all(catalog.descriptors.iter().map(|d| self.status_of(d))).await;
@@ -391,6 +407,12 @@ impl Control {
     /// Rewrites `desc` if its replicas or leader hint differ from `st`.
     async fn sync_descriptor(&self, desc: &RangeDescriptor, st: &RangeStatus) {
         if st.generation != desc.generation || st.span != desc.span {
+            tracing::debug!(
+                range = %desc.range,
+                status_generation = st.generation,
+                descriptor_generation = desc.generation,
+                "descriptor not followed: the range's shape differs (a split not yet published)"
+            );
             return; // a split not yet published: the splitter's business
         }
         let want = described(desc.range, desc.span.clone(), desc.generation, st);
@@ -400,7 +422,11 @@ impl Control {
         let key = keys::meta_key(keys::span_end(&desc.span));
         let (Some(old), Some(new)) = (enc(desc), enc(&want)) else { return };
         let ops = vec![WriteOp::Put { key: key.clone(), value: new }];
-        if let Some(Ok(o)) = self.timed(self.range.kv().meta_conditional(key, Some(old), ops)).await
+        let outcome = self.timed(self.range.kv().meta_conditional(key, Some(old), ops)).await;
+        if !matches!(outcome, Some(Ok(ref o)) if o.applied) {
+            tracing::debug!(range = %desc.range, want = ?want.replicas, have = ?desc.replicas, ?outcome, "descriptor update not applied");
+        }
+        if let Some(Ok(o)) = outcome
             && o.applied
         {
             tracing::debug!(range = %desc.range, replicas = ?want.replicas, "descriptor follows the membership");
