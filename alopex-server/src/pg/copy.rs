@@ -5,7 +5,7 @@
 //! decodes CopyData chunks into rows as they arrive. Clients send anything
 //! from one row per message (pgbench, psycopg's `write_row`) to 64 KiB
 //! chunks (psql), so rows are not written as they come: they queue until a
-//! batch is full ([`BATCH_ROWS`] rows or [`BATCH_BYTES`] of field text),
+//! batch is full (`BATCH_ROWS` rows or `BATCH_BYTES` of field text),
 //! and then the whole batch goes to a worker in one hop and is written by
 //! `Session::insert_batch`, which plans the `INSERT … VALUES ($1, …)` once
 //! and writes each row straight into the transaction (no per-row
