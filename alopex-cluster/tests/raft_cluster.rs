@@ -4,19 +4,17 @@
 //! its own log and engine and catches up, through a snapshot when the
 //! leader has purged the entries it missed.
 
-use std::path::PathBuf;
-use std::sync::Arc;
+mod raft_support;
+
 use std::time::{Duration, Instant};
 
+use alopex_cluster::RangeId;
+use alopex_cluster::raft::RangeSpan;
 use alopex_cluster::raft::command::{Command, CommandResponse, WriteOp};
-use alopex_cluster::raft::{LocalNetwork, RaftNode, RaftNodeError, RaftNodeOptions, RangeSpan};
-use alopex_cluster::rpc::RpcService;
-use alopex_cluster::{NodeId, RangeId};
-use alopex_core::{Engine, Options};
 use bytes::Bytes;
+use raft_support::{Cluster, PATIENCE};
 
 const NODES: u64 = 3;
-const PATIENCE: Duration = Duration::from_secs(30);
 
 fn ranges() -> Vec<(RangeId, RangeSpan)> {
     vec![
@@ -31,90 +29,7 @@ fn range_of(key: &str) -> RangeId {
     ranges().into_iter().find(|(_, s)| s.contains(key.as_bytes())).map(|(r, _)| r).unwrap()
 }
 
-fn options() -> RaftNodeOptions {
-    let mut o = RaftNodeOptions::default();
-    o.raft.heartbeat_interval = 50;
-    o.raft.election_timeout_min = 200;
-    o.raft.election_timeout_max = 400;
-    // Snapshot and purge often, so a node that was away must be sent one.
-    o.raft.snapshot_policy = openraft::SnapshotPolicy::LogsSinceLast(20);
-    o.raft.max_in_snapshot_log_to_keep = 0;
-    o.raft.snapshot_max_chunk_size = 512;
-    o
-}
-
-struct Cluster {
-    dir: tempfile::TempDir,
-    net: Arc<LocalNetwork>,
-    nodes: Vec<Option<Arc<RaftNode>>>,
-}
-
 impl Cluster {
-    fn node_dir(&self, id: u64) -> PathBuf {
-        self.dir.path().join(format!("n{id}"))
-    }
-
-    async fn start(&mut self, id: u64) {
-        let dir = self.node_dir(id);
-        let engine = Arc::new(Engine::open(dir.join("engine"), Options::small_for_tests()).unwrap());
-        let node = RaftNode::open(NodeId(id), &dir, engine, self.net.client(NodeId(id)), options()).unwrap();
-        self.net.register(NodeId(id), Arc::clone(&node) as Arc<dyn RpcService>);
-        for (range, span) in ranges() {
-            node.start_group(range, span).await.unwrap();
-        }
-        self.nodes[id as usize] = Some(node);
-    }
-
-    async fn kill(&mut self, id: u64) {
-        self.net.set_down(NodeId(id), true);
-        self.net.unregister(NodeId(id));
-        let node = self.nodes[id as usize].take().unwrap();
-        node.shutdown().await;
-        drop(node);
-        self.net.set_down(NodeId(id), false);
-    }
-
-    fn live(&self) -> impl Iterator<Item = &Arc<RaftNode>> {
-        self.nodes.iter().flatten()
-    }
-
-    fn node(&self, id: NodeId) -> Option<&Arc<RaftNode>> {
-        self.nodes.get(id.0 as usize).and_then(|n| n.as_ref())
-    }
-
-    async fn leader(&self, range: RangeId) -> NodeId {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            for n in self.live() {
-                if let Some(m) = n.metrics(range)
-                    && m.current_leader == Some(n.id().0)
-                    && m.state == openraft::ServerState::Leader
-                {
-                    return n.id();
-                }
-            }
-            assert!(Instant::now() < deadline, "no leader for {range}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Proposes through whoever leads the range, retrying across elections.
-    async fn propose(&self, range: RangeId, make: impl Fn(&RaftNode) -> Command) -> CommandResponse {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let leader = self.leader(range).await;
-            if let Some(node) = self.node(leader) {
-                match node.propose(range, make(node)).await {
-                    Ok(r) => return r,
-                    Err(RaftNodeError::NotLeader { .. } | RaftNodeError::Raft(_)) => {}
-                    Err(e) => panic!("proposal failed: {e}"),
-                }
-            }
-            assert!(Instant::now() < deadline, "could not write to {range}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
     async fn put(&self, key: &str, value: &str) {
         let op = WriteOp::Put {
             key: Bytes::copy_from_slice(key.as_bytes()),
@@ -152,24 +67,16 @@ fn keys(prefixes: &[&str], n: usize, tag: &str) -> Vec<(String, Option<String>)>
 }
 
 async fn three_nodes() -> Cluster {
-    let mut c =
-        Cluster { dir: tempfile::tempdir().unwrap(), net: LocalNetwork::new(), nodes: vec![None; NODES as usize + 1] };
-    for id in 1..=NODES {
-        c.start(id).await;
-    }
-    let members: Vec<(NodeId, String)> = (1..=NODES).map(|i| (NodeId(i), format!("127.0.0.1:{}", 7000 + i))).collect();
-    let first = c.nodes[1].clone().unwrap();
-    for (range, span) in ranges() {
-        first.bootstrap_group(range, span, &members).await.unwrap();
-    }
-    c
+    let mut options = raft_support::options(20);
+    options.raft.snapshot_max_chunk_size = 512;
+    Cluster::start_all(NODES, ranges(), options).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn groups_elect_replicate_fail_over_and_catch_up() {
     let mut c = three_nodes().await;
     for (range, _) in ranges() {
-        let leader = c.leader(range).await;
+        let leader = c.leader(range).await.id();
         println!("{range}: leader {leader}");
     }
 
@@ -197,11 +104,11 @@ async fn groups_elect_replicate_fail_over_and_catch_up() {
     assert!(matches!(r, CommandResponse::Rejected { .. }), "{r:?}");
 
     // Drop the leader of range 1: the others elect a new one and go on.
-    let victim = c.leader(RangeId(1)).await;
+    let victim = c.leader(RangeId(1)).await.id();
     let applied_before = c.node(victim).unwrap().metrics(RangeId(1)).unwrap().last_applied.map(|l| l.index);
     let t = Instant::now();
     c.kill(victim.0).await;
-    let new_leader = c.leader(RangeId(1)).await;
+    let new_leader = c.leader(RangeId(1)).await.id();
     println!("range 1 failed over from {victim} to {new_leader} in {:?}", t.elapsed());
     assert_ne!(new_leader, victim);
     let second = keys(&["b", "i", "q", "y"], 40, "two");
@@ -227,7 +134,7 @@ async fn groups_elect_replicate_fail_over_and_catch_up() {
     // up must go through a snapshot.
     // Snapshots are built in the background, and the purge follows them:
     // wait for it (bounded) rather than race it.
-    let leader1 = c.leader(RangeId(1)).await;
+    let leader1 = c.leader(RangeId(1)).await.id();
     let purge_deadline = Instant::now() + Duration::from_secs(20);
     let purged = loop {
         let purged = c.node(leader1).unwrap().log().read(1, |g| g.and_then(|g| g.purged).map(|p| p.index));

@@ -9,19 +9,17 @@
 //! The coordinator does not exist yet (next session), so the test drives
 //! the commands itself, as the coordinator will.
 
-use std::path::PathBuf;
-use std::sync::Arc;
+mod raft_support;
+
 use std::time::{Duration, Instant};
 
+use alopex_cluster::RangeId;
+use alopex_cluster::raft::RangeSpan;
 use alopex_cluster::raft::command::{Command, CommandResponse, Resolution, WriteOp};
-use alopex_cluster::raft::{LocalNetwork, RaftNode, RaftNodeError, RaftNodeOptions, RangeSpan};
-use alopex_cluster::rpc::RpcService;
 use alopex_cluster::txn::{TxnId, TxnMeta, TxnRead, TxnStatus, read_key};
-use alopex_cluster::{NodeId, RangeId};
-use alopex_core::{Engine, Options, Timestamp};
+use alopex_core::{Engine, Timestamp};
 use bytes::Bytes;
-
-const PATIENCE: Duration = Duration::from_secs(30);
+use raft_support::{Cluster, PATIENCE};
 
 fn ranges() -> Vec<(RangeId, RangeSpan)> {
     vec![(RangeId(1), RangeSpan::new("", Some(Bytes::from("n")))), (RangeId(2), RangeSpan::new("n", None))]
@@ -35,94 +33,24 @@ fn b(s: &str) -> Bytes {
     Bytes::copy_from_slice(s.as_bytes())
 }
 
-fn options() -> RaftNodeOptions {
-    let mut o = RaftNodeOptions::default();
-    o.raft.heartbeat_interval = 50;
-    o.raft.election_timeout_min = 200;
-    o.raft.election_timeout_max = 400;
-    // Snapshot and purge often, so a node that was away must be sent one.
-    o.raft.snapshot_policy = openraft::SnapshotPolicy::LogsSinceLast(10);
-    o.raft.max_in_snapshot_log_to_keep = 0;
-    o
-}
-
-struct Cluster {
-    dir: tempfile::TempDir,
-    net: Arc<LocalNetwork>,
-    nodes: Vec<Option<Arc<RaftNode>>>,
-}
-
 impl Cluster {
-    fn node_dir(&self, id: u64) -> PathBuf {
-        self.dir.path().join(format!("n{id}"))
-    }
-
-    async fn start(&mut self, id: u64) {
-        let dir = self.node_dir(id);
-        let engine = Arc::new(Engine::open(dir.join("engine"), Options::small_for_tests()).unwrap());
-        let node = RaftNode::open(NodeId(id), &dir, engine, self.net.client(NodeId(id)), options()).unwrap();
-        self.net.register(NodeId(id), Arc::clone(&node) as Arc<dyn RpcService>);
-        for (range, span) in ranges() {
-            node.start_group(range, span).await.unwrap();
-        }
-        self.nodes[id as usize] = Some(node);
-    }
-
-    async fn kill(&mut self, id: u64) {
-        self.net.set_down(NodeId(id), true);
-        self.net.unregister(NodeId(id));
-        let node = self.nodes[id as usize].take().unwrap();
-        node.shutdown().await;
-        drop(node);
-        self.net.set_down(NodeId(id), false);
-    }
-
-    fn live(&self) -> impl Iterator<Item = &Arc<RaftNode>> {
-        self.nodes.iter().flatten()
-    }
-
-    async fn leader(&self, range: RangeId) -> Arc<RaftNode> {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            for n in self.live() {
-                if let Some(m) = n.metrics(range)
-                    && m.current_leader == Some(n.id().0)
-                    && m.state == openraft::ServerState::Leader
-                {
-                    return Arc::clone(n);
-                }
-            }
-            assert!(Instant::now() < deadline, "no leader for {range}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Proposes through whoever leads the range, retrying across elections.
-    async fn propose(&self, range: RangeId, make: impl Fn(Timestamp) -> Command) -> CommandResponse {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let leader = self.leader(range).await;
-            match leader.propose(range, make(leader.now())).await {
-                Ok(r) => return r,
-                Err(RaftNodeError::NotLeader { .. } | RaftNodeError::Raft(_)) => {}
-                Err(e) => panic!("proposal failed: {e}"),
-            }
-            assert!(Instant::now() < deadline, "could not propose to {range}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+    /// Proposes `make(ts)` at a timestamp from the leader's clock.
+    async fn propose_at(&self, range: RangeId, make: impl Fn(Timestamp) -> Command) -> CommandResponse {
+        self.propose(range, |n| make(n.now())).await
     }
 
     async fn lay(&self, txn: &TxnMeta, key: &str, value: &str) -> CommandResponse {
         let op = WriteOp::Put { key: b(key), value: b(value) };
-        self.propose(range_of(key), |ts| Command::LayIntents { ts, txn: txn.clone(), ops: vec![op.clone()] }).await
+        self.propose(range_of(key), |n| Command::LayIntents { ts: n.now(), txn: txn.clone(), ops: vec![op.clone()] })
+            .await
     }
 
     async fn resolve(&self, txn: &TxnMeta, keys: &[&str], resolution: Resolution) {
         for key in keys {
             let keys = vec![b(key)];
             let r = self
-                .propose(range_of(key), |ts| Command::ResolveIntents {
-                    ts,
+                .propose(range_of(key), |n| Command::ResolveIntents {
+                    ts: n.now(),
                     txn: txn.id,
                     keys: keys.clone(),
                     resolution,
@@ -143,16 +71,7 @@ impl Cluster {
 }
 
 async fn three_nodes() -> Cluster {
-    let mut c = Cluster { dir: tempfile::tempdir().unwrap(), net: LocalNetwork::new(), nodes: vec![None; 4] };
-    for id in 1..=3 {
-        c.start(id).await;
-    }
-    let members: Vec<(NodeId, String)> = (1..=3).map(|i| (NodeId(i), format!("127.0.0.1:{}", 7000 + i))).collect();
-    let first = c.nodes[1].clone().unwrap();
-    for (range, span) in ranges() {
-        first.bootstrap_group(range, span, &members).await.unwrap();
-    }
-    c
+    Cluster::start_all(3, ranges(), raft_support::options(10)).await
 }
 
 fn intent_of(engine: &Engine, key: &str) -> Option<TxnId> {
@@ -184,13 +103,13 @@ async fn a_transaction_commits_across_ranges_and_an_abandoned_one_is_cleaned_up(
     let commit_ts = c.leader(RangeId(1)).await.now();
     let intents = vec![b("a"), b("x")];
     let r = c
-        .propose(RangeId(1), |ts| Command::CommitTxn { ts, txn: t.clone(), commit_ts, intents: intents.clone() })
+        .propose_at(RangeId(1), |ts| Command::CommitTxn { ts, txn: t.clone(), commit_ts, intents: intents.clone() })
         .await;
     let CommandResponse::TxnRecord { record } = r else { panic!("{r:?}") };
     assert_eq!(record.status, TxnStatus::Committed { commit_ts });
     // Ranges move on before resolution; the commit timestamp does not.
     for i in 0..5 {
-        c.propose(RangeId(2), |ts| Command::Write {
+        c.propose_at(RangeId(2), |ts| Command::Write {
             ts,
             ops: vec![WriteOp::Put { key: b(&format!("y{i}")), value: b("v") }],
         })
@@ -221,7 +140,7 @@ async fn a_transaction_commits_across_ranges_and_an_abandoned_one_is_cleaned_up(
     for i in 0..25 {
         for k in [format!("c{i}"), format!("w{i}")] {
             let op = WriteOp::Put { key: b(&k), value: b("fill") };
-            c.propose(range_of(&k), |ts| Command::Write { ts, ops: vec![op.clone()] }).await;
+            c.propose_at(range_of(&k), |ts| Command::Write { ts, ops: vec![op.clone()] }).await;
         }
     }
     // The leaders purged what node 3 missed: it must be sent snapshots.
@@ -250,10 +169,11 @@ async fn a_transaction_commits_across_ranges_and_an_abandoned_one_is_cleaned_up(
     // A reader that meets V's intent finds the record absent but expired,
     // aborts it and resolves; a late commit by V's coordinator fails.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let r = c.propose(RangeId(1), |ts| Command::AbortTxn { ts, txn: v.clone(), if_expired: true }).await;
+    let r = c.propose_at(RangeId(1), |ts| Command::AbortTxn { ts, txn: v.clone(), if_expired: true }).await;
     let CommandResponse::TxnRecord { record } = r else { panic!("{r:?}") };
     assert_eq!(record.status, TxnStatus::Aborted);
-    let r = c.propose(RangeId(1), |ts| Command::CommitTxn { ts, txn: v.clone(), commit_ts: ts, intents: vec![] }).await;
+    let r =
+        c.propose_at(RangeId(1), |ts| Command::CommitTxn { ts, txn: v.clone(), commit_ts: ts, intents: vec![] }).await;
     assert!(matches!(r, CommandResponse::TxnRecord { record } if record.status == TxnStatus::Aborted));
     c.resolve(&v, &["b", "z"], Resolution::Abort).await;
     c.converge("V's intents gone, its values never written", |e| {
