@@ -395,15 +395,13 @@ impl ClusterKv {
                 Err(e @ KvError::InvalidArgument(_)) => return Err(e),
                 Err(e) => last = e.to_string(),
                 Ok(desc) => {
-                    let skipped = |n: &NodeId| unreachable.iter().any(|(u, _)| u == n);
-                    if desc.replicas.iter().all(skipped) {
+                    if desc.replicas.iter().all(|r| skipped(&unreachable, *r)) {
                         unreachable.clear();
                     }
-                    let skipped = |n: &NodeId| unreachable.iter().any(|(u, _)| u == n);
                     let mut node = desc.target();
                     for _ in 0..desc.replicas.len() {
                         match node {
-                            Some(n) if skipped(&n) => node = desc.next_replica(Some(n)),
+                            Some(n) if skipped(&unreachable, n) => node = desc.next_replica(Some(n)),
                             _ => break,
                         }
                     }
@@ -490,6 +488,11 @@ impl ClusterKv {
             }
         }
     }
+}
+
+/// Whether `node` is among the nodes a request skips for now.
+fn skipped(unreachable: &[(NodeId, Instant)], node: NodeId) -> bool {
+    unreachable.iter().any(|(u, _)| *u == node)
 }
 
 /// Hints followed at once, in a row, before the gateway backs off.
