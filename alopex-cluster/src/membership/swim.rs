@@ -23,14 +23,29 @@
 //!   until another member is known.
 //! - **Leaving.** [`Membership::leave`] gossips this node's own departure
 //!   and gives the datagrams a moment to leave before the task stops.
+//! - **Telling a suspect it is suspected** (Lifeguard's "buddy system",
+//!   which foca does not have). foca spreads a suspicion only as gossip that
+//!   each member repeats `max_transmissions` times. A member cut off for a
+//!   few seconds misses all of it: when it is back, nobody tells it, it
+//!   cannot refute, and it is declared down when the suspicion times out,
+//!   although it has been answering for seconds (found by the simulation,
+//!   `tests/sim_membership.rs`). So when a datagram arrives from a member
+//!   this node holds as suspect, the task answers with a suspicion hint
+//!   (datagram kind 2, at most one per member per probe round trip); the
+//!   suspect feeds it to foca as an update about itself, which raises its
+//!   SWIM incarnation and gossips the refutation. A hint can only make a
+//!   member refute, never make anyone think worse of it.
 //! - **The view.** After every event the task rebuilds a
 //!   [`MembershipView`] from foca's member list and publishes it if it
 //!   changed; it also keeps the transport's address book current so that
 //!   RPCs reach every member foca knows.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use foca::{AccumulatingRuntime, Codec, Foca, OwnedNotification, PostcardCodec, Timer};
+use std::collections::HashMap;
+
+use foca::{AccumulatingRuntime, Codec, Foca, Member, OwnedNotification, PostcardCodec, State, Timer};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -39,9 +54,10 @@ use tracing::{debug, info, trace, warn};
 
 use super::config::MembershipConfig;
 use super::identity::MemberId;
+use super::link::DatagramLink;
 use super::view::{MemberState, MembershipView};
 use crate::ids::NodeId;
-use crate::transport::frame::DATAGRAM_MEMBERSHIP;
+use crate::transport::frame::{DATAGRAM_MEMBERSHIP, DATAGRAM_SUSPICION};
 use crate::transport::{Datagram, Transport};
 
 /// How long [`Membership::leave`] lets the goodbye datagrams drain.
@@ -86,6 +102,12 @@ impl Membership {
     /// Starts SWIM over `transport`'s datagrams and joins through
     /// `config.seeds`.
     pub fn start(transport: Transport, config: MembershipConfig) -> Result<Self, MembershipError> {
+        Self::start_on(Arc::new(transport), config)
+    }
+
+    /// Starts SWIM over any [`DatagramLink`] (the simulation's, in tests)
+    /// and joins through `config.seeds`.
+    pub fn start_on(transport: Arc<dyn DatagramLink>, config: MembershipConfig) -> Result<Self, MembershipError> {
         let foca_config = config.to_foca().map_err(MembershipError::Config)?;
         let addr = config.advertise.unwrap_or_else(|| transport.local_addr());
         if addr.ip().is_unspecified() {
@@ -102,10 +124,15 @@ impl Membership {
         let foca = Foca::new(local, foca_config, SmallRng::seed_from_u64(seed), PostcardCodec);
         let (view_tx, view) = watch::channel(MembershipView::build(&local, std::iter::empty()));
         let (commands, command_rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(
-            Agent { foca, transport: transport.clone(), view_tx, timers: mpsc::unbounded_channel() }
-                .run(datagrams, command_rx),
-        );
+        let agent = Agent {
+            foca,
+            transport: Arc::clone(&transport),
+            view_tx,
+            timers: mpsc::unbounded_channel(),
+            hinted: HashMap::new(),
+            hint_every: config.probe_rtt,
+        };
+        let task = tokio::spawn(agent.run(datagrams, command_rx));
         let joiner = tokio::spawn(join(transport, config, commands.clone(), view.clone()));
         info!(node = %local.node, %addr, incarnation, "membership started");
         Ok(Self { local, commands, view, task, joiner })
@@ -138,7 +165,7 @@ impl Membership {
 
 /// Contacts the seeds until some other member is known.
 async fn join(
-    transport: Transport,
+    transport: Arc<dyn DatagramLink>,
     config: MembershipConfig,
     commands: mpsc::UnboundedSender<Command>,
     view: watch::Receiver<MembershipView>,
@@ -166,22 +193,24 @@ async fn join(
 
 struct Agent {
     foca: Swim,
-    transport: Transport,
+    transport: Arc<dyn DatagramLink>,
     view_tx: watch::Sender<MembershipView>,
     timers: (mpsc::UnboundedSender<Timer<MemberId>>, mpsc::UnboundedReceiver<Timer<MemberId>>),
+    /// When each suspect was last sent a suspicion hint.
+    hinted: HashMap<NodeId, tokio::time::Instant>,
+    /// The least time between two hints to one member.
+    hint_every: Duration,
 }
 
 impl Agent {
     async fn run(mut self, mut datagrams: mpsc::Receiver<Datagram>, mut commands: mpsc::UnboundedReceiver<Command>) {
         let mut runtime = AccumulatingRuntime::new();
         loop {
+            // `biased`: the branches are polled in this order rather than at
+            // random, so a simulated run replays from its seed; commands and
+            // timers are finite, so the datagrams after them never starve.
             tokio::select! {
-                Some(datagram) = datagrams.recv() => self.receive(datagram, &mut runtime),
-                Some(timer) = self.timers.1.recv() => {
-                    if let Err(e) = self.foca.handle_timer(timer, &mut runtime) {
-                        debug!(error = %e, "membership timer");
-                    }
-                }
+                biased;
                 command = commands.recv() => match command {
                     Some(Command::Announce(dst)) => {
                         if let Err(e) = self.foca.announce(dst, &mut runtime) {
@@ -200,6 +229,12 @@ impl Agent {
                     }
                     None => return,
                 },
+                Some(timer) = self.timers.1.recv() => {
+                    if let Err(e) = self.foca.handle_timer(timer, &mut runtime) {
+                        debug!(error = %e, "membership timer");
+                    }
+                }
+                Some(datagram) = datagrams.recv() => self.receive(datagram, &mut runtime),
             }
             self.drain(&mut runtime);
         }
@@ -207,6 +242,10 @@ impl Agent {
 
     /// Hands a datagram to foca if its sender speaks as itself.
     fn receive(&mut self, datagram: Datagram, runtime: &mut AccumulatingRuntime<MemberId>) {
+        if datagram.kind == DATAGRAM_SUSPICION {
+            self.receive_hint(&datagram, runtime);
+            return;
+        }
         if datagram.kind != DATAGRAM_MEMBERSHIP {
             return;
         }
@@ -223,6 +262,54 @@ impl Agent {
         }
         if let Err(e) = self.foca.handle_data(&datagram.payload, runtime) {
             trace!(from = %datagram.from, error = %e, "membership packet refused");
+        }
+        self.hint_if_suspect(datagram.from);
+    }
+
+    /// Tells `node` that this member suspects it, if it does (see the
+    /// module documentation); the sender is still suspect after foca read
+    /// its packet, so it has not refuted yet.
+    fn hint_if_suspect(&mut self, node: NodeId) {
+        let suspect = self
+            .foca
+            .iter_membership_state()
+            .find(|m| m.id().node == node && m.state() == State::Suspect)
+            .map(|m| (*m.id(), m.incarnation()));
+        let Some((id, incarnation)) = suspect else {
+            self.hinted.remove(&node);
+            return;
+        };
+        let now = tokio::time::Instant::now();
+        if self.hinted.get(&node).is_some_and(|at| now.duration_since(*at) < self.hint_every) {
+            return;
+        }
+        match postcard::to_allocvec(&(id, incarnation)) {
+            Ok(payload) => {
+                self.hinted.insert(node, now);
+                debug!(%node, incarnation, "telling a suspect it is suspected");
+                self.transport.send_datagram(node, DATAGRAM_SUSPICION, &payload);
+            }
+            Err(e) => debug!(error = %e, "cannot encode a suspicion hint"),
+        }
+    }
+
+    /// A hint that this node is suspected: foca refutes it (raises its SWIM
+    /// incarnation and gossips) if it is about this very identity.
+    fn receive_hint(&mut self, datagram: &Datagram, runtime: &mut AccumulatingRuntime<MemberId>) {
+        let (id, incarnation): (MemberId, u16) = match postcard::from_bytes(&datagram.payload) {
+            Ok(hint) => hint,
+            Err(e) => {
+                debug!(from = %datagram.from, error = %e, "undecodable suspicion hint");
+                return;
+            }
+        };
+        if id != *self.foca.identity() {
+            return;
+        }
+        debug!(from = %datagram.from, incarnation, "suspected; refuting");
+        let update = Member::new(id, incarnation, State::Suspect);
+        if let Err(e) = self.foca.apply_many(std::iter::once(update), true, runtime) {
+            debug!(error = %e, "refuting a suspicion");
         }
     }
 

@@ -11,6 +11,8 @@
 //!   (start, bootstrap, write, partition, heal, crash/restart with the
 //!   data directory, advance virtual time), on a paused current-thread
 //!   tokio runtime with openraft's RNG seeded and the log writing inline;
+//! - [`datagram`]: the same network carrying datagrams, so SWIM
+//!   membership (`crate::membership`) runs on it unchanged;
 //! - [`linearizability`]: a checker for register histories recorded under
 //!   those faults.
 //!
@@ -18,8 +20,10 @@
 //! ("Deterministic simulation").
 
 pub mod cluster;
+pub mod datagram;
 pub mod linearizability;
 pub mod network;
 
 pub use cluster::{SimCluster, SimError, run, sim_raft_options};
+pub use datagram::SimLink;
 pub use network::{SimConfig, SimNetwork, Verdict};

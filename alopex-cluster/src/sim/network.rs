@@ -103,7 +103,18 @@ pub struct SimNetwork {
     seed: u64,
     start: Instant,
     nodes: Mutex<HashMap<NodeId, Weak<dyn RpcService>>>,
+    /// Datagram endpoints (`super::datagram`): where each node listens and
+    /// the queue its membership task reads.
+    pub(super) datagrams: Mutex<HashMap<NodeId, DatagramEndpoint>>,
     state: Mutex<State>,
+}
+
+/// A node's datagram endpoint in the simulation.
+pub(super) struct DatagramEndpoint {
+    /// The address the node claims to listen on (seeds are dialed by it).
+    pub(super) addr: std::net::SocketAddr,
+    /// Its incoming queue.
+    pub(super) queue: tokio::sync::mpsc::Sender<crate::transport::Datagram>,
 }
 
 impl std::fmt::Debug for SimNetwork {
@@ -130,6 +141,7 @@ impl SimNetwork {
             seed,
             start: Instant::now(),
             nodes: Mutex::new(HashMap::new()),
+            datagrams: Mutex::new(HashMap::new()),
             state: Mutex::new(State {
                 rng: StdRng::seed_from_u64(seed),
                 streams: HashMap::new(),
@@ -254,8 +266,12 @@ impl SimNetwork {
     }
 
     /// Decides the fate of one message from `from` to `to`.
-    fn decide(&self, from: NodeId, to: NodeId, range: RangeId, method: u16, answer: bool) -> Verdict {
-        let registered = self.nodes.lock().contains_key(&to);
+    pub(super) fn decide(&self, from: NodeId, to: NodeId, range: RangeId, method: u16, answer: bool) -> Verdict {
+        let registered = if method >= super::datagram::DATAGRAM_METHODS {
+            self.datagrams.lock().contains_key(&to)
+        } else {
+            self.nodes.lock().contains_key(&to)
+        };
         let mut guard = self.state.lock();
         let s = &mut *guard;
         let drop_rate = s.config.drop_rate.clamp(0.0, 1.0);

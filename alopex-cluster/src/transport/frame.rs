@@ -45,6 +45,11 @@ pub const HELLO_LEN: usize = 4 + 1 + 8;
 const HELLO_MAGIC: &[u8; 4] = b"ALPX";
 /// The datagram kind of SWIM membership packets.
 pub const DATAGRAM_MEMBERSHIP: u8 = 1;
+/// The datagram kind of a suspicion hint: "I suspect you", sent to a
+/// suspected member that is heard from (`membership::swim`), so that it
+/// refutes even when the gossip about its suspicion has died out. Payload:
+/// postcard `(MemberId, u16 SWIM incarnation)`.
+pub const DATAGRAM_SUSPICION: u8 = 2;
 
 /// What a response says about the call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
