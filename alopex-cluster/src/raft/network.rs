@@ -21,6 +21,16 @@
 //!
 //! Transport failures map to openraft's `Unreachable`, which makes the
 //! replication task back off instead of spinning on a dead peer.
+//!
+//! openraft's heartbeat workers have no such backoff: a worker sends
+//! whenever its group asks for a heartbeat, and a leader waiting for a
+//! read-index quorum asks again as soon as an answer fails. Against a
+//! peer that fails at once (partitioned, or inside the transport's redial
+//! backoff) that is a busy loop: the simulation's virtual clock stopped
+//! advancing on it (`tests/sim_ranges.rs`), and a real leader cut off from
+//! its followers would burn a core. So a heartbeat that fails sooner than
+//! half its time-to-live reports the failure only once that half has passed
+//! (at most two failed heartbeats per peer per interval).
 
 use std::io::Read;
 use std::sync::Arc;
@@ -110,13 +120,14 @@ impl RangeNetworkFactory {
         self
     }
 
-    fn client(&self, target: u64, heartbeats: Option<HeartbeatBatcher>) -> RangeNetwork {
+    fn client(&self, target: u64, heartbeat_client: bool) -> RangeNetwork {
         RangeNetwork {
             target: NodeId(target),
             range: self.range,
             client: Arc::clone(&self.client),
             chunk_bytes: self.chunk_bytes,
-            heartbeats,
+            heartbeats: if heartbeat_client { self.heartbeats.clone() } else { None },
+            heartbeat_client,
         }
     }
 }
@@ -125,11 +136,11 @@ impl RaftNetworkFactory<RangeConfig> for RangeNetworkFactory {
     type Network = RangeNetwork;
 
     async fn new_client(&mut self, target: u64, _node: &BasicNode) -> RangeNetwork {
-        self.client(target, None)
+        self.client(target, false)
     }
 
     async fn new_heartbeat_client(&mut self, target: u64, _node: &BasicNode) -> RangeNetwork {
-        self.client(target, self.heartbeats.clone())
+        self.client(target, true)
     }
 }
 
@@ -141,6 +152,9 @@ pub struct RangeNetwork {
     chunk_bytes: usize,
     /// Set on heartbeat clients: empty `AppendEntries` go through it.
     heartbeats: Option<HeartbeatBatcher>,
+    /// This is the client openraft sends heartbeats with (failures are
+    /// paced, see the module documentation).
+    heartbeat_client: bool,
 }
 
 fn unreachable_err(e: impl std::fmt::Display) -> Unreachable<RangeConfig> {
@@ -181,17 +195,26 @@ impl RaftNetworkV2<RangeConfig> for RangeNetwork {
         rpc: AppendEntriesRequest<RangeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<RangeConfig>, RPCError<RangeConfig>> {
-        if let Some(batcher) = &self.heartbeats
-            && rpc.entries.is_empty()
-        {
-            let unreachable = |e: RpcError| RPCError::Unreachable(unreachable_err(e));
-            let body = codec::encode(&rpc).map_err(|e| RPCError::Unreachable(unreachable_err(e)))?;
-            let answer = batcher.call(self.target, self.range, Bytes::from(body), option.hard_ttl()).await;
-            let answer = answer.map_err(unreachable)?;
-            return codec::decode(&answer)
-                .map_err(|e| unreachable(RpcError::Remote { node: self.target, message: e.to_string() }));
+        if !(self.heartbeat_client && rpc.entries.is_empty()) {
+            return self.rpc(method::APPEND_ENTRIES, &rpc, &option).await;
         }
-        self.rpc(method::APPEND_ENTRIES, &rpc, &option).await
+        let started = tokio::time::Instant::now();
+        let result = match &self.heartbeats {
+            Some(batcher) => {
+                let unreachable = |e: RpcError| RPCError::Unreachable(unreachable_err(e));
+                let body = codec::encode(&rpc).map_err(|e| RPCError::Unreachable(unreachable_err(e)))?;
+                let answer = batcher.call(self.target, self.range, Bytes::from(body), option.hard_ttl()).await;
+                answer.map_err(unreachable).and_then(|answer| {
+                    codec::decode(&answer)
+                        .map_err(|e| unreachable(RpcError::Remote { node: self.target, message: e.to_string() }))
+                })
+            }
+            None => self.rpc(method::APPEND_ENTRIES, &rpc, &option).await,
+        };
+        if result.is_err() {
+            tokio::time::sleep_until(started + option.hard_ttl() / 2).await;
+        }
+        result
     }
 
     async fn vote(

@@ -45,11 +45,14 @@
 //! until it has `limit` pairs or reaches `end`. Each range's part is read
 //! linearizably; a scan over several ranges is not one atomic snapshot.
 
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use serde::Serialize;
-use std::sync::Arc;
+// tokio's clock, not std's: the same in production, and virtual in the
+// simulation, where deadlines must pass with the simulated time.
+use tokio::time::Instant;
 
 use super::cache::DescriptorCache;
 use super::descriptor::RangeDescriptor;
@@ -237,12 +240,20 @@ impl ClusterKv {
     /// The descriptor of the range holding `key`, read from the meta range
     /// (bypassing and refreshing the cache).
     pub async fn lookup(&self, key: &[u8]) -> Result<RangeDescriptor, KvError> {
+        self.lookup_until(key, Instant::now() + self.opts.deadline).await
+    }
+
+    /// [`Self::lookup`] within the deadline of the request that needs it:
+    /// a lookup inside a request must not restart the clock (nested, every
+    /// attempt of a request through a minority could spend a whole
+    /// deadline in its lookup: the simulation saw puts take 25 deadlines).
+    async fn lookup_until(&self, key: &[u8], deadline: Instant) -> Result<RangeDescriptor, KvError> {
         let req = ScanRequest {
             start: keys::lookup_start(key),
             end: Some(Bytes::from_static(keys::META_PREFIX_END)),
             limit: 1,
         };
-        match self.call(Target::Meta, method::KV_SCAN, &req).await? {
+        match self.call_until(Target::Meta, method::KV_SCAN, &req, deadline).await? {
             KvReply::Rows { rows, .. } => {
                 let (_, v) = rows.into_iter().next().ok_or_else(|| {
                     KvError::Failed(format!("the meta range has no descriptor for key {key:?} (not bootstrapped?)"))
@@ -335,12 +346,12 @@ impl ClusterKv {
         }
     }
 
-    async fn descriptor(&self, target: &Target) -> Result<RangeDescriptor, KvError> {
+    async fn descriptor(&self, target: &Target, deadline: Instant) -> Result<RangeDescriptor, KvError> {
         match target {
             Target::Meta => Ok(self.meta.lock().clone()),
             Target::Key(k) => match self.cache.get(k) {
                 Some(d) => Ok(d),
-                None => Box::pin(self.lookup(k)).await,
+                None => Box::pin(self.lookup_until(k, deadline)).await,
             },
         }
     }
@@ -365,8 +376,20 @@ impl ClusterKv {
     /// Sends one request to the leader of its range, following redirects
     /// and retrying with backoff until the deadline.
     async fn call(&self, target: Target, method: u16, req: &impl Serialize) -> Result<KvReply, KvError> {
+        self.call_until(target, method, req, Instant::now() + self.opts.deadline).await
+    }
+
+    /// [`Self::call`] bounded by `deadline` (every attempt included: a scan
+    /// attempt has no per-attempt timeout, a large scan may take long, but
+    /// it cannot outlive the request).
+    async fn call_until(
+        &self,
+        target: Target,
+        method: u16,
+        req: &impl Serialize,
+        deadline: Instant,
+    ) -> Result<KvReply, KvError> {
         let body = Bytes::from(codec::encode(req).map_err(|e| KvError::InvalidArgument(e.to_string()))?);
-        let deadline = Instant::now() + self.opts.deadline;
         let mut backoff = self.opts.backoff_min;
         let mut last = String::new();
         let mut attempts: std::collections::VecDeque<String> = std::collections::VecDeque::new();
@@ -391,7 +414,7 @@ impl ClusterKv {
         loop {
             let mut wait = true;
             unreachable.retain(|(_, since)| since.elapsed() < skip_for);
-            match self.descriptor(&target).await {
+            match self.descriptor(&target, deadline).await {
                 Err(e @ KvError::InvalidArgument(_)) => return Err(e),
                 Err(e) => last = e.to_string(),
                 Ok(desc) => {
@@ -410,7 +433,8 @@ impl ClusterKv {
                     };
                     let attempt = self.rpc.call(node, desc.range, method, body.clone());
                     let answer = if method == method::KV_SCAN {
-                        attempt.await
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        tokio::time::timeout(left, attempt).await.unwrap_or(Err(RpcError::Timeout(node)))
                     } else {
                         tokio::time::timeout(self.opts.attempt_timeout, attempt)
                             .await
