@@ -41,7 +41,7 @@ use super::keys::{intent_key, intent_user_key};
 use super::meta::{Intent, TxnId, TxnMeta};
 
 /// What a transactional read of one key found.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TxnRead {
     /// The committed value at the read timestamp (`None`: absent).
     Value(Option<Bytes>),
@@ -104,7 +104,7 @@ pub fn read_key(
 }
 
 /// What a transactional scan of a span found.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TxnScan {
     /// The rows visible to the reader, in key order: committed values at
     /// the read timestamp with the reader's own intents applied.
