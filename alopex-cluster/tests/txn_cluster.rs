@@ -206,7 +206,7 @@ async fn a_bank_keeps_its_total_under_concurrent_transfers() {
     }
     let (reader_store, reader_stop) = (s[1].clone(), Arc::clone(&stop));
     let reader = tokio::task::spawn_blocking(move || {
-        let mut snapshots = 0;
+        let (mut snapshots, mut restarts) = (0, 0);
         while !reader_stop.load(Ordering::Relaxed) {
             let mut t = reader_store.begin(TxnOptions::default()).unwrap();
             let keys: Vec<Bytes> = (0..ACCOUNTS).map(account).collect();
@@ -222,11 +222,12 @@ async fn a_bank_keeps_its_total_under_concurrent_transfers() {
                     );
                     snapshots += 1;
                 }
-                Err(Error::Conflict(_)) => {}
+                Err(Error::Conflict(_)) => restarts += 1,
                 Err(e) => panic!("snapshot read: {e}"),
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        println!("the reader restarted {restarts} times");
         snapshots
     });
     tokio::time::sleep(Duration::from_secs(5)).await;
