@@ -208,15 +208,14 @@ impl ClusterTxn {
             let answers = futures_util::future::join_all(reads).await;
             let mut values = Vec::with_capacity(keys.len());
             let mut uncertain = None;
-            let mut again = false;
+            let mut met = Vec::new();
             for (key, answer) in keys.iter().zip(answers) {
                 match answer.map_err(kv_err)? {
                     TxnRead::Value(v) | TxnRead::Own(v) => values.push(v),
                     TxnRead::Intent { txn, committed } => {
-                        match settle_for_read(&shared, key, &txn, self.read_ts).await.map_err(kv_err)? {
-                            Settled::Pushed => values.push(committed),
-                            Settled::Resolved => again = true,
-                        }
+                        // The value below stands if the holder is pushed.
+                        values.push(committed);
+                        met.push((key, txn));
                     }
                     TxnRead::Uncertain { existing_ts } => uncertain = uncertain.max(Some(existing_ts)),
                 }
@@ -224,6 +223,15 @@ impl ClusterTxn {
             if let Some(ts) = uncertain {
                 self.restart_read(ts)?;
                 continue;
+            }
+            let read_ts = self.read_ts;
+            let settled = futures_util::future::join_all(
+                met.iter().map(|(key, txn)| settle_for_read(&shared, key, txn, read_ts)),
+            )
+            .await;
+            let mut again = false;
+            for s in settled {
+                again |= s.map_err(kv_err)? == Settled::Resolved;
             }
             if !again {
                 self.observed = true;
@@ -261,11 +269,14 @@ impl ClusterTxn {
                     self.restart_read(ts)?;
                     continue 'restart;
                 }
+                let read_ts = self.read_ts;
+                let settled = futures_util::future::join_all(
+                    scan.intents.iter().map(|(key, txn)| settle_for_read(&shared, key, txn, read_ts)),
+                )
+                .await;
                 let mut again = false;
-                for (key, txn) in &scan.intents {
-                    if settle_for_read(&shared, key, txn, self.read_ts).await.map_err(kv_err)? == Settled::Resolved {
-                        again = true;
-                    }
+                for s in settled {
+                    again |= s.map_err(kv_err)? == Settled::Resolved;
                 }
                 if again {
                     continue;

@@ -185,7 +185,9 @@ impl RangeTxnState {
     }
 }
 
-/// The leader's term of `range`, if this node leads it.
+/// The leader's term of `range`, if this node leads it (else the reply to
+/// send as is).
+#[allow(clippy::result_large_err)]
 pub(crate) fn leader_term(node: &RangeNode, range: RangeId) -> Result<u64, KvReply> {
     let Some(m) = node.raft().metrics(range) else { return Err(KvReply::RangeNotHere) };
     if m.state == openraft::ServerState::Leader && m.current_leader == Some(node.id().0) {
@@ -216,7 +218,8 @@ pub(crate) async fn serve(node: &RangeNode, range: RangeId, method: u16, body: &
 }
 
 /// Checks the key, confirms leadership with a read-index, and answers the
-/// range's state for this term.
+/// range's state for this term (else the reply to send as is).
+#[allow(clippy::result_large_err)]
 async fn prepare_read(
     node: &RangeNode,
     range: RangeId,
