@@ -206,11 +206,14 @@ async fn a_bank_keeps_its_total_under_concurrent_transfers() {
     }
     let (reader_store, reader_stop) = (s[1].clone(), Arc::clone(&stop));
     let reader = tokio::task::spawn_blocking(move || {
-        let (mut snapshots, mut restarts) = (0, 0);
+        let (mut snapshots, mut restarts, mut slowest) = (0, 0, Duration::ZERO);
         while !reader_stop.load(Ordering::Relaxed) {
             let mut t = reader_store.begin(TxnOptions::default()).unwrap();
             let keys: Vec<Bytes> = (0..ACCOUNTS).map(account).collect();
-            match t.multi_get(&keys) {
+            let started = Instant::now();
+            let got = t.multi_get(&keys);
+            slowest = slowest.max(started.elapsed());
+            match got {
                 Ok(v) => {
                     let sum: u64 = v.iter().map(balance).sum();
                     assert_eq!(
@@ -227,7 +230,7 @@ async fn a_bank_keeps_its_total_under_concurrent_transfers() {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        println!("the reader restarted {restarts} times");
+        println!("the reader restarted {restarts} times; the slowest snapshot took {slowest:?}");
         snapshots
     });
     tokio::time::sleep(Duration::from_secs(5)).await;
