@@ -14,7 +14,9 @@
 //! - conflicting transactions: the later committer fails with a conflict,
 //!   and an older writer wounds a younger transaction holding its key;
 //! - snapshot isolation: a repeated read (and scan) returns the same value
-//!   while another transaction commits.
+//!   while another transaction commits;
+//! - a transaction whose range splits between its keys while it is open
+//!   commits (in two phases instead of one).
 //!
 //! The transactions are synchronous (`KvTxn`), so they run on plain
 //! threads (`spawn_blocking`), as alopex-sql's worker threads will.
@@ -405,4 +407,46 @@ async fn a_snapshot_does_not_change_while_others_commit() {
         assert_eq!(got, vec![Some(b("v1")), Some(b("v1"))]);
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_transaction_survives_a_split_of_its_range() {
+    let c = cluster(2).await;
+    let s = stores(&c, ClusterStoreOptions::default());
+    let (a, z) = (b("split/a"), b("split/z"));
+    let kv = c.node(1).kv();
+    let same_range = |descs: &[alopex_cluster::range::RangeDescriptor]| {
+        descs.iter().find(|d| d.span.contains(&a)).map(|d| d.range)
+            == descs.iter().find(|d| d.span.contains(&z)).map(|d| d.range)
+    };
+    assert!(same_range(&kv.descriptors().await.unwrap()), "both keys start in one range");
+    // The transaction reads (caching the range) and buffers its writes...
+    let store = s[0].clone();
+    let (ka, kz) = (a.clone(), z.clone());
+    let mut t = blocking(move || {
+        let mut t = store.begin(TxnOptions::default()).unwrap();
+        assert_eq!(t.get(&ka).unwrap(), None);
+        t.put(ka, b("A")).unwrap();
+        t.put(kz, b("Z")).unwrap();
+        t
+    })
+    .await;
+    // ...while the range splits between its keys.
+    for i in 0..300 {
+        kv.put(format!("split/m{i:04}"), "m".repeat(100)).await.unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while same_range(&kv.descriptors().await.unwrap()) {
+        assert!(Instant::now() < deadline, "the range did not split");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The commit finds the one-phase path gone and commits in two phases.
+    blocking(move || t.commit().unwrap()).await;
+    let (store, ka, kz) = (s[1].clone(), a.clone(), z.clone());
+    blocking(move || {
+        let mut t = store.begin(TxnOptions::default()).unwrap();
+        assert_eq!(t.multi_get(&[ka, kz]).unwrap(), vec![Some(b("A")), Some(b("Z"))]);
+    })
+    .await;
+    no_intents_left(&c).await;
 }
