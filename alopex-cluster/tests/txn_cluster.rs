@@ -5,7 +5,8 @@
 //! ranges:
 //!
 //! - a transaction across ranges commits atomically and every node reads it;
-//! - a bank: concurrent transfers between accounts in several ranges, while
+//! - a bank: concurrent transfers between accounts in several ranges (half
+//!   of them serializable), while
 //!   a reader checks the total at every snapshot; at the end the total is
 //!   unchanged, every acknowledged transfer is present, and no intent is
 //!   left anywhere;
@@ -16,7 +17,9 @@
 //! - snapshot isolation: a repeated read (and scan) returns the same value
 //!   while another transaction commits;
 //! - a transaction whose range splits between its keys while it is open
-//!   commits (in two phases instead of one).
+//!   commits (in two phases instead of one);
+//! - write skew: snapshot isolation lets both transactions commit,
+//!   serializable fails the second one's read refresh.
 //!
 //! The transactions are synchronous (`KvTxn`), so they run on plain
 //! threads (`spawn_blocking`), as alopex-sql's worker threads will.
@@ -32,7 +35,7 @@ use std::time::{Duration, Instant};
 use alopex_cluster::raft::RangeSpan;
 use alopex_cluster::range::{ClusterKvOptions, RangeNodeOptions};
 use alopex_cluster::txn::{ClusterStore, ClusterStoreOptions, keys as txn_keys};
-use alopex_core::{Error, KvStore, KvTxn, TxnOptions};
+use alopex_core::{Error, IsolationLevel, KvStore, KvTxn, TxnOptions};
 use bytes::Bytes;
 use range_support::{Cluster, raft_options};
 
@@ -126,7 +129,7 @@ async fn a_transaction_across_ranges_commits_atomically_and_every_node_sees_it()
         let k = keys.clone();
         blocking(move || {
             let mut t = store.begin(TxnOptions::default()).unwrap();
-            let got = t.multi_get(&k).unwrap();
+            let got = t.multi_get(&k).unwrap_or_else(|e| panic!("reading through {:?}: {e}", store.node().id()));
             assert!(got.iter().all(|v| v.as_deref() == Some(&b"100"[..])), "through {:?}: {got:?}", store.node().id());
             let rows = t.scan((Bound::Included(b("acct/")), Bound::Excluded(b("acct0"))), false, 0).unwrap();
             let accounts: Vec<_> = rows.iter().filter(|(k, _)| k.len() == 8).collect();
@@ -176,7 +179,9 @@ async fn a_bank_keeps_its_total_under_concurrent_transfers() {
                 let from = (n as usize * 7 + w * 5) % ACCOUNTS;
                 let to = (from + 1 + (n as usize + w) % (ACCOUNTS - 1)) % ACCOUNTS;
                 let id = format!("xfer/{w}/{n:06}");
-                let mut t = store.begin(TxnOptions::default()).unwrap();
+                // Half the workers run serializable transactions.
+                let isolation = if w % 2 == 1 { IsolationLevel::Serializable } else { IsolationLevel::Snapshot };
+                let mut t = store.begin(TxnOptions { isolation }).unwrap();
                 let result = (|| {
                     let v = t.multi_get(&[account(from), account(to)])?;
                     let (a, bal) = (balance(&v[0]), balance(&v[1]));
@@ -449,4 +454,45 @@ async fn a_transaction_survives_a_split_of_its_range() {
     })
     .await;
     no_intents_left(&c).await;
+}
+
+/// Write skew: two transactions each read both keys and clear one. Under
+/// snapshot isolation both commit (and both keys end cleared); under
+/// serializable isolation the read refresh fails the second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn serializable_refuses_write_skew_that_snapshot_isolation_allows() {
+    let c = cluster(2).await;
+    let s = stores(&c, ClusterStoreOptions::default());
+    let (x, y) = (account(2), account(ACCOUNTS - 3));
+    let store = s[0].clone();
+    blocking(move || {
+        let skew = |isolation: IsolationLevel| {
+            let mut setup = store.begin(TxnOptions::default()).unwrap();
+            setup.put(x.clone(), b("1")).unwrap();
+            setup.put(y.clone(), b("1")).unwrap();
+            setup.commit().unwrap();
+            let opts = TxnOptions { isolation };
+            let mut t1 = store.begin(opts).unwrap();
+            let mut t2 = store.begin(opts).unwrap();
+            for t in [&mut t1, &mut t2] {
+                assert_eq!(t.multi_get(&[x.clone(), y.clone()]).unwrap(), vec![Some(b("1")), Some(b("1"))]);
+            }
+            t1.put(x.clone(), b("0")).unwrap();
+            t2.put(y.clone(), b("0")).unwrap();
+            let outcomes = (t1.commit(), t2.commit());
+            let mut after = store.begin(TxnOptions::default()).unwrap();
+            (outcomes, after.multi_get(&[x.clone(), y.clone()]).unwrap())
+        };
+        let ((a, b2), state) = skew(IsolationLevel::Snapshot);
+        assert!(a.is_ok() && b2.is_ok(), "snapshot isolation commits both: {a:?} {b2:?}");
+        assert_eq!(state, vec![Some(b("0")), Some(b("0"))]);
+        let ((a, b2), state) = skew(IsolationLevel::Serializable);
+        assert!(a.is_ok(), "the first serializable commit: {a:?}");
+        match b2 {
+            Err(Error::Conflict(m)) => println!("the second: {m}"),
+            other => panic!("the second serializable commit must fail: {other:?}"),
+        }
+        assert_eq!(state, vec![Some(b("0")), Some(b("1"))]);
+    })
+    .await;
 }

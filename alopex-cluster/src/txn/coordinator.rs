@@ -41,6 +41,13 @@
 //!   record turns out committed (a commit whose answer was lost), they are
 //!   resolved as committed instead.
 //!
+//! **Serializable** transactions keep what they read (`refresh.rs`) and,
+//! when their commit timestamp ends above their read timestamp, read it
+//! all again at the commit timestamp after laying their intents and before
+//! committing the record; a change is a serialization failure
+//! ([`Error::Conflict`]). They always commit in two phases (the refresh
+//! needs the intents in place and the commit timestamp known).
+//!
 //! Every method blocks on the store's runtime handle: call it off the
 //! runtime's worker threads (see `store.rs`).
 
@@ -51,11 +58,12 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use alopex_core::clock::physical_ms;
-use alopex_core::{Error, KeyBounds, KvTxn, Result, Timestamp};
+use alopex_core::{Error, IsolationLevel, KeyBounds, KvTxn, Result, Timestamp};
 
 use super::conflict::{Settled, WriteSettle, record_command, resolve, settle_for_read, settle_for_write};
 use super::meta::{TxnId, TxnMeta, TxnStatus};
 use super::read::TxnRead;
+use super::refresh::{ReadLog, refresh};
 use super::serve::{end_of, start_of};
 use super::store::{StoreShared, kv_err};
 use crate::raft::command::Resolution;
@@ -87,6 +95,8 @@ pub struct ClusterTxn {
     /// Keys and spans read already: read again with no uncertainty.
     seen_keys: std::collections::BTreeSet<Bytes>,
     seen_spans: Vec<(Bytes, Bytes)>,
+    /// Serializable: what was read, refreshed at commit (`refresh.rs`).
+    reads: Option<ReadLog>,
 }
 
 impl std::fmt::Debug for ClusterTxn {
@@ -100,7 +110,7 @@ impl std::fmt::Debug for ClusterTxn {
 }
 
 impl ClusterTxn {
-    pub(crate) fn begin(shared: Arc<StoreShared>) -> ClusterTxn {
+    pub(crate) fn begin(shared: Arc<StoreShared>, isolation: IsolationLevel) -> ClusterTxn {
         let read_ts = shared.clock.now();
         let limit = shared.clock.uncertainty_limit(read_ts);
         ClusterTxn {
@@ -113,6 +123,7 @@ impl ClusterTxn {
             state: State::Active,
             seen_keys: Default::default(),
             seen_spans: Vec::new(),
+            reads: (isolation == IsolationLevel::Serializable).then(ReadLog::default),
         }
     }
 
@@ -247,6 +258,9 @@ impl ClusterTxn {
             if !again {
                 self.observed = true;
                 self.seen_keys.extend(keys.iter().cloned());
+                if let Some(log) = &mut self.reads {
+                    log.keys.extend(keys.iter().cloned().zip(values.iter().cloned()));
+                }
                 return Ok(values);
             }
         }
@@ -303,6 +317,9 @@ impl ClusterTxn {
             // What was covered: up to the cursor (everything, if done).
             let covered = if rows.len() < want { end.clone() } else { cursor.min(end.clone()) };
             if *start < covered {
+                if let Some(log) = &mut self.reads {
+                    log.spans.push((start.clone(), covered.clone(), rows.clone()));
+                }
                 self.seen_spans.push((start.clone(), covered));
             }
             return Ok(rows);
@@ -371,7 +388,9 @@ impl ClusterTxn {
         let meta = self.meta();
         let ops = self.ops();
         let groups = shared.kv().txn_group(self.writes.keys().cloned()).await.map_err(kv_err)?;
-        if groups.len() == 1 {
+        // Serializable needs a refresh between laying the intents and
+        // committing, which the one-phase path has no room for.
+        if groups.len() == 1 && self.reads.is_none() {
             loop {
                 let cmd = Command::CommitOnePhase { ts: shared.clock.now(), txn: meta.clone(), ops: ops.clone() };
                 match shared.kv().txn_send(meta.anchor.clone(), &cmd).await.map_err(kv_err)? {
@@ -396,7 +415,7 @@ impl ClusterTxn {
                 }
             }
         }
-        two_phase(&shared, meta, ops, retry_too_old).await
+        two_phase(&shared, meta, ops, retry_too_old, self.reads.as_ref()).await
     }
 }
 
@@ -455,6 +474,7 @@ async fn two_phase(
     mut meta: TxnMeta,
     ops: Vec<WriteOp>,
     retry_too_old: bool,
+    reads: Option<&ReadLog>,
 ) -> Result<std::result::Result<Timestamp, Timestamp>> {
     let keys: Vec<Bytes> = ops.iter().map(|o| o.key().clone()).collect();
     let heartbeat = Heartbeat::start(shared, &meta).await;
@@ -469,6 +489,17 @@ async fn two_phase(
             Err((key, existing_ts)) => return Err(too_old(&key, existing_ts)),
         };
         loop {
+            if let Some(log) = reads
+                && commit_ts > meta.read_ts
+                && !log.is_empty()
+                && !refresh(shared, meta.id, log, commit_ts).await.map_err(kv_err)?
+            {
+                return Err(Error::Conflict(format!(
+                    "serialization failure: a value this transaction read changed between its snapshot ({}) and \
+                     its commit timestamp ({commit_ts}); retry the transaction",
+                    meta.read_ts
+                )));
+            }
             meta.write_ts = commit_ts;
             let cmd =
                 Command::CommitTxn { ts: shared.clock.now(), txn: meta.clone(), commit_ts, intents: keys.clone() };

@@ -20,7 +20,7 @@
 //! cache ([`serve`]), and the coordinator that implements
 //! `alopex_core::KvStore`/`KvTxn` over the cluster ([`store`],
 //! [`coordinator`], with the handling of other transactions' intents in
-//! [`conflict`]).
+//! [`conflict`] and the serializable read refresh in [`refresh`]).
 
 pub mod conflict;
 pub mod coordinator;
@@ -28,6 +28,7 @@ pub mod hlc;
 pub mod keys;
 pub mod meta;
 pub mod read;
+pub mod refresh;
 pub mod serve;
 pub mod store;
 pub mod ts_cache;

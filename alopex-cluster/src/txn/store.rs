@@ -23,9 +23,8 @@
 //! always reads above its commit. The maximum clock offset here must equal
 //! the leaders' ([`crate::txn::serve::LeaderTxnState::set_max_offset`]).
 //!
-//! **Isolation.** Snapshot isolation. `SERIALIZABLE` is refused with a clear
-//! error for now: it needs a read refresh at commit (its design is in the
-//! docs), not built yet.
+//! **Isolation.** Snapshot isolation by default; serializable with a read
+//! refresh at commit (`refresh.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,7 +32,7 @@ use std::time::Duration;
 use tokio::runtime::Handle;
 
 use alopex_core::clock::{PhysicalClock, physical_ms};
-use alopex_core::{IsolationLevel, KvStore, SystemClock, Timestamp, TxnOptions};
+use alopex_core::{KvStore, SystemClock, Timestamp, TxnOptions};
 
 use super::coordinator::ClusterTxn;
 use super::hlc::{DEFAULT_MAX_OFFSET, Hlc};
@@ -145,14 +144,7 @@ impl KvStore for ClusterStore {
     type Txn = ClusterTxn;
 
     fn begin(&self, opts: TxnOptions) -> alopex_core::Result<ClusterTxn> {
-        if opts.isolation == IsolationLevel::Serializable {
-            return Err(alopex_core::Error::InvalidArgument(
-                "SERIALIZABLE isolation is not available on the cluster yet (it needs read refresh); \
-                 use snapshot isolation (REPEATABLE READ)"
-                    .into(),
-            ));
-        }
-        Ok(ClusterTxn::begin(Arc::clone(&self.shared)))
+        Ok(ClusterTxn::begin(Arc::clone(&self.shared), opts.isolation))
     }
 }
 
