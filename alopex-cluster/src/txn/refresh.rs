@@ -40,13 +40,16 @@ use crate::range::protocol::{TxnGetRequest, TxnScanRequest};
 /// Rounds a refresh may retry after resolving intents before it gives up.
 const MAX_ROUNDS: usize = 32;
 
+/// Rows read from a span, in key order.
+pub(crate) type Rows = Vec<(Bytes, Bytes)>;
+
 /// What a serializable transaction read from the ranges.
 #[derive(Debug, Default)]
 pub(crate) struct ReadLog {
     /// Point reads: the key and the committed value read.
     pub keys: Vec<(Bytes, Option<Bytes>)>,
     /// Scans: `[start, end)` and every committed row read in it.
-    pub spans: Vec<(Bytes, Bytes, Vec<(Bytes, Bytes)>)>,
+    pub spans: Vec<(Bytes, Bytes, Rows)>,
 }
 
 impl ReadLog {
@@ -100,7 +103,7 @@ async fn scan_span(
     start: &Bytes,
     end: &Bytes,
     ts: Timestamp,
-) -> Result<Vec<(Bytes, Bytes)>, KvError> {
+) -> Result<Rows, KvError> {
     let page = shared.opts.scan_page.max(1);
     let mut rows = Vec::new();
     let mut cursor = start.clone();
