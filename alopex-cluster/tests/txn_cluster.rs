@@ -407,9 +407,31 @@ async fn a_snapshot_does_not_change_while_others_commit() {
         reader.commit().unwrap();
 
         let mut later = s1.begin(TxnOptions::default()).unwrap();
-        let got = later.multi_get(&[x, y]).unwrap();
+        let got = later.multi_get(&[x.clone(), y.clone()]).unwrap();
         println!("later at {}", later.read_ts());
         assert_eq!(got, vec![Some(b("v1")), Some(b("v1"))]);
+
+        // A key first read after another transaction committed it within
+        // this one's clock uncertainty: the reader checks that what it read
+        // before is unchanged and moves its snapshot past the new value...
+        let mut r2 = s1.begin(TxnOptions::default()).unwrap();
+        assert_eq!(r2.get(&x).unwrap(), Some(b("v1")));
+        let mut w2 = s2.begin(TxnOptions::default()).unwrap();
+        w2.put(y.clone(), b("v2")).unwrap();
+        w2.commit().unwrap();
+        assert_eq!(r2.get(&y).unwrap(), Some(b("v2")));
+        assert_eq!(r2.get(&x).unwrap(), Some(b("v1")));
+        // ...but when what it read changed too, it cannot, and conflicts.
+        let mut r3 = s1.begin(TxnOptions::default()).unwrap();
+        assert_eq!(r3.get(&x).unwrap(), Some(b("v1")));
+        let mut w3 = s2.begin(TxnOptions::default()).unwrap();
+        w3.put(x.clone(), b("v3")).unwrap();
+        w3.put(y.clone(), b("v3")).unwrap();
+        w3.commit().unwrap();
+        match r3.get(&y) {
+            Err(Error::Conflict(m)) => println!("the reader of a changed key: {m}"),
+            other => panic!("the reader of a changed key must conflict: {other:?}"),
+        }
     })
     .await;
 }

@@ -8,11 +8,11 @@
 //!   uncertainty limit `read_ts + max_offset`; own writes are answered from
 //!   the buffer and merged into scans. An intent of another transaction is
 //!   settled by `conflict.rs` (push, or resolve and read again). A version
-//!   in the uncertainty interval moves the read timestamp above it **if the
-//!   transaction has not read anything yet** (nothing it saw can change);
-//!   after its first read it answers [`Error::Conflict`] instead and the
-//!   caller retries the transaction (a read refresh would avoid that; not
-//!   built yet). `multi_get` reads its keys concurrently and counts as one
+//!   in the uncertainty interval moves the read timestamp above it: at once
+//!   if the transaction has not read anything yet, else after a read
+//!   refresh (`refresh.rs`) shows that everything it read reads the same
+//!   at the new timestamp; if something changed, [`Error::Conflict`] (the
+//!   caller retries the transaction). `multi_get` reads its keys concurrently and counts as one
 //!   read, so a transaction that starts with one `multi_get` never restarts
 //!   for uncertainty. A key (or span) the transaction has read once is
 //!   read again **without** an uncertainty interval: any version of it
@@ -95,8 +95,10 @@ pub struct ClusterTxn {
     /// Keys and spans read already: read again with no uncertainty.
     seen_keys: std::collections::BTreeSet<Bytes>,
     seen_spans: Vec<(Bytes, Bytes)>,
-    /// Serializable: what was read, refreshed at commit (`refresh.rs`).
-    reads: Option<ReadLog>,
+    /// What was read from the ranges (`refresh.rs`): refreshed at commit
+    /// when serializable, and to move the snapshot past an uncertain value.
+    reads: ReadLog,
+    serializable: bool,
 }
 
 impl std::fmt::Debug for ClusterTxn {
@@ -123,7 +125,8 @@ impl ClusterTxn {
             state: State::Active,
             seen_keys: Default::default(),
             seen_spans: Vec::new(),
-            reads: (isolation == IsolationLevel::Serializable).then(ReadLog::default),
+            reads: ReadLog::default(),
+            serializable: isolation == IsolationLevel::Serializable,
         }
     }
 
@@ -192,17 +195,22 @@ impl ClusterTxn {
     }
 
     /// A version at `existing_ts` is in the uncertainty interval: move the
-    /// read timestamp to it, or fail if something was read already.
-    fn restart_read(&mut self, existing_ts: Timestamp) -> Result<()> {
+    /// read timestamp to it. If something was read already, only after a
+    /// refresh shows it all reads the same there (else a conflict).
+    async fn restart_read(&mut self, existing_ts: Timestamp) -> Result<()> {
         self.shared.observe(existing_ts);
-        if self.observed {
+        let new_ts = self.read_ts.max(existing_ts);
+        if self.observed
+            && !self.reads.is_empty()
+            && !refresh(&self.shared, self.id, &self.reads, new_ts).await.map_err(kv_err)?
+        {
             return Err(Error::Conflict(format!(
                 "a value committed at {existing_ts}, within the clock uncertainty of this transaction's snapshot \
-                 ({}), cannot be ordered against what it read already; retry the transaction",
+                 ({}), cannot be ordered against what it read already, which changed since; retry the transaction",
                 self.read_ts
             )));
         }
-        self.read_ts = self.read_ts.max(existing_ts);
+        self.read_ts = new_ts;
         self.limit = self.limit.max(self.read_ts);
         Ok(())
     }
@@ -243,7 +251,7 @@ impl ClusterTxn {
                 }
             }
             if let Some(ts) = uncertain {
-                self.restart_read(ts)?;
+                self.restart_read(ts).await?;
                 continue;
             }
             let read_ts = self.read_ts;
@@ -258,9 +266,7 @@ impl ClusterTxn {
             if !again {
                 self.observed = true;
                 self.seen_keys.extend(keys.iter().cloned());
-                if let Some(log) = &mut self.reads {
-                    log.keys.extend(keys.iter().cloned().zip(values.iter().cloned()));
-                }
+                self.reads.keys.extend(keys.iter().cloned().zip(values.iter().cloned()));
                 return Ok(values);
             }
         }
@@ -291,7 +297,7 @@ impl ClusterTxn {
                 };
                 let (scan, range_end) = shared.kv().txn_scan_range(req).await.map_err(kv_err)?;
                 if let Some(ts) = scan.uncertain {
-                    self.restart_read(ts)?;
+                    self.restart_read(ts).await?;
                     continue 'restart;
                 }
                 let read_ts = self.read_ts;
@@ -317,9 +323,7 @@ impl ClusterTxn {
             // What was covered: up to the cursor (everything, if done).
             let covered = if rows.len() < want { end.clone() } else { cursor.min(end.clone()) };
             if *start < covered {
-                if let Some(log) = &mut self.reads {
-                    log.spans.push((start.clone(), covered.clone(), rows.clone()));
-                }
+                self.reads.spans.push((start.clone(), covered.clone(), rows.clone()));
                 self.seen_spans.push((start.clone(), covered));
             }
             return Ok(rows);
@@ -390,7 +394,7 @@ impl ClusterTxn {
         let groups = shared.kv().txn_group(self.writes.keys().cloned()).await.map_err(kv_err)?;
         // Serializable needs a refresh between laying the intents and
         // committing, which the one-phase path has no room for.
-        if groups.len() == 1 && self.reads.is_none() {
+        if groups.len() == 1 && !self.serializable {
             loop {
                 let cmd = Command::CommitOnePhase { ts: shared.clock.now(), txn: meta.clone(), ops: ops.clone() };
                 match shared.kv().txn_send(meta.anchor.clone(), &cmd).await.map_err(kv_err)? {
@@ -415,7 +419,8 @@ impl ClusterTxn {
                 }
             }
         }
-        two_phase(&shared, meta, ops, retry_too_old, self.reads.as_ref()).await
+        let reads = self.serializable.then_some(&self.reads);
+        two_phase(&shared, meta, ops, retry_too_old, reads).await
     }
 }
 
