@@ -717,6 +717,30 @@ mod tests {
         }
     }
 
+    /// A multi-key transaction command keeps, per range, only the keys of
+    /// that range; record commands go whole.
+    #[test]
+    fn transaction_commands_split_by_keys() {
+        use crate::txn::{TxnId, TxnMeta};
+        let txn = TxnMeta::new(TxnId(7), "a", 10);
+        let put = |k: &str| WriteOp::Put { key: Bytes::copy_from_slice(k.as_bytes()), value: Bytes::from_static(b"v") };
+        let lay = Command::LayIntents { ts: 11, txn: txn.clone(), ops: vec![put("a"), put("m"), put("z")] };
+        let piece = txn_piece(&lay, &[Bytes::from_static(b"a"), Bytes::from_static(b"z")]);
+        assert_eq!(piece, Command::LayIntents { ts: 11, txn: txn.clone(), ops: vec![put("a"), put("z")] });
+        let resolve = Command::ResolveIntents {
+            ts: 12,
+            txn: txn.id,
+            keys: vec![Bytes::from_static(b"a"), Bytes::from_static(b"m")],
+            resolution: crate::raft::command::Resolution::Abort,
+        };
+        match txn_piece(&resolve, &[Bytes::from_static(b"m")]) {
+            Command::ResolveIntents { keys, .. } => assert_eq!(keys, vec![Bytes::from_static(b"m")]),
+            other => panic!("{other:?}"),
+        }
+        let commit = Command::CommitTxn { ts: 13, txn, commit_ts: 13, intents: vec![Bytes::from_static(b"a")] };
+        assert_eq!(txn_piece(&commit, &[Bytes::from_static(b"zz")]), commit);
+    }
+
     /// A leader that once answered too late for one attempt is still the
     /// leader: when the other replicas name it, the gateway goes back to
     /// it instead of bouncing between them until the deadline.
