@@ -453,7 +453,7 @@ impl RangeNode {
         // Above every transactional read this leader served of the keys
         // (`crate::txn::serve`), so a plain write never changes a
         // transaction's snapshot.
-        let term = crate::txn::serve::leader_term(self, range).ok();
+        let term = || crate::txn::serve::leader_term(self, range).ok();
         let ts = self.txn.push_plain(range, term, keys, self.raft.now());
         match self.raft.propose(range, make(ts)).await {
             Ok(CommandResponse::Applied { .. }) if conditional => KvReply::Conditional { ok: true, current: None },

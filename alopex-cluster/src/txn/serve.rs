@@ -161,14 +161,21 @@ impl LeaderTxnState {
     }
 
     /// The cache push for a plain write of `keys` proposed at `ts` on a
-    /// range that has served transactional reads this term (`ts` itself
-    /// otherwise).
-    pub(crate) fn push_plain(&self, range: RangeId, term: Option<u64>, keys: &[Bytes], ts: Timestamp) -> Timestamp {
-        let ranges = self.ranges.lock();
-        match (ranges.get(&range), term) {
-            (Some(s), Some(t)) if s.term == t => s.cache.lock().push_write(keys.iter().map(|k| k.as_ref()), ts),
-            _ => ts,
+    /// range that has served transactional reads in the current term
+    /// (`term`, asked only then: reading it clones the Raft metrics); `ts`
+    /// itself otherwise.
+    pub(crate) fn push_plain(
+        &self,
+        range: RangeId,
+        term: impl FnOnce() -> Option<u64>,
+        keys: &[Bytes],
+        ts: Timestamp,
+    ) -> Timestamp {
+        let Some(state) = self.ranges.lock().get(&range).cloned() else { return ts };
+        if term() != Some(state.term) {
+            return ts;
         }
+        state.cache.lock().push_write(keys.iter().map(|k| k.as_ref()), ts)
     }
 }
 
