@@ -362,8 +362,15 @@ async fn command(node: &RangeNode, range: RangeId, mut cmd: Command) -> KvReply 
     }
     match node.raft().propose(range, cmd).await {
         Ok(CommandResponse::Rejected { reason }) => {
-            // A split applied before the command: some keys moved away.
-            moved(node, range, &keys).unwrap_or(KvReply::TxnAnswer(CommandResponse::Rejected { reason }))
+            // A split applied before the command: some keys moved away. The
+            // shape record the split wrote may not be readable yet (it is
+            // read at the engine's visible timestamp), so the state
+            // machine's own verdict counts too.
+            match moved(node, range, &keys) {
+                Some(reply) => reply,
+                None if reason.contains(OUTSIDE_RANGE) => KvReply::TxnKeysMoved { generation: 0 },
+                None => KvReply::TxnAnswer(CommandResponse::Rejected { reason }),
+            }
         }
         Ok(answer) => KvReply::TxnAnswer(answer),
         Err(RaftNodeError::NotLeader { leader, .. }) => KvReply::NotLeader { leader: leader.map(|l| l.0) },
@@ -371,6 +378,9 @@ async fn command(node: &RangeNode, range: RangeId, mut cmd: Command) -> KvReply 
         Err(e) => KvReply::Unavailable(e.to_string()),
     }
 }
+
+/// What `raft::apply_txn::validate` says of a key outside the range.
+const OUTSIDE_RANGE: &str = "is outside range";
 
 /// The key just after `key`.
 pub(crate) fn after(key: &[u8]) -> Bytes {
