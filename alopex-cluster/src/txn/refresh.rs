@@ -9,7 +9,7 @@
 //! (`docs/transactions.md`, "Serializable").
 //!
 //! The coordinator keeps what a serializable transaction read from the
-//! ranges ([`ReadLog`]: keys with their values, spans with their rows) and,
+//! ranges (`ReadLog`: keys with their values, spans with their rows) and,
 //! after laying its intents and before committing its record, reads them
 //! all again at the commit timestamp and compares. Comparing **values**
 //! rather than version timestamps accepts a key that changed and changed
