@@ -13,7 +13,10 @@
 //!   nodes and detects failures;
 //! - **replication**: one `openraft` group per range, a log store shared by
 //!   all the groups of a node (one fsync for many), and a state machine that
-//!   applies KV commands into the node's one engine.
+//!   applies KV commands into the node's one engine;
+//! - **transactions**: [`ClusterStore`] implements `alopex_core::KvStore`
+//!   over the ranges, atomic across ranges with snapshot isolation
+//!   (`docs/transactions.md`).
 //!
 //! This crate never depends on `alopex-sql`: the SQL engine reaches the
 //! cluster only through `alopex-core`'s transactional KV trait. The design
@@ -33,3 +36,4 @@ pub mod transport;
 pub mod txn;
 
 pub use ids::{NodeId, RangeId};
+pub use txn::{ClusterStore, ClusterStoreOptions, ClusterTxn};

@@ -161,9 +161,18 @@ async fn a_transaction_commits_across_ranges_and_an_abandoned_one_is_cleaned_up(
     c.start(3).await;
     c.converge("V's intents reach node 3", |e| intent_of(e, "b") == Some(v.id) && intent_of(e, "z") == Some(v.id))
         .await;
+    // (The intents are in the engine as soon as the install wrote them; the
+    // metrics report the snapshot a moment later.)
     for ((r, _), seen) in ranges().into_iter().zip(applied) {
-        let m = c.nodes[3].as_ref().unwrap().metrics(r).unwrap();
-        assert!(m.snapshot.map_or(0, |s| s.index) > seen, "node 3 installed a snapshot of {r}: {m:?}");
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let m = c.nodes[3].as_ref().unwrap().metrics(r).unwrap();
+            if m.snapshot.map_or(0, |s| s.index) > seen {
+                break;
+            }
+            assert!(Instant::now() < deadline, "node 3 installed a snapshot of {r}: {m:?}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
     }
 
     // A reader that meets V's intent finds the record absent but expired,

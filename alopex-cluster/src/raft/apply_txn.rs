@@ -74,6 +74,7 @@ fn check_meta(txn: &TxnMeta) -> Result<(), String> {
 /// Validates a transaction command against the range's span
 /// (deterministic, like every validation).
 pub(super) fn validate(span: &RangeSpan, range: u64, cmd: &Command) -> Result<(), String> {
+    // `txn::serve` recognizes "is outside range" as "the keys moved".
     let outside = |k: &[u8]| format!("key {k:?} is outside range r{range}");
     if cmd.ts() == Some(0) {
         return Err("commit timestamp 0 is invalid".into());
@@ -130,8 +131,8 @@ pub(super) fn intent_conflict<'k>(
 /// The refusal a delete of `[start, end)` meets from any intent in it.
 pub(super) fn range_conflict(engine: &Engine, start: &Bytes, end: &Bytes) -> io::Result<Option<CommandResponse>> {
     let bounds = (Bound::Included(intent_key(start)), Bound::Excluded(intent_key(end)));
-    if let Some(e) = engine.scan(bounds, false).next() {
-        let (k, v) = e.map_err(core_err)?;
+    if let Some(e) = crate::txn::read::intents_in(engine, bounds).next() {
+        let (k, v) = e?;
         let intent: Intent = codec::decode(&v)?;
         let key = Bytes::copy_from_slice(keys::intent_user_key(&k).unwrap_or_default());
         return Ok(Some(CommandResponse::WriteConflict { key, txn: intent.txn }));
@@ -142,8 +143,8 @@ pub(super) fn range_conflict(engine: &Engine, start: &Bytes, end: &Bytes) -> io:
 /// The number of intents on `span`'s keys.
 pub(super) fn count_intents(engine: &Engine, span: &RangeSpan) -> io::Result<u64> {
     let mut n = 0;
-    for e in engine.scan(keys::intent_bounds(span), false) {
-        e.map_err(core_err)?;
+    for e in crate::txn::read::intents_in(engine, keys::intent_bounds(span)) {
+        e?;
         n += 1;
     }
     Ok(n)
@@ -185,7 +186,7 @@ fn check_writes(
 }
 
 fn read_record(engine: &Engine, txn: &TxnMeta) -> io::Result<Option<TxnRecord>> {
-    match engine.get(&record_key(&txn.anchor, txn.id)).map_err(core_err)? {
+    match crate::txn::read::newest(engine, &record_key(&txn.anchor, txn.id))? {
         Some(v) => Ok(Some(codec::decode(&v)?)),
         None => Ok(None),
     }

@@ -44,6 +44,14 @@
 //! `[start, end)` and its own end key, and the gateway continues from there
 //! until it has `limit` pairs or reaches `end`. Each range's part is read
 //! linearizably; a scan over several ranges is not one atomic snapshot.
+//!
+//! **Transactions** (`crate::txn`) reach the ranges through the `txn_*`
+//! methods: a read at a transaction's timestamp, a scan of one range's part
+//! of a span, and transaction commands. A command that writes keys of
+//! several ranges (`LayIntents`, `ResolveIntents`) is split by range and the
+//! pieces are sent concurrently; a piece whose keys a split moved away is
+//! answered "keys moved", and the gateway splits it again against fresh
+//! descriptors, until the deadline.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,10 +65,14 @@ use tokio::time::Instant;
 use super::cache::DescriptorCache;
 use super::descriptor::RangeDescriptor;
 use super::keys::{self, META_RANGE};
-use super::protocol::{ConditionalRequest, GetRequest, KvReply, ScanRequest, WriteRequest, method};
+use super::protocol::{
+    ConditionalRequest, GetRequest, KvReply, ScanRequest, TxnCommandRequest, TxnGetRequest, TxnScanRequest,
+    WriteRequest, method,
+};
 use crate::ids::NodeId;
-use crate::raft::{WriteOp, codec};
+use crate::raft::{Command, CommandResponse, WriteOp, codec};
 use crate::rpc::{RpcClient, RpcError};
+use crate::txn::{TxnRead, TxnScan};
 
 /// Why a KV request failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -325,6 +337,119 @@ impl ClusterKv {
         self.conditional(Target::Meta, key, expected, ops).await
     }
 
+    /// Reads `req.key` at a transaction's timestamp through intents, on
+    /// the leader of its range.
+    pub async fn txn_get(&self, req: TxnGetRequest) -> Result<TxnRead, KvError> {
+        let key = user_key(req.key.clone())?;
+        match self.call(Target::Key(key), method::TXN_GET, &req).await? {
+            KvReply::TxnValue(v) => Ok(v),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Scans the part of `[req.start, req.end)` in the range holding
+    /// `req.start`; answers what it found and the range's end (continue
+    /// from there).
+    pub async fn txn_scan_range(&self, req: TxnScanRequest) -> Result<(TxnScan, Option<Bytes>), KvError> {
+        let key = user_key(req.start.clone())?;
+        match self.call(Target::Key(key), method::TXN_SCAN, &req).await? {
+            KvReply::TxnRows { scan, range_end } => Ok((scan, range_end)),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Sends one transaction command to the leader of the range holding
+    /// `route`; `None` when its keys are not all in that range any more
+    /// (the cached descriptor is dropped: group the keys again).
+    pub async fn txn_send(&self, route: Bytes, cmd: &Command) -> Result<Option<CommandResponse>, KvError> {
+        let route = user_key(route)?;
+        let req = TxnCommandRequest { cmd: cmd.clone() };
+        match self.call(Target::Key(route.clone()), method::TXN_COMMAND, &req).await? {
+            KvReply::TxnAnswer(a) => Ok(Some(a)),
+            KvReply::TxnKeysMoved { .. } => {
+                if let Some(d) = self.cache.get(&route) {
+                    self.cache.evict(d.range);
+                }
+                Ok(None)
+            }
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// `keys` grouped by the range holding them (as the descriptors now
+    /// say), in key order.
+    pub async fn txn_group(&self, keys: impl IntoIterator<Item = Bytes>) -> Result<Vec<Vec<Bytes>>, KvError> {
+        let mut keys: Vec<Bytes> = keys.into_iter().map(user_key).collect::<Result<_, _>>()?;
+        keys.sort();
+        keys.dedup();
+        let mut groups: Vec<Vec<Bytes>> = Vec::new();
+        let mut current: Option<RangeDescriptor> = None;
+        for key in keys {
+            match &current {
+                Some(d) if d.span.contains(&key) => {}
+                _ => current = Some(self.descriptor(&Target::Key(key.clone())).await?),
+            }
+            match (groups.last_mut(), current.as_ref()) {
+                (Some(g), Some(d)) if g.first().is_some_and(|f| d.span.contains(f)) => g.push(key),
+                _ => groups.push(vec![key]),
+            }
+        }
+        Ok(groups)
+    }
+
+    /// Sends a transaction command to every range it touches and answers
+    /// each piece's response: `LayIntents` and `ResolveIntents` are split
+    /// by range (pieces sent concurrently, moved pieces split again),
+    /// record commands go to the anchor's range. A one-phase commit is
+    /// never split: if its keys span ranges the answer is
+    /// [`KvError::InvalidArgument`].
+    pub async fn txn_command(&self, cmd: Command) -> Result<Vec<CommandResponse>, KvError> {
+        let deadline = Instant::now() + self.opts.deadline;
+        let mut backoff = self.opts.backoff_min;
+        let mut pending: Vec<Bytes> = match &cmd {
+            Command::LayIntents { ops, .. } | Command::CommitOnePhase { ops, .. } => {
+                ops.iter().map(|o| o.key().clone()).collect()
+            }
+            Command::ResolveIntents { keys, .. } => keys.clone(),
+            Command::HeartbeatTxn { txn, .. }
+            | Command::PushTxn { txn, .. }
+            | Command::CommitTxn { txn, .. }
+            | Command::AbortTxn { txn, .. } => vec![txn.anchor.clone()],
+            other => return Err(KvError::InvalidArgument(format!("not a transaction command: {other}"))),
+        };
+        let mut answers = Vec::new();
+        loop {
+            let groups = self.txn_group(pending.clone()).await?;
+            if groups.len() > 1 && matches!(cmd, Command::CommitOnePhase { .. }) {
+                return Err(KvError::InvalidArgument("a one-phase commit whose keys span ranges".into()));
+            }
+            let sends = groups.iter().map(|g| {
+                let piece = txn_piece(&cmd, g);
+                let route = g[0].clone();
+                async move { (self.txn_send(route, &piece).await, g) }
+            });
+            pending = Vec::new();
+            for (answer, group) in futures_util::future::join_all(sends).await {
+                match answer? {
+                    Some(a) => answers.push(a),
+                    None => pending.extend(group.iter().cloned()),
+                }
+            }
+            if pending.is_empty() {
+                return Ok(answers);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(KvError::DeadlineExceeded(format!(
+                    "{} keys of a transaction command kept moving between ranges",
+                    pending.len()
+                )));
+            }
+            tokio::time::sleep(backoff.min(deadline - now)).await;
+            backoff = (backoff * 2).min(self.opts.backoff_max);
+        }
+    }
+
     async fn write(&self, key: Bytes, ops: Vec<WriteOp>) -> Result<u64, KvError> {
         match self.call(Target::Key(key), method::KV_WRITE, &WriteRequest { ops }).await? {
             KvReply::Written { ts } => Ok(ts),
@@ -530,6 +655,31 @@ fn user_key(key: Bytes) -> Result<Bytes, KvError> {
     }
 }
 
+/// The part of a transaction command about `keys` (record commands are
+/// sent whole).
+fn txn_piece(cmd: &Command, keys: &[Bytes]) -> Command {
+    let wanted = |k: &Bytes| keys.binary_search(k).is_ok();
+    match cmd {
+        Command::LayIntents { ts, txn, ops } => Command::LayIntents {
+            ts: *ts,
+            txn: txn.clone(),
+            ops: ops.iter().filter(|o| wanted(o.key())).cloned().collect(),
+        },
+        Command::CommitOnePhase { ts, txn, ops } => Command::CommitOnePhase {
+            ts: *ts,
+            txn: txn.clone(),
+            ops: ops.iter().filter(|o| wanted(o.key())).cloned().collect(),
+        },
+        Command::ResolveIntents { ts, txn, keys: all, resolution } => Command::ResolveIntents {
+            ts: *ts,
+            txn: *txn,
+            keys: all.iter().filter(|k| wanted(k)).cloned().collect(),
+            resolution: *resolution,
+        },
+        other => other.clone(),
+    }
+}
+
 fn unexpected(reply: KvReply) -> KvError {
     KvError::Failed(format!("unexpected answer: {reply:?}"))
 }
@@ -589,6 +739,30 @@ mod tests {
                 _ => reply(&KvReply::NotLeader { leader: Some(4) }),
             }
         }
+    }
+
+    /// A multi-key transaction command keeps, per range, only the keys of
+    /// that range; record commands go whole.
+    #[test]
+    fn transaction_commands_split_by_keys() {
+        use crate::txn::{TxnId, TxnMeta};
+        let txn = TxnMeta::new(TxnId(7), "a", 10);
+        let put = |k: &str| WriteOp::Put { key: Bytes::copy_from_slice(k.as_bytes()), value: Bytes::from_static(b"v") };
+        let lay = Command::LayIntents { ts: 11, txn: txn.clone(), ops: vec![put("a"), put("m"), put("z")] };
+        let piece = txn_piece(&lay, &[Bytes::from_static(b"a"), Bytes::from_static(b"z")]);
+        assert_eq!(piece, Command::LayIntents { ts: 11, txn: txn.clone(), ops: vec![put("a"), put("z")] });
+        let resolve = Command::ResolveIntents {
+            ts: 12,
+            txn: txn.id,
+            keys: vec![Bytes::from_static(b"a"), Bytes::from_static(b"m")],
+            resolution: crate::raft::command::Resolution::Abort,
+        };
+        match txn_piece(&resolve, &[Bytes::from_static(b"m")]) {
+            Command::ResolveIntents { keys, .. } => assert_eq!(keys, vec![Bytes::from_static(b"m")]),
+            other => panic!("{other:?}"),
+        }
+        let commit = Command::CommitTxn { ts: 13, txn, commit_ts: 13, intents: vec![Bytes::from_static(b"a")] };
+        assert_eq!(txn_piece(&commit, &[Bytes::from_static(b"zz")]), commit);
     }
 
     /// A leader that once answered too late for one attempt is still the

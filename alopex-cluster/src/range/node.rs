@@ -78,6 +78,9 @@ pub struct RangeNode {
     /// `host_replica`, `drop_replica`), so a group being dropped is never
     /// restarted from its hosted record halfway through.
     hosting: tokio::sync::Mutex<()>,
+    /// The timestamp caches and latches of the ranges this node leads
+    /// (transactions, `crate::txn::serve`).
+    txn: crate::txn::serve::LeaderTxnState,
 }
 
 impl std::fmt::Debug for RangeNode {
@@ -104,7 +107,9 @@ impl RangeNode {
             opts,
             stopped: AtomicBool::new(false),
             hosting: tokio::sync::Mutex::new(()),
+            txn: Default::default(),
         });
+        node.txn.keep_history(node.raft.engine(), node.raft.now());
         node.host_recorded().await?;
         let weak = Arc::downgrade(&node);
         let interval = node.opts.maintenance_interval;
@@ -115,6 +120,7 @@ impl RangeNode {
                 if node.stopped.load(Ordering::Relaxed) {
                     return;
                 }
+                node.txn.keep_history(node.raft.engine(), node.raft.now());
                 if let Err(e) = node.host_recorded().await {
                     tracing::warn!(node = %node.id(), error = %e, "starting hosted ranges failed");
                 }
@@ -175,6 +181,12 @@ impl RangeNode {
     /// The node's gateway.
     pub fn kv(&self) -> &ClusterKv {
         &self.kv
+    }
+
+    /// The transactional state of the ranges this node leads (timestamp
+    /// caches, latches; see `crate::txn::serve`).
+    pub fn txn_state(&self) -> &crate::txn::serve::LeaderTxnState {
+        &self.txn
     }
 
     /// The tuning.
@@ -350,19 +362,22 @@ impl RangeNode {
                 }
                 Err(e) => bad(e),
             },
+            method::TXN_GET | method::TXN_SCAN | method::TXN_COMMAND => {
+                crate::txn::serve::serve(self, range, method, body).await
+            }
             other => KvReply::Failed(format!("unknown KV method {other}")),
         }
     }
 
     /// `Some(reply)` if a key of `keys` is not in the range's current span.
-    fn check_keys<'a>(&self, range: RangeId, keys: impl IntoIterator<Item = &'a Bytes>) -> Option<KvReply> {
+    pub(crate) fn check_keys<'a>(&self, range: RangeId, keys: impl IntoIterator<Item = &'a Bytes>) -> Option<KvReply> {
         let Some(shape) = self.shape(range) else { return Some(KvReply::RangeNotHere) };
         keys.into_iter()
             .any(|k| !shape.span.contains(k))
             .then_some(KvReply::KeyNotInRange { generation: shape.generation })
     }
 
-    async fn linearize(&self, range: RangeId) -> Option<KvReply> {
+    pub(crate) async fn linearize(&self, range: RangeId) -> Option<KvReply> {
         let group = self.raft.group(range)?;
         match group.raft.ensure_linearizable(ReadPolicy::ReadIndex).await {
             Ok(_) => None,
@@ -435,7 +450,12 @@ impl RangeNode {
         if let Some(reply) = self.check_keys(range, keys) {
             return reply;
         }
-        match self.raft.propose(range, make(self.raft.now())).await {
+        // Above every transactional read this leader served of the keys
+        // (`crate::txn::serve`), so a plain write never changes a
+        // transaction's snapshot.
+        let term = || crate::txn::serve::leader_term(self, range).ok();
+        let ts = self.txn.push_plain(range, term, keys, self.raft.now());
+        match self.raft.propose(range, make(ts)).await {
             Ok(CommandResponse::Applied { .. }) if conditional => KvReply::Conditional { ok: true, current: None },
             Ok(CommandResponse::Applied { ts }) => KvReply::Written { ts: ts.unwrap_or(0) },
             Ok(CommandResponse::ConditionFailed { current }) => KvReply::Conditional { ok: false, current },

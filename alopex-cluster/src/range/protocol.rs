@@ -16,9 +16,23 @@
 //! | 10 `PLACE_MOVE` | [`MoveRequest`] | [`KvReply::Status`] |
 //! | 11 `HOST_REPLICA` | [`HostRequest`] | [`KvReply::Done`] |
 //! | 12 `DROP_REPLICA` | empty | [`KvReply::Done`] |
+//! | 15 `TXN_GET` | [`TxnGetRequest`] | [`KvReply::TxnValue`] |
+//! | 16 `TXN_SCAN` | [`TxnScanRequest`] | [`KvReply::TxnRows`] |
+//! | 17 `TXN_COMMAND` | [`TxnCommandRequest`] | [`KvReply::TxnAnswer`] or [`KvReply::TxnKeysMoved`] |
 //!
 //! Methods 9 and 10 are served by the range's leader (placement, see
-//! `crate::node`); 11 and 12 by whichever node is called.
+//! `crate::node`); 11 and 12 by whichever node is called. (13 and 14 are
+//! Raft methods, see `raft::network::method`.)
+//!
+//! Methods 15-17 are the transactional ones (`docs/transactions.md`),
+//! served by the range's leader (`crate::txn::serve`): reads at a
+//! transaction's read timestamp through intents, recorded in the leader's
+//! timestamp cache, and the transaction commands of `crate::raft::Command`
+//! proposed through the range's log. A transaction command whose keys no
+//! longer all lie in the range answers [`KvReply::TxnKeysMoved`] instead of
+//! [`KvReply::KeyNotInRange`]: the gateway must split it again by range
+//! rather than resend the same body, which is what "key not in range"
+//! makes it do.
 //!
 //! Any of them may instead answer [`KvReply::NotLeader`] (with the leader
 //! if known), [`KvReply::KeyNotInRange`] (with the range's generation: a
@@ -29,7 +43,8 @@
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use crate::raft::{RangeSpan, WriteOp};
+use crate::raft::{Command, CommandResponse, RangeSpan, WriteOp};
+use crate::txn::{TxnId, TxnRead, TxnScan};
 
 /// RPC method numbers of the KV protocol.
 pub mod method {
@@ -53,6 +68,57 @@ pub mod method {
     /// Placement: stop and forget the range's group on the called node
     /// (body empty; answer [`super::KvReply::Done`]).
     pub const DROP_REPLICA: u16 = 12;
+    /// A transactional point read ([`super::TxnGetRequest`]; answer
+    /// [`super::KvReply::TxnValue`]).
+    pub const TXN_GET: u16 = 15;
+    /// A transactional scan of the range's part of a span
+    /// ([`super::TxnScanRequest`]; answer [`super::KvReply::TxnRows`]).
+    pub const TXN_SCAN: u16 = 16;
+    /// A transaction command proposed through the range's log
+    /// ([`super::TxnCommandRequest`]; answer [`super::KvReply::TxnAnswer`],
+    /// or [`super::KvReply::TxnKeysMoved`] when a key is not in the range).
+    pub const TXN_COMMAND: u16 = 17;
+}
+
+/// Reads one key at a transaction's read timestamp, through intents.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TxnGetRequest {
+    /// The key.
+    pub key: Bytes,
+    /// The read timestamp.
+    pub read_ts: u64,
+    /// The upper end of the uncertainty interval (`>= read_ts`).
+    pub limit: u64,
+    /// The reading transaction (its own intents are visible to it).
+    pub reader: Option<TxnId>,
+}
+
+/// Scans the range's part of `[start, end)` at a transaction's read
+/// timestamp, through intents.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TxnScanRequest {
+    /// Inclusive start; must lie in the range.
+    pub start: Bytes,
+    /// Exclusive end (`None`: to the end of the range).
+    pub end: Option<Bytes>,
+    /// The read timestamp.
+    pub read_ts: u64,
+    /// The upper end of the uncertainty interval.
+    pub limit: u64,
+    /// The reading transaction.
+    pub reader: Option<TxnId>,
+    /// The most rows to return.
+    pub max_rows: u32,
+}
+
+/// A transaction command for the range's log. The leader replaces the
+/// command's proposer timestamp (`ts`) with its own clock, and pushes a
+/// `LayIntents`' `write_ts` (and a one-phase commit's timestamp) above the
+/// reads its timestamp cache remembers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TxnCommandRequest {
+    /// One of the transaction commands (`LayIntents` .. `CommitOnePhase`).
+    pub cmd: Command,
 }
 
 /// A range's membership and shape as its leader reports it.
@@ -179,4 +245,24 @@ pub enum KvReply {
     Status(RangeStatus),
     /// Done (methods 11 and 12).
     Done,
+    /// What a transactional read found (method 15).
+    TxnValue(TxnRead),
+    /// What a transactional scan found in the range, and the range's end
+    /// (method 16).
+    TxnRows {
+        /// Rows, intents met, uncertainty, resume point.
+        scan: TxnScan,
+        /// The range's exclusive end (`None`: the end of its key space).
+        range_end: Option<Bytes>,
+    },
+    /// The answer of the range's state machine to a transaction command
+    /// (method 17), with a `LayIntents`' pushed `write_ts` as its applied
+    /// timestamp.
+    TxnAnswer(CommandResponse),
+    /// A key of the transaction command is not (or no longer) in the range:
+    /// split it again by range (method 17).
+    TxnKeysMoved {
+        /// The range's current generation.
+        generation: u64,
+    },
 }

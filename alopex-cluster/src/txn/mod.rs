@@ -13,15 +13,29 @@
 //! how a transactional read goes through intents ([`read`]), and what a
 //! leader remembers of the reads it served ([`ts_cache`]). The commands
 //! and their apply rules are in `crate::raft::command` and
-//! `crate::raft::apply_txn`; the coordinator comes next.
+//! `crate::raft::apply_txn`.
+//!
+//! On top of them, the two halves that make transactions run: a range
+//! leader serving transactional reads and commands with its timestamp
+//! cache ([`serve`]), and the coordinator that implements
+//! `alopex_core::KvStore`/`KvTxn` over the cluster ([`store`],
+//! [`coordinator`], with the handling of other transactions' intents in
+//! [`conflict`] and the serializable read refresh in [`refresh`]).
 
+pub mod conflict;
+pub mod coordinator;
 pub mod hlc;
 pub mod keys;
 pub mod meta;
 pub mod read;
+pub mod refresh;
+pub mod serve;
+pub mod store;
 pub mod ts_cache;
 
+pub use coordinator::ClusterTxn;
 pub use hlc::{ClockOffsetError, Hlc};
 pub use meta::{Intent, TxnId, TxnMeta, TxnRecord, TxnStatus};
 pub use read::{TxnRead, TxnScan, read_key, scan_span};
+pub use store::{ClusterStore, ClusterStoreOptions};
 pub use ts_cache::TimestampCache;

@@ -41,7 +41,7 @@ use super::keys::{intent_key, intent_user_key};
 use super::meta::{Intent, TxnId, TxnMeta};
 
 /// What a transactional read of one key found.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TxnRead {
     /// The committed value at the read timestamp (`None`: absent).
     Value(Option<Bytes>),
@@ -67,12 +67,34 @@ fn core_err(e: alopex_core::Error) -> io::Error {
     io::Error::other(e.to_string())
 }
 
+/// The newest value of a bookkeeping key (an intent, a record), whatever
+/// the engine's visible timestamp.
+///
+/// Not `Engine::get`: that reads at the engine's *visible* timestamp, which
+/// lags behind a write at a timestamp above it while another range's
+/// commit at a lower timestamp is still in flight on the same engine (each
+/// range applies at its own timestamps, concurrently). A range applying
+/// its entries one after another must see what its previous entry wrote,
+/// or two transactions could both lay an intent on one key.
+pub fn newest(engine: &Engine, key: &[u8]) -> io::Result<Option<Bytes>> {
+    Ok(engine.get_version(key, Timestamp::MAX).map_err(core_err)?.and_then(|e| e.value))
+}
+
 /// The intent on `key`, if any.
 pub fn intent_of(engine: &Engine, key: &[u8]) -> io::Result<Option<Intent>> {
-    match engine.get(&intent_key(key)).map_err(core_err)? {
+    match newest(engine, &intent_key(key))? {
         Some(v) => Ok(Some(crate::raft::codec::decode(&v)?)),
         None => Ok(None),
     }
+}
+
+/// The newest intents in `bounds` (intent keys), whatever the visible
+/// timestamp (see [`newest`]).
+pub fn intents_in(engine: &Engine, bounds: alopex_core::KeyBounds) -> impl Iterator<Item = io::Result<(Bytes, Bytes)>> {
+    engine.scan_versions(bounds, Timestamp::MAX).filter_map(|e| match e {
+        Ok(e) => e.value.map(|v| Ok((e.key, v))),
+        Err(e) => Some(Err(core_err(e))),
+    })
 }
 
 /// Reads `key` at `ts` for `reader` (`None`: a non-transactional read),
@@ -104,7 +126,7 @@ pub fn read_key(
 }
 
 /// What a transactional scan of a span found.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TxnScan {
     /// The rows visible to the reader, in key order: committed values at
     /// the read timestamp with the reader's own intents applied.
@@ -135,8 +157,8 @@ pub fn scan_span(
     let mut own: BTreeMap<Bytes, Option<Bytes>> = BTreeMap::new();
     let mut others: Vec<(Bytes, TxnMeta)> = Vec::new();
     let lock_bounds = (Bound::Included(intent_key(start)), Bound::Excluded(intent_key(end)));
-    for e in engine.scan(lock_bounds, false) {
-        let (k, v) = e.map_err(core_err)?;
+    for e in intents_in(engine, lock_bounds) {
+        let (k, v) = e?;
         let key = Bytes::copy_from_slice(intent_user_key(&k).unwrap_or_default());
         let intent: Intent = crate::raft::codec::decode(&v)?;
         if Some(intent.txn.id) == reader {

@@ -1,0 +1,691 @@
+//! # `ClusterTxn`: the coordinator of one transaction
+//!
+//! A [`ClusterTxn`] is `alopex_core::KvTxn` over the cluster: it reads at
+//! its read timestamp through the ranges' leaders, buffers its writes, and
+//! commits them atomically across ranges (`docs/transactions.md`):
+//!
+//! - **reads** go to the leader of each key's range at `read_ts` with the
+//!   uncertainty limit `read_ts + max_offset`; own writes are answered from
+//!   the buffer and merged into scans. An intent of another transaction is
+//!   settled by `conflict.rs` (push, or resolve and read again). A version
+//!   in the uncertainty interval moves the read timestamp above it: at once
+//!   if the transaction has not read anything yet, else after a read
+//!   refresh (`refresh.rs`) shows that everything it read reads the same
+//!   at the new timestamp; if something changed, [`Error::Conflict`] (the
+//!   caller retries the transaction). `multi_get` reads its keys concurrently and counts as one
+//!   read, so a transaction that starts with one `multi_get` never restarts
+//!   for uncertainty. A key (or span) the transaction has read once is
+//!   read again **without** an uncertainty interval: any version of it
+//!   newer than the snapshot was laid as an intent after that first read
+//!   (an intent met then was settled: pushed above the snapshot, or
+//!   resolved and judged), so its transaction committed after this one
+//!   began and is rightly invisible. That is what makes a repeated read
+//!   return the same value while others commit, instead of a restart;
+//! - **writes are buffered** until commit: nothing reaches a range before
+//!   the outcome is being decided, so an open transaction holds no locks and
+//!   an abandoned one leaves nothing behind, and a transaction whose writes
+//!   fall in one range commits in one Raft round trip
+//!   (`CommitOnePhase`, no record, no resolution);
+//! - **commit across ranges**: the record's anchor is the first written key.
+//!   A heartbeat task keeps the record alive from the moment intents are
+//!   laid until the outcome is decided. Intents are laid in every range
+//!   concurrently (`LayIntents`, split by the gateway), each range answering
+//!   its `write_ts` pushed above the reads it served; the record is then
+//!   committed (`CommitTxn`) at the highest of them, or higher if a reader
+//!   pushed it; the intents are resolved in the background (the record
+//!   keeps their keys, so a reader that meets one can finish the job).
+//!   A refused intent (`WriteConflict`) is settled by wound-wait; a key
+//!   written after the snapshot (`WriteTooOld`) is a serialization failure,
+//!   [`Error::Conflict`]. On any failure after intents were laid, the record
+//!   is aborted and the intents resolved away, in the background; if the
+//!   record turns out committed (a commit whose answer was lost), they are
+//!   resolved as committed instead.
+//!
+//! **Serializable** transactions keep what they read (`refresh.rs`) and,
+//! when their commit timestamp ends above their read timestamp, read it
+//! all again at the commit timestamp after laying their intents and before
+//! committing the record; a change is a serialization failure
+//! ([`Error::Conflict`]). They always commit in two phases (the refresh
+//! needs the intents in place and the commit timestamp known).
+//!
+//! Every method blocks on the store's runtime handle: call it off the
+//! runtime's worker threads (see `store.rs`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use alopex_core::clock::physical_ms;
+use alopex_core::{Error, IsolationLevel, KeyBounds, KvTxn, Result, Timestamp};
+
+use super::conflict::{Settled, WriteSettle, record_command, resolve, settle_for_read, settle_for_write};
+use super::meta::{TxnId, TxnMeta, TxnStatus};
+use super::read::TxnRead;
+use super::refresh::{ReadLog, refresh};
+use super::serve::{end_of, start_of};
+use super::store::{StoreShared, kv_err};
+use crate::raft::command::Resolution;
+use crate::raft::{Command, CommandResponse, WriteOp};
+use crate::range::keys;
+use crate::range::protocol::{TxnGetRequest, TxnScanRequest};
+
+/// Reads of one call that may be retried after settling intents, before
+/// the transaction gives up with a conflict.
+const MAX_READ_ROUNDS: usize = 64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Active,
+    Done,
+}
+
+/// One transaction over the cluster. See the module documentation.
+pub struct ClusterTxn {
+    shared: Arc<StoreShared>,
+    id: TxnId,
+    read_ts: Timestamp,
+    limit: Timestamp,
+    /// Whether a read has returned anything to the caller (the read
+    /// timestamp may not move any more).
+    observed: bool,
+    writes: BTreeMap<Bytes, Option<Bytes>>,
+    state: State,
+    /// Keys and spans read already: read again with no uncertainty.
+    seen_keys: std::collections::BTreeSet<Bytes>,
+    seen_spans: Vec<(Bytes, Bytes)>,
+    /// What was read from the ranges (`refresh.rs`): refreshed at commit
+    /// when serializable, and to move the snapshot past an uncertain value.
+    reads: ReadLog,
+    serializable: bool,
+}
+
+impl std::fmt::Debug for ClusterTxn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterTxn")
+            .field("id", &self.id)
+            .field("read_ts", &self.read_ts)
+            .field("writes", &self.writes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClusterTxn {
+    pub(crate) fn begin(shared: Arc<StoreShared>, isolation: IsolationLevel) -> ClusterTxn {
+        let read_ts = shared.clock.now();
+        let limit = shared.clock.uncertainty_limit(read_ts);
+        ClusterTxn {
+            shared,
+            id: TxnId::random(),
+            read_ts,
+            limit,
+            observed: false,
+            writes: BTreeMap::new(),
+            state: State::Active,
+            seen_keys: Default::default(),
+            seen_spans: Vec::new(),
+            reads: ReadLog::default(),
+            serializable: isolation == IsolationLevel::Serializable,
+        }
+    }
+
+    /// The transaction's id.
+    pub fn id(&self) -> TxnId {
+        self.id
+    }
+
+    /// Fault injection for tests: lays this transaction's intents as a
+    /// commit would and then stops, as a coordinator that crashes between
+    /// laying its intents and committing its record: no heartbeat, no
+    /// commit, no cleanup. Its record expires after the liveness period and
+    /// the first reader or writer that meets an intent aborts and resolves
+    /// it.
+    pub fn crash_after_laying_intents(mut self) -> Result<()> {
+        self.check_active()?;
+        self.state = State::Done;
+        let meta = self.meta();
+        let ops = self.ops();
+        let shared = Arc::clone(&self.shared);
+        shared.handle.clone().block_on(async move {
+            match lay_intents(&shared, &meta, &ops).await? {
+                Ok(_) => Ok(()),
+                Err((key, existing_ts)) => Err(too_old(&key, existing_ts)),
+            }
+        })
+    }
+
+    fn check_active(&self) -> Result<()> {
+        match self.state {
+            State::Active => Ok(()),
+            State::Done => Err(Error::InvalidArgument("the transaction has already committed or rolled back".into())),
+        }
+    }
+
+    fn meta(&self) -> TxnMeta {
+        let anchor = self.writes.keys().next().cloned().unwrap_or_default();
+        TxnMeta {
+            id: self.id,
+            anchor,
+            read_ts: self.read_ts,
+            write_ts: self.read_ts,
+            liveness_ms: self.shared.opts.liveness.as_millis() as u64,
+        }
+    }
+
+    fn ops(&self) -> Vec<WriteOp> {
+        self.writes
+            .iter()
+            .map(|(k, v)| match v {
+                Some(value) => WriteOp::Put { key: k.clone(), value: value.clone() },
+                None => WriteOp::Delete { key: k.clone() },
+            })
+            .collect()
+    }
+
+    /// The uncertainty limit of a read of `key`.
+    fn limit_for(&self, key: &Bytes) -> Timestamp {
+        let seen = self.seen_keys.contains(key) || self.seen_spans.iter().any(|(s, e)| s <= key && key < e);
+        if seen { self.read_ts } else { self.limit }
+    }
+
+    /// The uncertainty limit of a scan of `[start, end)`.
+    fn limit_for_span(&self, start: &Bytes, end: &Bytes) -> Timestamp {
+        if self.seen_spans.iter().any(|(s, e)| s <= start && end <= e) { self.read_ts } else { self.limit }
+    }
+
+    /// A version at `existing_ts` is in the uncertainty interval: move the
+    /// read timestamp to it. If something was read already, only after a
+    /// refresh shows it all reads the same there (else a conflict).
+    async fn restart_read(&mut self, existing_ts: Timestamp) -> Result<()> {
+        self.shared.observe(existing_ts);
+        let new_ts = self.read_ts.max(existing_ts);
+        if self.observed
+            && !self.reads.is_empty()
+            && !refresh(&self.shared, self.id, &self.reads, new_ts).await.map_err(kv_err)?
+        {
+            return Err(Error::Conflict(format!(
+                "a value committed at {existing_ts}, within the clock uncertainty of this transaction's snapshot \
+                 ({}), cannot be ordered against what it read already, which changed since; retry the transaction",
+                self.read_ts
+            )));
+        }
+        self.read_ts = new_ts;
+        self.limit = self.limit.max(self.read_ts);
+        Ok(())
+    }
+
+    /// Reads `keys` (none of them buffered) concurrently.
+    async fn read_keys(&mut self, keys: &[Bytes]) -> Result<Vec<Option<Bytes>>> {
+        let shared = Arc::clone(&self.shared);
+        // Keys an earlier round of this call found clean (a value, no
+        // intent, nothing uncertain): a version of one of them that
+        // appears later belongs to an intent laid after that read, so it
+        // is read again with no uncertainty (the rule for keys read by
+        // earlier calls, in the module documentation). Without it, a
+        // restart above one uncertain key met new versions of the others
+        // for as long as the interval lasted.
+        let mut clean = vec![false; keys.len()];
+        for _ in 0..MAX_READ_ROUNDS {
+            let reads = keys.iter().zip(&clean).map(|(k, clean)| {
+                let limit = if *clean { self.read_ts } else { self.limit_for(k) };
+                let req = TxnGetRequest { key: k.clone(), read_ts: self.read_ts, limit, reader: Some(self.id) };
+                shared.kv().txn_get(req)
+            });
+            let answers = futures_util::future::join_all(reads).await;
+            let mut values = Vec::with_capacity(keys.len());
+            let mut uncertain = None;
+            let mut met = Vec::new();
+            for (i, (key, answer)) in keys.iter().zip(answers).enumerate() {
+                match answer.map_err(kv_err)? {
+                    TxnRead::Value(v) | TxnRead::Own(v) => {
+                        clean[i] = true;
+                        values.push(v)
+                    }
+                    TxnRead::Intent { txn, committed } => {
+                        // The value below stands if the holder is pushed.
+                        values.push(committed);
+                        met.push((key, txn));
+                    }
+                    TxnRead::Uncertain { existing_ts } => uncertain = uncertain.max(Some(existing_ts)),
+                }
+            }
+            if let Some(ts) = uncertain {
+                self.restart_read(ts).await?;
+                continue;
+            }
+            let read_ts = self.read_ts;
+            let settled = futures_util::future::join_all(
+                met.iter().map(|(key, txn)| settle_for_read(&shared, key, txn, read_ts)),
+            )
+            .await;
+            let mut again = false;
+            for s in settled {
+                again |= s.map_err(kv_err)? == Settled::Resolved;
+            }
+            if !again {
+                self.observed = true;
+                self.seen_keys.extend(keys.iter().cloned());
+                self.reads.keys.extend(keys.iter().cloned().zip(values.iter().cloned()));
+                return Ok(values);
+            }
+        }
+        Err(Error::Conflict("reads kept meeting new intents; retry the transaction".into()))
+    }
+
+    /// Up to `want` committed rows of `[start, end)` at the read timestamp,
+    /// across ranges, intents settled.
+    async fn scan_cluster(&mut self, start: &Bytes, end: &Bytes, want: usize) -> Result<Vec<(Bytes, Bytes)>> {
+        let shared = Arc::clone(&self.shared);
+        let page = shared.opts.scan_page.max(1);
+        let mut rounds = 0;
+        'restart: loop {
+            let mut rows = Vec::new();
+            let mut cursor = start.clone();
+            while rows.len() < want && cursor < *end {
+                rounds += 1;
+                if rounds > MAX_READ_ROUNDS * 16 {
+                    return Err(Error::Conflict("a scan kept meeting new intents; retry the transaction".into()));
+                }
+                let req = TxnScanRequest {
+                    start: cursor.clone(),
+                    end: Some(end.clone()),
+                    read_ts: self.read_ts,
+                    limit: self.limit_for_span(&cursor, end),
+                    reader: Some(self.id),
+                    max_rows: u32::try_from((want - rows.len()).min(page)).unwrap_or(u32::MAX),
+                };
+                let (scan, range_end) = shared.kv().txn_scan_range(req).await.map_err(kv_err)?;
+                if let Some(ts) = scan.uncertain {
+                    self.restart_read(ts).await?;
+                    continue 'restart;
+                }
+                let read_ts = self.read_ts;
+                let settled = futures_util::future::join_all(
+                    scan.intents.iter().map(|(key, txn)| settle_for_read(&shared, key, txn, read_ts)),
+                )
+                .await;
+                let mut again = false;
+                for s in settled {
+                    again |= s.map_err(kv_err)? == Settled::Resolved;
+                }
+                if again {
+                    continue;
+                }
+                rows.extend(scan.rows);
+                cursor = match (scan.resume, range_end) {
+                    (Some(resume), _) => resume,
+                    (None, Some(e)) if e > cursor && keys::is_user_key(&e) => e,
+                    _ => end.clone(),
+                };
+            }
+            self.observed = true;
+            // What was covered: up to the cursor (everything, if done).
+            let covered = if rows.len() < want { end.clone() } else { cursor.min(end.clone()) };
+            if *start < covered {
+                self.reads.spans.push((start.clone(), covered.clone(), rows.clone()));
+                self.seen_spans.push((start.clone(), covered));
+            }
+            return Ok(rows);
+        }
+    }
+
+    async fn scan_async(&mut self, range: KeyBounds, reverse: bool, limit: usize) -> Result<Vec<(Bytes, Bytes)>> {
+        let start = start_of(&range.0);
+        let end = end_of(&range.1).min(Bytes::from_static(keys::USER_END));
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let own: Vec<(Bytes, Option<Bytes>)> =
+            self.writes.range(start.clone()..end.clone()).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let deletes = own.iter().filter(|(_, v)| v.is_none()).count();
+        // Forward with a limit: the first `limit` rows after own deletes
+        // lie within the first `limit + deletes` committed ones. Reverse
+        // scans read the whole span (ranges scan forward only).
+        let want = if limit == 0 || reverse { usize::MAX } else { limit.saturating_add(deletes) };
+        let committed = self.scan_cluster(&start, &end, want).await?;
+        let mut merged: BTreeMap<Bytes, Bytes> = committed.into_iter().collect();
+        for (k, v) in own {
+            match v {
+                Some(v) => merged.insert(k, v),
+                None => merged.remove(&k),
+            };
+        }
+        let take = if limit == 0 { usize::MAX } else { limit };
+        Ok(if reverse {
+            merged.into_iter().rev().take(take).collect()
+        } else {
+            merged.into_iter().take(take).collect()
+        })
+    }
+
+    async fn commit_async(&mut self) -> Result<Timestamp> {
+        if self.writes.is_empty() {
+            return Ok(self.read_ts);
+        }
+        loop {
+            match self.try_commit().await? {
+                Ok(ts) => {
+                    self.shared.commit_wait(ts).await;
+                    self.shared.observe(ts);
+                    return Ok(ts);
+                }
+                // A key was written after the snapshot, but the transaction
+                // read nothing: it is as if it began later. Move the read
+                // timestamp above the write and commit again (its intents
+                // already laid are laid again with the new timestamps).
+                Err(existing_ts) => {
+                    self.shared.observe(existing_ts);
+                    self.read_ts = self.read_ts.max(existing_ts);
+                    self.limit = self.limit.max(self.read_ts);
+                }
+            }
+        }
+    }
+
+    /// One attempt to commit; `Ok(Err(ts))`: a key was written at `ts`,
+    /// after the snapshot, and the transaction read nothing (retry above
+    /// it); a transaction that read something answers a conflict instead.
+    async fn try_commit(&mut self) -> Result<std::result::Result<Timestamp, Timestamp>> {
+        let retry_too_old = !self.observed;
+        let shared = Arc::clone(&self.shared);
+        let meta = self.meta();
+        let ops = self.ops();
+        let groups = shared.kv().txn_group(self.writes.keys().cloned()).await.map_err(kv_err)?;
+        // Serializable needs a refresh between laying the intents and
+        // committing, which the one-phase path has no room for.
+        if groups.len() == 1 && !self.serializable {
+            loop {
+                let cmd = Command::CommitOnePhase { ts: shared.clock.now(), txn: meta.clone(), ops: ops.clone() };
+                match shared.kv().txn_send(meta.anchor.clone(), &cmd).await.map_err(kv_err)? {
+                    Some(CommandResponse::Applied { ts: Some(ts) }) => {
+                        shared.observe(ts);
+                        return Ok(Ok(ts));
+                    }
+                    Some(CommandResponse::WriteConflict { key, txn }) => {
+                        write_settled(settle_for_write(&shared, &key, &txn, &meta).await)?;
+                    }
+                    Some(CommandResponse::WriteTooOld { key, existing_ts }) => {
+                        shared.observe(existing_ts);
+                        if retry_too_old {
+                            return Ok(Err(existing_ts));
+                        }
+                        return Err(too_old(&key, existing_ts));
+                    }
+                    Some(other) => {
+                        return Err(Error::Io(std::io::Error::other(format!("one-phase commit: {other:?}"))));
+                    }
+                    None => break, // a split moved some keys: commit in two phases
+                }
+            }
+        }
+        let reads = self.serializable.then_some(&self.reads);
+        two_phase(&shared, meta, ops, retry_too_old, reads).await
+    }
+}
+
+fn too_old(key: &Bytes, existing_ts: Timestamp) -> Error {
+    Error::Conflict(format!(
+        "key {key:?} was written at {existing_ts}, after this transaction's snapshot (serialization failure); \
+         retry the transaction"
+    ))
+}
+
+fn write_settled(r: std::result::Result<(), WriteSettle>) -> Result<()> {
+    match r {
+        Ok(()) => Ok(()),
+        Err(WriteSettle::Lose(m)) => Err(Error::Conflict(m)),
+        Err(WriteSettle::Kv(e)) => Err(kv_err(e)),
+    }
+}
+
+/// Lays `meta`'s intents for `ops` in every range, settling conflicts;
+/// answers the highest `write_ts` the ranges answered, or the key and
+/// timestamp of a write newer than the snapshot (`WriteTooOld`).
+async fn lay_intents(
+    shared: &StoreShared,
+    meta: &TxnMeta,
+    ops: &[WriteOp],
+) -> Result<std::result::Result<Timestamp, (Bytes, Timestamp)>> {
+    'lay: loop {
+        let cmd = Command::LayIntents { ts: shared.clock.now(), txn: meta.clone(), ops: ops.to_vec() };
+        let mut write_ts = meta.write_ts;
+        for answer in shared.kv().txn_command(cmd).await.map_err(kv_err)? {
+            match answer {
+                CommandResponse::Applied { ts } => write_ts = write_ts.max(ts.unwrap_or(0)),
+                CommandResponse::WriteConflict { key, txn } => {
+                    write_settled(settle_for_write(shared, &key, &txn, meta).await)?;
+                    // Laying is idempotent for our own intents: lay all again.
+                    continue 'lay;
+                }
+                CommandResponse::WriteTooOld { key, existing_ts } => {
+                    shared.observe(existing_ts);
+                    return Ok(Err((key, existing_ts)));
+                }
+                other => return Err(Error::Io(std::io::Error::other(format!("laying intents: {other:?}")))),
+            }
+        }
+        shared.observe(write_ts);
+        return Ok(Ok(write_ts));
+    }
+}
+
+/// The two-phase commit: intents, record, resolution. With
+/// `retry_too_old`, a key written after the snapshot answers `Ok(Err(ts))`
+/// and leaves the intents laid so far in place (the caller lays them again
+/// with a later snapshot).
+async fn two_phase(
+    shared: &Arc<StoreShared>,
+    mut meta: TxnMeta,
+    ops: Vec<WriteOp>,
+    retry_too_old: bool,
+    reads: Option<&ReadLog>,
+) -> Result<std::result::Result<Timestamp, Timestamp>> {
+    let keys: Vec<Bytes> = ops.iter().map(|o| o.key().clone()).collect();
+    let heartbeat = Heartbeat::start(shared, &meta).await;
+    let mut retry_at = None;
+    let outcome = async {
+        let mut commit_ts = match lay_intents(shared, &meta, &ops).await? {
+            Ok(ts) => ts,
+            Err((_, existing_ts)) if retry_too_old => {
+                retry_at = Some(existing_ts);
+                return Ok(0);
+            }
+            Err((key, existing_ts)) => return Err(too_old(&key, existing_ts)),
+        };
+        loop {
+            if let Some(log) = reads
+                && commit_ts > meta.read_ts
+                && !log.is_empty()
+                && !refresh(shared, meta.id, log, commit_ts).await.map_err(kv_err)?
+            {
+                return Err(Error::Conflict(format!(
+                    "serialization failure: a value this transaction read changed between its snapshot ({}) and \
+                     its commit timestamp ({commit_ts}); retry the transaction",
+                    meta.read_ts
+                )));
+            }
+            meta.write_ts = commit_ts;
+            let cmd =
+                Command::CommitTxn { ts: shared.clock.now(), txn: meta.clone(), commit_ts, intents: keys.clone() };
+            let record = record_command(shared, cmd).await.map_err(kv_err)?;
+            match record.status {
+                TxnStatus::Committed { commit_ts } => return Ok(commit_ts),
+                TxnStatus::Aborted => {
+                    return Err(Error::Conflict(
+                        "the transaction was aborted by a concurrent one (wounded, or its record expired); retry it"
+                            .into(),
+                    ));
+                }
+                TxnStatus::Pending if record.min_commit_ts > commit_ts => {
+                    // A reader pushed it: commit above that reader.
+                    commit_ts = record.min_commit_ts;
+                    shared.observe(commit_ts);
+                }
+                TxnStatus::Pending => {
+                    return Err(Error::Io(std::io::Error::other("the transaction record refused the commit")));
+                }
+            }
+        }
+    }
+    .await;
+    heartbeat.stop();
+    if let Some(existing_ts) = retry_at {
+        return Ok(Err(existing_ts));
+    }
+    let finisher = Arc::clone(shared);
+    match outcome {
+        Ok(commit_ts) => {
+            shared.observe(commit_ts);
+            shared.handle.spawn(async move {
+                let resolution = Resolution::Commit { commit_ts };
+                if let Err(e) = resolve(&finisher, &meta, keys, resolution).await {
+                    tracing::debug!(txn = %meta.id, error = %e, "resolving committed intents (readers will finish)");
+                }
+            });
+            Ok(Ok(commit_ts))
+        }
+        Err(e) => {
+            shared.handle.spawn(async move { finish_failed(&finisher, meta, keys).await });
+            Err(e)
+        }
+    }
+}
+
+/// After a failed commit: aborts the record (unless it committed after all)
+/// and resolves the intents as it says.
+async fn finish_failed(shared: &StoreShared, meta: TxnMeta, keys: Vec<Bytes>) {
+    let abort = Command::AbortTxn { ts: shared.clock.now(), txn: meta.clone(), if_expired: false };
+    let resolution = match record_command(shared, abort).await {
+        Ok(r) => match r.status {
+            TxnStatus::Committed { commit_ts } => Resolution::Commit { commit_ts },
+            TxnStatus::Aborted => Resolution::Abort,
+            TxnStatus::Pending => return,
+        },
+        Err(e) => {
+            tracing::debug!(txn = %meta.id, error = %e, "aborting a failed transaction (its record will expire)");
+            return;
+        }
+    };
+    if let Err(e) = resolve(shared, &meta, keys, resolution).await {
+        tracing::debug!(txn = %meta.id, error = %e, "resolving a failed transaction's intents");
+    }
+}
+
+/// The task that heartbeats a record while its intents are out.
+struct Heartbeat {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Heartbeat {
+    /// Heartbeats once at once if the implicit record (heartbeat at the read
+    /// timestamp) is past half its liveness, then every third of it.
+    async fn start(shared: &Arc<StoreShared>, meta: &TxnMeta) -> Heartbeat {
+        let beat =
+            |shared: &StoreShared, meta: &TxnMeta| Command::HeartbeatTxn { ts: shared.clock.now(), txn: meta.clone() };
+        let age_ms = physical_ms(shared.clock.now()).saturating_sub(physical_ms(meta.read_ts));
+        if age_ms > meta.liveness_ms / 2
+            && let Err(e) = record_command(shared, beat(shared, meta)).await
+        {
+            tracing::debug!(txn = %meta.id, error = %e, "first heartbeat failed");
+        }
+        let every = Duration::from_millis((meta.liveness_ms / 3).max(1));
+        let shared = Arc::clone(shared);
+        let meta = meta.clone();
+        let task = shared.handle.clone().spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match record_command(&shared, beat(&shared, &meta)).await {
+                    Ok(r) if r.status.is_final() => return,
+                    Ok(_) => {}
+                    Err(e) => tracing::debug!(txn = %meta.id, error = %e, "heartbeat failed"),
+                }
+            }
+        });
+        Heartbeat { task }
+    }
+
+    fn stop(self) {
+        self.task.abort();
+    }
+}
+
+impl KvTxn for ClusterTxn {
+    fn read_ts(&self) -> Timestamp {
+        self.read_ts
+    }
+
+    fn get(&mut self, key: &[u8]) -> Result<Option<Bytes>> {
+        self.check_active()?;
+        if let Some(v) = self.writes.get(key) {
+            return Ok(v.clone());
+        }
+        let keys = [Bytes::copy_from_slice(key)];
+        let handle = self.shared.handle.clone();
+        Ok(handle.block_on(self.read_keys(&keys))?.pop().flatten())
+    }
+
+    fn multi_get(&mut self, keys: &[Bytes]) -> Result<Vec<Option<Bytes>>> {
+        self.check_active()?;
+        let remote: Vec<Bytes> = keys.iter().filter(|k| !self.writes.contains_key(*k)).cloned().collect();
+        let handle = self.shared.handle.clone();
+        let mut read =
+            if remote.is_empty() { Vec::new() } else { handle.block_on(self.read_keys(&remote))? }.into_iter();
+        Ok(keys
+            .iter()
+            .map(|k| match self.writes.get(k) {
+                Some(v) => v.clone(),
+                None => read.next().flatten(),
+            })
+            .collect())
+    }
+
+    fn scan(&mut self, range: KeyBounds, reverse: bool, limit: usize) -> Result<Vec<(Bytes, Bytes)>> {
+        self.check_active()?;
+        let handle = self.shared.handle.clone();
+        handle.block_on(self.scan_async(range, reverse, limit))
+    }
+
+    fn put(&mut self, key: Bytes, value: Bytes) -> Result<()> {
+        self.check_active()?;
+        check_user_key(&key)?;
+        self.writes.insert(key, Some(value));
+        Ok(())
+    }
+
+    fn delete(&mut self, key: Bytes) -> Result<()> {
+        self.check_active()?;
+        check_user_key(&key)?;
+        self.writes.insert(key, None);
+        Ok(())
+    }
+
+    fn delete_range(&mut self, range: KeyBounds) -> Result<()> {
+        for (key, _) in self.scan(range, false, 0)? {
+            self.writes.insert(key, None);
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<Timestamp> {
+        self.check_active()?;
+        self.state = State::Done;
+        let handle = self.shared.handle.clone();
+        handle.block_on(self.commit_async())
+    }
+
+    fn rollback(&mut self) -> Result<()> {
+        // Nothing reached a range: writes are buffered until commit.
+        self.state = State::Done;
+        self.writes.clear();
+        Ok(())
+    }
+}
+
+fn check_user_key(key: &[u8]) -> Result<()> {
+    if keys::is_user_key(key) {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(format!("key {key:?} is reserved (user keys sort below FF FF FE)")))
+    }
+}
