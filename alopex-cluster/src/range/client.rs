@@ -384,10 +384,11 @@ impl ClusterKv {
         keys.dedup();
         let mut groups: Vec<Vec<Bytes>> = Vec::new();
         let mut current: Option<RangeDescriptor> = None;
+        let deadline = Instant::now() + self.opts.deadline;
         for key in keys {
             match &current {
                 Some(d) if d.span.contains(&key) => {}
-                _ => current = Some(self.descriptor(&Target::Key(key.clone())).await?),
+                _ => current = Some(self.descriptor(&Target::Key(key.clone()), deadline).await?),
             }
             match (groups.last_mut(), current.as_ref()) {
                 (Some(g), Some(d)) if g.first().is_some_and(|f| d.span.contains(f)) => g.push(key),
