@@ -42,6 +42,7 @@ mod dml;
 mod filter;
 mod hash_join;
 mod insert;
+mod insert_values;
 mod join;
 mod limit;
 mod lookup_join;
@@ -184,6 +185,19 @@ pub type StatsHandle = Arc<Mutex<Vec<NodeStats>>>;
 /// result), which lets scans read in large pages; see [`build_lazy`].
 pub fn build(node: &Node, stats: Option<StatsHandle>) -> Result<Box<dyn Executor>> {
     build_root(node, stats, true)
+}
+
+/// Builds the operator tree for a statement's cached `plan` (read to the
+/// end, as [`build`]). `INSERT … VALUES` runs from the shared plan
+/// itself instead of copies of its rows (see `insert_values.rs`).
+pub(crate) fn build_statement<P>(plan: P) -> Result<Box<dyn Executor>>
+where
+    P: std::ops::Deref<Target = crate::plan::Plan> + Send + 'static,
+{
+    if insert_values::applies(&plan) {
+        return Ok(Box::new(insert_values::InsertValuesExec::new(plan)));
+    }
+    build(&plan.root, None)
 }
 
 /// Like [`build`], for a consumer that may stop after a row or two (a
