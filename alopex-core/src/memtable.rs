@@ -29,6 +29,7 @@ use crate::error::Result;
 use crate::key::{Entry, Timestamp};
 
 mod max_key;
+pub(crate) mod pack;
 
 /// Bytes charged per entry on top of key and value (node, pointers, Arc).
 const ENTRY_OVERHEAD: usize = 64;

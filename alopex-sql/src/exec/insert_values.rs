@@ -91,7 +91,6 @@ mod tests {
 
     use super::*;
     use crate::exec::test_support::{col, ints, rows, run_in, scan_all, table, with_cx};
-    use crate::plan::Plan;
 
     fn plan(root: Node) -> Arc<Plan> {
         Arc::new(Plan { root, columns: vec![], param_types: vec![] })
