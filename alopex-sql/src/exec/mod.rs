@@ -375,9 +375,14 @@ pub(crate) fn eval_pred(expr: &Expr, row: &[Value], cx: &mut ExecContext<'_>) ->
     Ok(matches!(eval_expr(expr, row, cx)?, Value::Bool(true)))
 }
 
-/// Evaluates every expression of `exprs` over `row`.
+/// Evaluates every expression of `exprs` over `row`. The output is sized
+/// up front (collecting through `Result` would start small and grow).
 pub(crate) fn eval_row(exprs: &[Expr], row: &[Value], cx: &mut ExecContext<'_>) -> Result<Row> {
-    exprs.iter().map(|e| eval_expr(e, row, cx)).collect()
+    let mut out = Vec::with_capacity(exprs.len());
+    for e in exprs {
+        out.push(eval_expr(e, row, cx)?);
+    }
+    Ok(out)
 }
 
 /// True when `value` already is a value of `ty` that any cast or assignment
