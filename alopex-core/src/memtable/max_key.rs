@@ -17,9 +17,10 @@
 //! the search runs as before.
 //!
 //! The two words are published as a *seqlock*: a writer makes the sequence
-//! odd, stores both words, and makes it even again; a reader retries until
-//! it reads the same even sequence before and after the words. Readers
-//! never write shared memory, so concurrent readers do not contend, and the
+//! odd, stores both words, and makes it even again; a reader trusts the
+//! words only if it read the same even sequence before and after them, and
+//! otherwise just searches (it never waits on a writer). Readers never
+//! write shared memory, so concurrent readers do not contend, and the
 //! writers (committers inserting concurrently, each only when its key
 //! raises the bound) serialize on a small mutex.
 //!
@@ -53,25 +54,23 @@ pub(super) struct MaxKey {
 }
 
 impl MaxKey {
-    /// The largest prefix (`[0, 0]` when nothing was inserted).
-    pub(super) fn get(&self) -> [u64; 2] {
-        loop {
-            let before = self.seq.load(Ordering::Acquire);
-            if before & 1 == 1 {
-                std::hint::spin_loop();
-                continue;
-            }
-            let value = [self.hi.load(Ordering::Relaxed), self.lo.load(Ordering::Relaxed)];
-            fence(Ordering::Acquire);
-            if self.seq.load(Ordering::Relaxed) == before {
-                return value;
-            }
+    /// The largest prefix (`[0, 0]` when nothing was inserted), or None
+    /// when a writer is storing it right now. Readers never wait for a
+    /// writer (one preempted halfway would stall them): they take None as
+    /// "unknown" and search the skiplist as before.
+    pub(super) fn get(&self) -> Option<[u64; 2]> {
+        let before = self.seq.load(Ordering::Acquire);
+        if before & 1 == 1 {
+            return None;
         }
+        let value = [self.hi.load(Ordering::Relaxed), self.lo.load(Ordering::Relaxed)];
+        fence(Ordering::Acquire);
+        (self.seq.load(Ordering::Relaxed) == before).then_some(value)
     }
 
     /// Raises the bound to `prefix` if it is larger.
     pub(super) fn raise(&self, prefix: [u64; 2]) {
-        if prefix <= self.get() {
+        if self.get().is_some_and(|current| prefix <= current) {
             return;
         }
         let _writer = self.write.lock();
@@ -88,8 +87,9 @@ impl MaxKey {
     }
 
     /// True when `key` is greater than every key whose prefix was raised.
+    /// False when the bound is being written (see [`MaxKey::get`]).
     pub(super) fn above(&self, key: &[u8]) -> bool {
-        prefix_of(key) > self.get()
+        self.get().is_some_and(|max| prefix_of(key) > max)
     }
 }
 
@@ -128,12 +128,12 @@ mod tests {
         };
         let mut last = [0, 0];
         while !writer.is_finished() {
-            let v = max.get();
+            let Some(v) = max.get() else { continue };
             assert_eq!(v[0], v[1], "torn read {v:?}");
             assert!(v >= last);
             last = v;
         }
         writer.join().expect("writer");
-        assert_eq!(max.get(), [20_000, 20_000]);
+        assert_eq!(max.get(), Some([20_000, 20_000]));
     }
 }
