@@ -28,6 +28,9 @@ use crossbeam_skiplist::SkipMap;
 use crate::error::Result;
 use crate::key::{Entry, Timestamp};
 
+mod max_key;
+pub(crate) mod pack;
+
 /// Bytes charged per entry on top of key and value (node, pointers, Arc).
 const ENTRY_OVERHEAD: usize = 64;
 /// Entries fetched per re-seek by a [`MemtableIter`].
@@ -64,12 +67,7 @@ const INLINE: usize = 16;
 
 impl MemKey {
     fn new(key: Bytes, ts: Timestamp) -> Self {
-        let mut buf = [0u8; INLINE];
-        let n = key.len().min(INLINE);
-        buf[..n].copy_from_slice(&key[..n]);
-        let (hi, lo) = buf.split_at(8);
-        let half = |b: &[u8]| u64::from_be_bytes(b.try_into().unwrap_or([0; 8]));
-        MemKey { prefix: [half(hi), half(lo)], key, ts }
+        MemKey { prefix: max_key::prefix_of(&key), key, ts }
     }
 
     fn cmp_user_key(&self, other: &MemKey) -> std::cmp::Ordering {
@@ -114,6 +112,8 @@ pub struct Memtable {
     wal_segment: u64,
     /// Writers that have reserved this memtable but not yet applied.
     writers: AtomicUsize,
+    /// The largest key inserted, so reads above it skip the search.
+    max_key: max_key::MaxKey,
 }
 
 impl Memtable {
@@ -126,6 +126,7 @@ impl Memtable {
             max_ts: AtomicU64::new(0),
             wal_segment,
             writers: AtomicUsize::new(0),
+            max_key: max_key::MaxKey::default(),
         }
     }
 
@@ -163,7 +164,10 @@ impl Memtable {
     /// the first.
     pub fn insert(&self, key: Bytes, ts: Timestamp, value: Option<Bytes>) {
         let charge = key.len() + value.as_ref().map_or(0, Bytes::len) + ENTRY_OVERHEAD;
-        self.map.insert(MemKey::new(key, ts), value);
+        let key = MemKey::new(key, ts);
+        // Before the insert: a reader that sees the version sees the bound.
+        self.max_key.raise(key.prefix);
+        self.map.insert(key, value);
         self.size.fetch_add(charge, Ordering::Relaxed);
         self.min_ts.fetch_min(ts, Ordering::AcqRel);
         self.max_ts.fetch_max(ts, Ordering::AcqRel);
@@ -198,6 +202,9 @@ impl Memtable {
     /// The newest version of `key` with timestamp `<= read_ts`, tombstones
     /// included (as `value: None`).
     pub fn get(&self, key: &[u8], read_ts: Timestamp) -> Option<Entry> {
+        if self.max_key.above(key) {
+            return None;
+        }
         self.get_shared(&Bytes::copy_from_slice(key), read_ts)
     }
 
@@ -205,6 +212,9 @@ impl Memtable {
     /// the search probe shares it instead of copying it into a new
     /// allocation (batched reads, see `Transaction::multi_get`).
     pub fn get_shared(&self, key: &Bytes, read_ts: Timestamp) -> Option<Entry> {
+        if self.max_key.above(key) {
+            return None;
+        }
         let probe = MemKey::new(key.clone(), read_ts);
         let entry = self.map.range(probe..).next()?;
         (entry.key().key == key).then(|| Entry {
@@ -311,6 +321,26 @@ mod tests {
 
     fn b(s: &str) -> Bytes {
         Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    /// Reads above the largest key are answered without a search, and
+    /// every key up to it is still found (long keys sharing a 16-byte
+    /// prefix included).
+    #[test]
+    fn reads_above_the_largest_key() {
+        let m = Memtable::new(1);
+        let long = "0123456789abcdefXY";
+        for k in ["b", long, "a"] {
+            m.insert(b(k), 5, Some(b(k)));
+        }
+        for k in ["b", long, "a"] {
+            assert_eq!(m.get(k.as_bytes(), 9).and_then(|e| e.value), Some(b(k)), "{k}");
+            assert_eq!(m.get_shared(&b(k), 9).and_then(|e| e.value), Some(b(k)), "{k}");
+        }
+        assert!(m.get(b"c", 9).is_none());
+        assert!(m.get(b"0123456789abcdefXZ", 9).is_none());
+        m.insert(b("d"), 6, None);
+        assert!(m.get(b"d", 9).is_some_and(|e| e.value.is_none()), "a tombstone raises the bound too");
     }
 
     #[test]

@@ -26,6 +26,7 @@ use crate::batch::{BatchOp, ResolvedBatch, WriteBatch};
 use crate::error::{Error, Result};
 use crate::key::Timestamp;
 use crate::memtable::Memtable;
+use crate::memtable::pack::Packer;
 use crate::oracle::ReadSet;
 
 use super::{Engine, Shared, SuperVersion, background};
@@ -99,8 +100,11 @@ impl Shared {
         if batch.writes.len() >= HANDOFF_MIN_WRITES {
             self.wal.request_sync();
         }
+        // Keys and values move into chunks shared by the batch, so the
+        // memtable frees one buffer per chunk instead of two per entry.
+        let mut packer = Packer::for_batch(&batch.writes);
         for (key, value) in batch.writes {
-            mem.insert(key, ts, value);
+            mem.insert(packer.pack(key), ts, value.map(|v| packer.pack(v)));
         }
         let synced = self.wal.sync_to(lsn);
         mem.release_writer();

@@ -42,6 +42,7 @@ mod dml;
 mod filter;
 mod hash_join;
 mod insert;
+mod insert_values;
 mod join;
 mod limit;
 mod lookup_join;
@@ -184,6 +185,19 @@ pub type StatsHandle = Arc<Mutex<Vec<NodeStats>>>;
 /// result), which lets scans read in large pages; see [`build_lazy`].
 pub fn build(node: &Node, stats: Option<StatsHandle>) -> Result<Box<dyn Executor>> {
     build_root(node, stats, true)
+}
+
+/// Builds the operator tree for a statement's cached `plan` (read to the
+/// end, as [`build`]). `INSERT … VALUES` runs from the shared plan
+/// itself instead of copies of its rows (see `insert_values.rs`).
+pub(crate) fn build_statement<P>(plan: P) -> Result<Box<dyn Executor>>
+where
+    P: std::ops::Deref<Target = crate::plan::Plan> + Send + 'static,
+{
+    if insert_values::applies(&plan) {
+        return Ok(Box::new(insert_values::InsertValuesExec::new(plan)));
+    }
+    build(&plan.root, None)
 }
 
 /// Like [`build`], for a consumer that may stop after a row or two (a
@@ -361,9 +375,14 @@ pub(crate) fn eval_pred(expr: &Expr, row: &[Value], cx: &mut ExecContext<'_>) ->
     Ok(matches!(eval_expr(expr, row, cx)?, Value::Bool(true)))
 }
 
-/// Evaluates every expression of `exprs` over `row`.
+/// Evaluates every expression of `exprs` over `row`. The output is sized
+/// up front (collecting through `Result` would start small and grow).
 pub(crate) fn eval_row(exprs: &[Expr], row: &[Value], cx: &mut ExecContext<'_>) -> Result<Row> {
-    exprs.iter().map(|e| eval_expr(e, row, cx)).collect()
+    let mut out = Vec::with_capacity(exprs.len());
+    for e in exprs {
+        out.push(eval_expr(e, row, cx)?);
+    }
+    Ok(out)
 }
 
 /// True when `value` already is a value of `ty` that any cast or assignment

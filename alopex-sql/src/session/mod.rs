@@ -510,8 +510,9 @@ impl Session {
         match &**bound {
             B::Query(plan) => {
                 check_params(plan, params)?;
-                let exec = exec::build(&plan.root, None)?;
-                Ok(StatementOutcome::Rows(PlanRef(bound.clone()), exec, None))
+                let plan = PlanRef(bound.clone());
+                let exec = exec::build_statement(plan.clone())?;
+                Ok(StatementOutcome::Rows(plan, exec, None))
             }
             B::Explain { plan, analyze } => {
                 if !analyze {
@@ -769,13 +770,17 @@ fn check_params(plan: &Plan, params: &[Value]) -> Result<()> {
 }
 
 /// Casts parameter values to the types the binder inferred for them.
+/// Runs once per statement, so it sizes its output up front and skips
+/// the cast of a value already of its type.
 pub(crate) fn cast_params(plan: &Plan, params: &[Value]) -> Result<Vec<Value>> {
-    params
-        .iter()
-        .enumerate()
-        .map(|(i, v)| match plan.param_types.get(i) {
-            Some(ty) if *ty != DataType::Unknown && !v.is_null() => expr::cast::cast(v, ty),
-            _ => Ok(v.clone()),
-        })
-        .collect()
+    let mut out = Vec::with_capacity(params.len());
+    for (i, v) in params.iter().enumerate() {
+        out.push(match plan.param_types.get(i) {
+            Some(ty) if *ty != DataType::Unknown && !v.is_null() && !exec::has_exact_type(v, ty) => {
+                expr::cast::cast(v, ty)?
+            }
+            _ => v.clone(),
+        });
+    }
+    Ok(out)
 }
