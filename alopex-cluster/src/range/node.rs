@@ -464,8 +464,18 @@ impl RangeNode {
                 KvReply::Unavailable(format!("key {key:?} holds an intent of transaction {}", txn.id))
             }
             Ok(CommandResponse::Rejected { reason }) => {
-                // A split applied before this write: the key moved away.
-                self.check_keys(range, keys).unwrap_or(KvReply::Failed(reason))
+                // A split applied before this write: the key moved away. The
+                // state machine is the authority; the shape this node reads
+                // back may not be visible yet (the engine's visible
+                // timestamp can lag the split's write), so its refusal alone
+                // is enough to send the gateway to the new range.
+                self.check_keys(range, keys).unwrap_or_else(|| {
+                    if reason.contains(crate::txn::serve::OUTSIDE_RANGE) {
+                        KvReply::KeyNotInRange { generation: self.shape(range).map_or(0, |s| s.generation) }
+                    } else {
+                        KvReply::Failed(reason)
+                    }
+                })
             }
             Ok(other) => KvReply::Failed(format!("unexpected answer to a write: {other:?}")),
             Err(RaftNodeError::NotLeader { leader, .. }) => KvReply::NotLeader { leader: leader.map(|l| l.0) },

@@ -379,8 +379,9 @@ async fn command(node: &RangeNode, range: RangeId, mut cmd: Command) -> KvReply 
     }
 }
 
-/// What `raft::apply_txn::validate` says of a key outside the range.
-const OUTSIDE_RANGE: &str = "is outside range";
+/// What the state machine (`raft::apply_txn::validate` and plain writes)
+/// says of a key outside the range.
+pub(crate) const OUTSIDE_RANGE: &str = "is outside range";
 
 /// The key just after `key`.
 pub(crate) fn after(key: &[u8]) -> Bytes {
