@@ -115,6 +115,17 @@ pub struct Control {
     /// waits a cooldown before moving leaderships, so leadership of the
     /// meta range itself does not bounce between planners).
     planner_since: Mutex<Option<u64>>,
+    /// Moves and repairs sent and not answered yet, by range (see
+    /// `Control::spawn_move`).
+    inflight: Mutex<HashMap<RangeId, Pending>>,
+}
+
+/// A move or repair under way: its range gets no other until it ends, and
+/// the plan counts it as done already.
+#[derive(Clone, Copy, Debug)]
+enum Pending {
+    Move(Move),
+    Repair,
 }
 
 /// How many placement periods a member may lag before it is repaired: a
@@ -148,6 +159,7 @@ impl Control {
             transfers: Mutex::new(HashMap::new()),
             lagging: Mutex::new(HashMap::new()),
             planner_since: Mutex::new(None),
+            inflight: Mutex::new(HashMap::new()),
         }
     }
 
@@ -165,7 +177,7 @@ impl Control {
     }
 
     /// One tick (see the module documentation).
-    pub async fn tick(&self) {
+    pub async fn tick(self: &Arc<Self>) {
         self.refresh().await;
         let view = self.view.borrow().clone();
         let known: BTreeSet<NodeId> = self.catalog.read().all().flat_map(|d| d.replicas.iter().copied()).collect();
@@ -229,7 +241,9 @@ impl Control {
 
     async fn status_of(&self, desc: &RangeDescriptor) -> Option<RangeStatus> {
         let call = self.range.kv().leader_call(Some(desc.span.start.clone()), method::RANGE_STATUS, &());
-        match self.timed(call).await {
+        // A range without a leader would hold every step for the whole
+        // call timeout; its status is only needed by the next tick.
+        match tokio::time::timeout(self.tuning.placement_status_timeout(), call).await.ok() {
             // A range's start key never changes (a split keeps the left
             // half), so a status with another start came from another range.
             Some(Ok(KvReply::Status(s))) if s.span.start == desc.span.start => Some(s),
@@ -242,7 +256,8 @@ impl Control {
         }
     }
 
-    async fn step(&self, view: &MembershipView) {
+    async fn step(self: &Arc<Self>, view: &MembershipView) {
+        let began = Instant::now();
         let catalog = self.catalog();
         // Status calls and moves are routed by each range's start key
         // through the gateway's cache. Seed it with the descriptors just
@@ -269,6 +284,7 @@ impl Control {
                 repairs.push((d.range, st.clone()));
             }
         }
+        let observed = began.elapsed();
         futures_util::future::join_all(syncs).await;
         if let Some(st) = &meta_status {
             repairs.push((keys::META_RANGE, st.clone()));
@@ -297,12 +313,18 @@ impl Control {
             if range != keys::META_RANGE && key.is_none() {
                 continue;
             }
-            tracing::info!(%node, %range, "repairing a member that does not run its group");
-            let req = MoveRequest::Repair(node.0);
-            let call = self.range.kv().leader_call(key, method::PLACE_MOVE, &req);
-            if !matches!(self.timed(call).await, Some(Ok(KvReply::Status(_)))) {
-                tracing::debug!(%node, %range, "repair not done");
+            if self.inflight.lock().contains_key(&range) {
+                continue;
             }
+            tracing::info!(%node, %range, "repairing a member that does not run its group");
+            self.spawn(range, Pending::Repair, async move |c: Arc<Control>| {
+                let req = MoveRequest::Repair(node.0);
+                let call = c.range.kv().leader_call(key, method::PLACE_MOVE, &req);
+                match c.timed(call).await {
+                    Some(Ok(KvReply::Status(_))) => {}
+                    other => tracing::debug!(%node, %range, ?other, "repair not done"),
+                }
+            });
         }
 
         // Plan.
@@ -342,6 +364,15 @@ impl Control {
                 decommissioning: catalog.draining.contains(id),
             })
             .collect();
+        // Moves under way count as done (so loads and the snapshots a node
+        // is receiving include them), and their ranges get no other move.
+        let pending: Vec<(RangeId, Pending)> = self.inflight.lock().iter().map(|(r, p)| (*r, *p)).collect();
+        for (range, p) in &pending {
+            if let (Pending::Move(m), Some(r)) = (p, ranges.iter_mut().find(|r| r.id == *range)) {
+                project_move(r, m);
+            }
+            unknown.insert(*range);
+        }
         let state = ClusterState { now: self.now_ms(), nodes, ranges };
         let now = self.now_ms();
         let cooldown = (self.tuning.placement_period() * TRANSFER_COOLDOWN_PERIODS).as_millis() as u64;
@@ -352,7 +383,11 @@ impl Control {
         let no_transfer =
             self.transfers.lock().iter().filter(|(_, t)| now.saturating_sub(**t) < cooldown).map(|(r, _)| *r).collect();
         let hold = Hold { frozen: unknown.clone(), no_transfer, transfers_off };
-        let moves = plan_holding(&state, &self.policy, &hold);
+        // At most `max_moves` under way at once, counting those still
+        // running from earlier steps.
+        let budget = self.policy.max_moves.saturating_sub(pending.len());
+        let policy = Policy { max_moves: budget, ..self.policy.clone() };
+        let moves = if budget == 0 { Vec::new() } else { plan_holding(&state, &policy, &hold) };
         {
             let mut transfers = self.transfers.lock();
             transfers.retain(|_, t| now.saturating_sub(*t) < cooldown);
@@ -373,11 +408,42 @@ impl Control {
         if moves.is_empty() {
             return;
         }
-        let runs = moves.iter().map(|m| {
+        // Moves run on their own: a slow one (a membership change waiting
+        // for a busy node, a snapshot being built) delays its own range, not
+        // the next step. The first version waited for every move of a step
+        // before the next; re-replicating 512 MB then went at about one
+        // range per second, each step waiting for its slowest move.
+        for m in &moves {
             let desc = descs.get(&m.range()).cloned().flatten();
-            self.execute(*m, desc)
+            let mv = *m;
+            self.spawn(m.range(), Pending::Move(mv), async move |c: Arc<Control>| c.execute(mv, desc).await);
+        }
+        // A slow step delays every range's next move: say where it went.
+        if began.elapsed() > self.tuning.placement_period() * 5 {
+            tracing::info!(
+                node = %self.range.id(),
+                took = ?began.elapsed(),
+                ?observed,
+                moves = moves.len(),
+                unknown = unknown.len(),
+                "slow placement step"
+            );
+        }
+    }
+
+    /// Runs `work` for `range` in a task of its own, with `range` marked
+    /// as having `what` under way until it ends.
+    fn spawn<F>(self: &Arc<Self>, range: RangeId, what: Pending, work: impl FnOnce(Arc<Control>) -> F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.inflight.lock().insert(range, what);
+        let me = Arc::clone(self);
+        let fut = work(Arc::clone(self));
+        tokio::spawn(async move {
+            fut.await;
+            me.inflight.lock().remove(&range);
         });
-        futures_util::future::join_all(runs).await;
     }
 
     async fn execute(&self, mv: Move, desc: Option<RangeDescriptor>) {
@@ -405,8 +471,19 @@ impl Control {
     }
 
     /// Rewrites `desc` if its replicas or leader hint differ from `st`.
+    ///
+    /// Only the span has to match, not the generation: a replica that
+    /// skipped splits by installing a snapshot counts one generation for
+    /// all of them (the snapshot does not say how many), so while it leads,
+    /// its status names a lower generation than the descriptor for the
+    /// same span. The first version skipped such a range, and its
+    /// descriptor kept replicas the range no longer had for as long as that
+    /// replica led it: node counts per the descriptors stayed uneven while
+    /// the planner's view (the statuses) was balanced. The write stays
+    /// guarded by the descriptor read, so a split published meanwhile
+    /// wins.
     async fn sync_descriptor(&self, desc: &RangeDescriptor, st: &RangeStatus) {
-        if st.generation != desc.generation || st.span != desc.span {
+        if st.span != desc.span {
             tracing::debug!(
                 range = %desc.range,
                 status_generation = st.generation,
@@ -459,6 +536,28 @@ impl Control {
             }
             _ => {}
         }
+    }
+}
+
+/// `r` as it will be once `m` (a move of `r`) is done.
+fn project_move(r: &mut RangeState, m: &Move) {
+    match *m {
+        Move::AddLearner { node, .. } => {
+            if !r.voters.contains(&node) && !r.learners.iter().any(|l| l.node == node) {
+                r.learners.push(Learner { node, caught_up: false });
+            }
+        }
+        Move::Promote { node, .. } => {
+            if r.learners.iter().any(|l| l.node == node) {
+                r.learners.retain(|l| l.node != node);
+                r.voters.push(node);
+            }
+        }
+        Move::RemoveReplica { node, .. } => {
+            r.voters.retain(|v| *v != node);
+            r.learners.retain(|l| l.node != node);
+        }
+        Move::TransferLeader { to, .. } => r.leader = Some(to),
     }
 }
 

@@ -333,6 +333,7 @@ impl ClusterNode {
                     voters: s.voters.into_iter().map(NodeId).collect(),
                     learners: s.learners.into_iter().map(|(n, _)| NodeId(n)).collect(),
                     leader: s.leader.map(NodeId),
+                    lagging: s.lagging.into_iter().map(NodeId).collect(),
                     generation: d.generation,
                 },
                 None => RangeInfo {
@@ -342,6 +343,7 @@ impl ClusterNode {
                     voters: d.replicas,
                     learners: Vec::new(),
                     leader: d.leader_hint,
+                    lagging: Vec::new(),
                     generation: d.generation,
                 },
             }
