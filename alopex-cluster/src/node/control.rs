@@ -136,6 +136,9 @@ enum Pending {
 /// come, which could bring back keys deleted meanwhile.
 const REPAIR_AFTER_PERIODS: u32 = 25;
 
+/// How many repairs may be under way at once.
+const MAX_REPAIRS: usize = 2;
+
 /// How many placement periods a range waits between leadership moves: a
 /// transfer takes an election round to show in the leader's status, and
 /// planning again on the old picture would bounce leadership around.
@@ -313,8 +316,16 @@ impl Control {
             if range != keys::META_RANGE && key.is_none() {
                 continue;
             }
-            if self.inflight.lock().contains_key(&range) {
-                continue;
+            {
+                // Each repair builds a snapshot on its leader: a few at a
+                // time. (When many come due at once, it is usually a storm
+                // of leader changes on a starved machine, not many nodes
+                // missing groups.)
+                let inflight = self.inflight.lock();
+                let repairing = inflight.values().filter(|p| matches!(p, Pending::Repair)).count();
+                if inflight.contains_key(&range) || repairing >= MAX_REPAIRS {
+                    continue;
+                }
             }
             tracing::info!(%node, %range, "repairing a member that does not run its group");
             self.spawn(range, Pending::Repair, async move |c: Arc<Control>| {
@@ -491,6 +502,14 @@ impl Control {
                 "descriptor not followed: the range's shape differs (a split not yet published)"
             );
             return; // a split not yet published: the splitter's business
+        }
+        if st.generation != desc.generation {
+            tracing::debug!(
+                range = %desc.range,
+                status_generation = st.generation,
+                descriptor_generation = desc.generation,
+                "the leader counts another generation for the same span (it skipped splits by a snapshot)"
+            );
         }
         let want = described(desc.range, desc.span.clone(), desc.generation, st);
         if want.replicas == desc.replicas && want.leader_hint == desc.leader_hint {

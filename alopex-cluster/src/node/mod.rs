@@ -33,6 +33,7 @@
 //! [`IdentitySource::Insecure`] is refused with a configuration error (the
 //! tests make real certificates with `tls::CertAuthority`).
 
+mod compaction;
 pub mod config;
 pub mod control;
 pub mod id_file;
@@ -229,6 +230,13 @@ impl ClusterNode {
         let task =
             tokio::spawn(control::run(Arc::clone(&node.control), tuning.placement_period(), Arc::clone(&node.stopped)));
         node.tasks.lock().push(task);
+        let compact = compaction::run(
+            Arc::clone(node.range.raft()),
+            tuning.compaction_period(),
+            tuning.compaction_idle(),
+            Arc::clone(&node.stopped),
+        );
+        node.tasks.lock().push(tokio::spawn(compact));
         Ok(node)
     }
 

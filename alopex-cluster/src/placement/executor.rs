@@ -227,8 +227,13 @@ pub fn status(node: &RangeNode, range: RangeId) -> Option<RangeStatus> {
     // and a snapshot taken after a split makes it skip that split (see
     // `seed_by_snapshot`). The first version also reported members over
     // 1,000 entries behind, which under a bulk load was every busy node.
+    // A member that has acknowledged a heartbeat runs the group, even if
+    // it has not matched an entry yet (a new leader's view of a slow one).
+    let acked = |id: u64| m.heartbeat.as_ref().and_then(|h| h.get(&id).cloned().flatten()).is_some();
     let lagging = match &m.replication {
-        Some(rep) => rep.iter().filter(|(id, l)| **id != node.id().0 && l.is_none()).map(|(id, _)| *id).collect(),
+        Some(rep) => {
+            rep.iter().filter(|(id, l)| **id != node.id().0 && l.is_none() && !acked(**id)).map(|(id, _)| *id).collect()
+        }
         None => Vec::new(),
     };
     Some(RangeStatus {
