@@ -14,9 +14,11 @@
 //! So each node compacts, on its own, the groups it runs whose log has not
 //! grown for a while and still holds many entries: it asks openraft for a
 //! snapshot, and once that snapshot covers everything applied, purges the
-//! log behind it. A leader purges no further than every other member has
-//! replicated (a member that matched nothing needs a snapshot anyway), so
-//! compaction never forces a slow follower onto a snapshot. At most one
+//! log behind it. A leader waits until every member that runs the group
+//! has replicated everything (a member that matched nothing needs a
+//! snapshot anyway), so compaction never forces a slow follower onto a
+//! snapshot: openraft itself purges up to 1,000 entries behind any
+//! snapshot it builds. At most one
 //! snapshot is built per pass, so a node that just finished a load does
 //! not export all of its ranges at once.
 //!
@@ -68,6 +70,18 @@ impl Compactor {
             let held = purged.map_or(last + 1, |p| last.saturating_sub(p));
             let applied = m.last_applied.map_or(0, |l| l.index);
             if held < MIN_HELD || applied < last {
+                continue;
+            }
+            // A leader waits until every member that runs the group has
+            // everything: openraft purges up to 1,000 entries behind any
+            // snapshot it builds, so a snapshot while a follower trails by
+            // more would make that follower catch up by snapshot (and skip
+            // a split it has not applied yet).
+            let trailing = m.state == ServerState::Leader
+                && m.replication.as_ref().is_some_and(|rep| {
+                    rep.iter().any(|(id, l)| *id != raft.id().0 && l.as_ref().is_some_and(|l| l.index < last))
+                });
+            if trailing {
                 continue;
             }
             let Some(group) = raft.group(range) else { continue };

@@ -494,27 +494,7 @@ impl Control {
     /// guarded by the descriptor read, so a split published meanwhile
     /// wins.
     async fn sync_descriptor(&self, desc: &RangeDescriptor, st: &RangeStatus) {
-        if st.span != desc.span {
-            tracing::debug!(
-                range = %desc.range,
-                status_generation = st.generation,
-                descriptor_generation = desc.generation,
-                "descriptor not followed: the range's shape differs (a split not yet published)"
-            );
-            return; // a split not yet published: the splitter's business
-        }
-        if st.generation != desc.generation {
-            tracing::debug!(
-                range = %desc.range,
-                status_generation = st.generation,
-                descriptor_generation = desc.generation,
-                "the leader counts another generation for the same span (it skipped splits by a snapshot)"
-            );
-        }
-        let want = described(desc.range, desc.span.clone(), desc.generation, st);
-        if want.replicas == desc.replicas && want.leader_hint == desc.leader_hint {
-            return;
-        }
+        let Some(want) = followed(desc, st) else { return };
         let key = keys::meta_key(keys::span_end(&desc.span));
         let (Some(old), Some(new)) = (enc(desc), enc(&want)) else { return };
         let ops = vec![WriteOp::Put { key: key.clone(), value: new }];
@@ -590,6 +570,33 @@ fn state_of(id: RangeId, st: &RangeStatus) -> RangeState {
     }
 }
 
+/// The descriptor `desc` should become to follow `st` (its range's
+/// status), or `None` when it already does or must not be followed: a
+/// status of another span is a split not yet published (the splitter's
+/// business). The generation stays the descriptor's (see
+/// `Control::sync_descriptor`).
+fn followed(desc: &RangeDescriptor, st: &RangeStatus) -> Option<RangeDescriptor> {
+    if st.span != desc.span {
+        tracing::debug!(
+            range = %desc.range,
+            status_generation = st.generation,
+            descriptor_generation = desc.generation,
+            "descriptor not followed: the range's shape differs (a split not yet published)"
+        );
+        return None;
+    }
+    if st.generation != desc.generation {
+        tracing::debug!(
+            range = %desc.range,
+            status_generation = st.generation,
+            descriptor_generation = desc.generation,
+            "the leader counts another generation for the same span (it skipped splits by a snapshot)"
+        );
+    }
+    let want = described(desc.range, desc.span.clone(), desc.generation, st);
+    (want.replicas != desc.replicas || want.leader_hint != desc.leader_hint).then_some(want)
+}
+
 /// The descriptor a status calls for: voters first, then learners.
 fn described(range: RangeId, span: crate::raft::RangeSpan, generation: u64, st: &RangeStatus) -> RangeDescriptor {
     let mut replicas: Vec<NodeId> = st.voters.iter().map(|n| NodeId(*n)).collect();
@@ -605,5 +612,49 @@ pub(crate) async fn run(control: Arc<Control>, period: Duration, stopped: Arc<st
             return;
         }
         control.tick().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raft::RangeSpan;
+
+    fn desc(replicas: &[u64], generation: u64) -> RangeDescriptor {
+        RangeDescriptor {
+            range: RangeId(7),
+            span: RangeSpan::new(Bytes::from_static(b"k"), Some(Bytes::from_static(b"m"))),
+            replicas: replicas.iter().map(|n| NodeId(*n)).collect(),
+            generation,
+            leader_hint: Some(NodeId(replicas[0])),
+        }
+    }
+
+    fn status(voters: &[u64], learners: &[u64], generation: u64, span: RangeSpan) -> RangeStatus {
+        RangeStatus {
+            voters: voters.to_vec(),
+            learners: learners.iter().map(|n| (*n, false)).collect(),
+            leader: Some(voters[0]),
+            lagging: Vec::new(),
+            span,
+            generation,
+        }
+    }
+
+    /// The residual placement stall of `node_cluster`: a leader that
+    /// skipped splits by a snapshot counts a lower generation for the same
+    /// span, and the descriptor must still follow its replicas (keeping
+    /// the descriptor's generation); a status of another span must not.
+    #[test]
+    fn a_descriptor_follows_a_status_of_its_span_whatever_its_generation() {
+        let d = desc(&[1, 2, 3], 4);
+        let span = d.span.clone();
+        let want = followed(&d, &status(&[1, 2, 4], &[5], 2, span.clone())).expect("followed");
+        assert_eq!(want.replicas, vec![NodeId(1), NodeId(2), NodeId(4), NodeId(5)]);
+        assert_eq!(want.generation, 4, "the generation stays the descriptor's");
+        assert_eq!(want.span, span);
+        assert!(followed(&d, &status(&[1, 2, 3], &[], 4, span.clone())).is_none(), "nothing to change");
+        let narrower = RangeSpan::new(Bytes::from_static(b"k"), Some(Bytes::from_static(b"l")));
+        assert!(followed(&d, &status(&[1, 2, 4], &[], 5, narrower)).is_none(), "an unpublished split");
     }
 }
