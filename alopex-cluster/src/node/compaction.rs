@@ -36,8 +36,15 @@ use openraft::ServerState;
 use crate::ids::RangeId;
 use crate::raft::RaftNode;
 
-/// A group's log is compacted only if it holds at least this many entries.
+/// A group's log is compacted once idle if it holds at least this many
+/// entries...
 const MIN_HELD: u64 = 256;
+
+/// ...or any entry at all once idle this many times as long: log segments
+/// are deleted oldest first and only once every entry in them is purged,
+/// so a group that keeps a few old entries (the meta range, a small range)
+/// would hold every later segment on disk.
+const LONG_IDLE: u32 = 10;
 
 /// What the compactor remembers per group: the last log index it saw and
 /// since when it has not moved.
@@ -69,7 +76,8 @@ impl Compactor {
             let purged = m.purged.map(|p| p.index);
             let held = purged.map_or(last + 1, |p| last.saturating_sub(p));
             let applied = m.last_applied.map_or(0, |l| l.index);
-            if held < MIN_HELD || applied < last {
+            let long_idle = now.duration_since(e.1) >= idle_after * LONG_IDLE;
+            if (held < MIN_HELD && !(long_idle && held > 0)) || applied < last {
                 continue;
             }
             // A leader waits until every member that runs the group has

@@ -63,7 +63,10 @@ const SCAN_EVERY: u32 = 5;
 
 /// When each (node, range) was last measured, and at which applied index.
 /// Keyed by node too: tests and benchmarks run several nodes per process.
-static MEASURED: LazyLock<Mutex<HashMap<(u64, u64), (u64, Instant)>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+static MEASURED: LazyLock<Mutex<Measured>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// (node, range) -> (applied index, when) of the last measurement.
+type Measured = HashMap<(u64, u64), (u64, Instant)>;
 
 fn applied_index(node: &RangeNode, range: RangeId) -> u64 {
     node.raft().metrics(range).and_then(|m| m.last_applied).map_or(0, |l| l.index)
