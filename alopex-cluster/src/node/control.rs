@@ -37,7 +37,7 @@
 //!    The generation is left alone: it counts splits, and the splitter
 //!    relies on that.
 //! 5. **Repair**: a live member the leader has reported as lagging
-//!    (nothing replicated yet, or far behind) for `REPAIR_AFTER_PERIODS`
+//!    (nothing replicated, no heartbeat acknowledged) for `REPAIR_AFTER_PERIODS`
 //!    ticks may not run the group at all, e.g. after it missed a split
 //!    while down and caught up by snapshot. The range's leader is asked to
 //!    repair it (`MoveRequest::Repair`): it snapshots and purges its log,
@@ -46,7 +46,10 @@
 //!    group if it is missing and does nothing otherwise.
 //! 6. **Plan and execute**: each move goes to its range's leader as a
 //!    `PLACE_MOVE` call (see `placement::executor::serve`), and the status
-//!    it answers is used to rewrite the descriptor at once.
+//!    it answers is used to rewrite the descriptor at once. Moves (and
+//!    repairs) run in tasks of their own, so a slow one holds only its
+//!    range: a range with one under way gets no other, the plan counts it
+//!    as done, and at most `Policy::max_moves` are under way at once.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -116,7 +119,7 @@ pub struct Control {
     /// meta range itself does not bounce between planners).
     planner_since: Mutex<Option<u64>>,
     /// Moves and repairs sent and not answered yet, by range (see
-    /// `Control::spawn_move`).
+    /// `Control::spawn`).
     inflight: Mutex<HashMap<RangeId, Pending>>,
 }
 
