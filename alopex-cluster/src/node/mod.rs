@@ -321,6 +321,17 @@ impl ClusterNode {
     pub async fn ranges(&self) -> Result<Vec<RangeInfo>, ClusterError> {
         let kv = self.range.kv();
         let mut descs = kv.descriptors().await.map_err(failed)?;
+        // Status calls are routed by each range's start key through the
+        // gateway's cache, and `RANGE_STATUS` names no key, so a cache still
+        // holding a parent from before a split would answer the right
+        // half's call with the parent's status, for as long as nothing else
+        // corrected the cache (the placement loop learned this first; see
+        // `control::Control::step`). Seed the cache with what was just read,
+        // and take a status only from a range that starts where this one
+        // does.
+        for d in &descs {
+            kv.cache().insert(d.clone());
+        }
         if let Some(v) = kv.meta_get(Bytes::from_static(control::META_RANGE_RECORD)).await.map_err(failed)?
             && let Ok(d) = codec::decode::<RangeDescriptor>(&v)
         {
@@ -330,7 +341,11 @@ impl ClusterNode {
             let key = (d.range != keys::META_RANGE).then(|| d.span.start.clone());
             let status = kv.leader_call(key, method::RANGE_STATUS, &());
             let status = match tokio::time::timeout(self.config.tuning.placement_call_timeout(), status).await {
-                Ok(Ok(KvReply::Status(s))) => Some(s),
+                Ok(Ok(KvReply::Status(s))) if s.span.start == d.span.start => Some(s),
+                Ok(Ok(KvReply::Status(_))) => {
+                    kv.cache().evict(d.range);
+                    None
+                }
                 _ => None,
             };
             match status {
