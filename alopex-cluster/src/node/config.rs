@@ -155,6 +155,33 @@ impl Tuning {
         }
     }
 
+    /// How long the placement loop waits for one range's status: a range
+    /// that does not answer in time is left alone for this tick, so one
+    /// leaderless range does not hold every step for a whole call timeout.
+    pub fn placement_status_timeout(self) -> Duration {
+        match self {
+            Tuning::Lan => Duration::from_secs(2),
+            Tuning::Fast => Duration::from_secs(1),
+        }
+    }
+
+    /// How often a node looks for idle ranges whose logs to compact (see
+    /// `node::compaction`); at most one snapshot is built per pass.
+    pub fn compaction_period(self) -> Duration {
+        match self {
+            Tuning::Lan => Duration::from_secs(5),
+            Tuning::Fast => Duration::from_secs(1),
+        }
+    }
+
+    /// How long a range's log must not grow before it is compacted.
+    pub fn compaction_idle(self) -> Duration {
+        match self {
+            Tuning::Lan => Duration::from_secs(60),
+            Tuning::Fast => Duration::from_secs(3),
+        }
+    }
+
     /// How long a node waits after starting before it plans placement, so
     /// that membership has found the other nodes (a node it has not heard
     /// of yet would otherwise look dead).

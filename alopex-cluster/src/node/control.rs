@@ -37,7 +37,7 @@
 //!    The generation is left alone: it counts splits, and the splitter
 //!    relies on that.
 //! 5. **Repair**: a live member the leader has reported as lagging
-//!    (nothing replicated yet, or far behind) for `REPAIR_AFTER_PERIODS`
+//!    (nothing replicated, no heartbeat acknowledged) for `REPAIR_AFTER_PERIODS`
 //!    ticks may not run the group at all, e.g. after it missed a split
 //!    while down and caught up by snapshot. The range's leader is asked to
 //!    repair it (`MoveRequest::Repair`): it snapshots and purges its log,
@@ -46,7 +46,10 @@
 //!    group if it is missing and does nothing otherwise.
 //! 6. **Plan and execute**: each move goes to its range's leader as a
 //!    `PLACE_MOVE` call (see `placement::executor::serve`), and the status
-//!    it answers is used to rewrite the descriptor at once.
+//!    it answers is used to rewrite the descriptor at once. Moves (and
+//!    repairs) run in tasks of their own, so a slow one holds only its
+//!    range: a range with one under way gets no other, the plan counts it
+//!    as done, and at most `Policy::max_moves` are under way at once.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -115,6 +118,17 @@ pub struct Control {
     /// waits a cooldown before moving leaderships, so leadership of the
     /// meta range itself does not bounce between planners).
     planner_since: Mutex<Option<u64>>,
+    /// Moves and repairs sent and not answered yet, by range (see
+    /// `Control::spawn`).
+    inflight: Mutex<HashMap<RangeId, Pending>>,
+}
+
+/// A move or repair under way: its range gets no other until it ends, and
+/// the plan counts it as done already.
+#[derive(Clone, Copy, Debug)]
+enum Pending {
+    Move(Move),
+    Repair,
 }
 
 /// How many placement periods a member may lag before it is repaired: a
@@ -124,6 +138,9 @@ pub struct Control {
 /// would seed it from a snapshot while its parent's replay is still to
 /// come, which could bring back keys deleted meanwhile.
 const REPAIR_AFTER_PERIODS: u32 = 25;
+
+/// How many repairs may be under way at once.
+const MAX_REPAIRS: usize = 2;
 
 /// How many placement periods a range waits between leadership moves: a
 /// transfer takes an election round to show in the leader's status, and
@@ -148,6 +165,7 @@ impl Control {
             transfers: Mutex::new(HashMap::new()),
             lagging: Mutex::new(HashMap::new()),
             planner_since: Mutex::new(None),
+            inflight: Mutex::new(HashMap::new()),
         }
     }
 
@@ -165,7 +183,7 @@ impl Control {
     }
 
     /// One tick (see the module documentation).
-    pub async fn tick(&self) {
+    pub async fn tick(self: &Arc<Self>) {
         self.refresh().await;
         let view = self.view.borrow().clone();
         let known: BTreeSet<NodeId> = self.catalog.read().all().flat_map(|d| d.replicas.iter().copied()).collect();
@@ -229,7 +247,9 @@ impl Control {
 
     async fn status_of(&self, desc: &RangeDescriptor) -> Option<RangeStatus> {
         let call = self.range.kv().leader_call(Some(desc.span.start.clone()), method::RANGE_STATUS, &());
-        match self.timed(call).await {
+        // A range without a leader would hold every step for the whole
+        // call timeout; its status is only needed by the next tick.
+        match tokio::time::timeout(self.tuning.placement_status_timeout(), call).await.ok() {
             // A range's start key never changes (a split keeps the left
             // half), so a status with another start came from another range.
             Some(Ok(KvReply::Status(s))) if s.span.start == desc.span.start => Some(s),
@@ -242,7 +262,8 @@ impl Control {
         }
     }
 
-    async fn step(&self, view: &MembershipView) {
+    async fn step(self: &Arc<Self>, view: &MembershipView) {
+        let began = Instant::now();
         let catalog = self.catalog();
         // Status calls and moves are routed by each range's start key
         // through the gateway's cache. Seed it with the descriptors just
@@ -269,6 +290,7 @@ impl Control {
                 repairs.push((d.range, st.clone()));
             }
         }
+        let observed = began.elapsed();
         futures_util::future::join_all(syncs).await;
         if let Some(st) = &meta_status {
             repairs.push((keys::META_RANGE, st.clone()));
@@ -297,12 +319,26 @@ impl Control {
             if range != keys::META_RANGE && key.is_none() {
                 continue;
             }
-            tracing::info!(%node, %range, "repairing a member that does not run its group");
-            let req = MoveRequest::Repair(node.0);
-            let call = self.range.kv().leader_call(key, method::PLACE_MOVE, &req);
-            if !matches!(self.timed(call).await, Some(Ok(KvReply::Status(_)))) {
-                tracing::debug!(%node, %range, "repair not done");
+            {
+                // Each repair builds a snapshot on its leader: a few at a
+                // time. (When many come due at once, it is usually a storm
+                // of leader changes on a starved machine, not many nodes
+                // missing groups.)
+                let inflight = self.inflight.lock();
+                let repairing = inflight.values().filter(|p| matches!(p, Pending::Repair)).count();
+                if inflight.contains_key(&range) || repairing >= MAX_REPAIRS {
+                    continue;
+                }
             }
+            tracing::info!(%node, %range, "repairing a member that does not run its group");
+            self.spawn(range, Pending::Repair, async move |c: Arc<Control>| {
+                let req = MoveRequest::Repair(node.0);
+                let call = c.range.kv().leader_call(key, method::PLACE_MOVE, &req);
+                match c.timed(call).await {
+                    Some(Ok(KvReply::Status(_))) => {}
+                    other => tracing::debug!(%node, %range, ?other, "repair not done"),
+                }
+            });
         }
 
         // Plan.
@@ -342,6 +378,15 @@ impl Control {
                 decommissioning: catalog.draining.contains(id),
             })
             .collect();
+        // Moves under way count as done (so loads and the snapshots a node
+        // is receiving include them), and their ranges get no other move.
+        let pending: Vec<(RangeId, Pending)> = self.inflight.lock().iter().map(|(r, p)| (*r, *p)).collect();
+        for (range, p) in &pending {
+            if let (Pending::Move(m), Some(r)) = (p, ranges.iter_mut().find(|r| r.id == *range)) {
+                project_move(r, m);
+            }
+            unknown.insert(*range);
+        }
         let state = ClusterState { now: self.now_ms(), nodes, ranges };
         let now = self.now_ms();
         let cooldown = (self.tuning.placement_period() * TRANSFER_COOLDOWN_PERIODS).as_millis() as u64;
@@ -352,7 +397,11 @@ impl Control {
         let no_transfer =
             self.transfers.lock().iter().filter(|(_, t)| now.saturating_sub(**t) < cooldown).map(|(r, _)| *r).collect();
         let hold = Hold { frozen: unknown.clone(), no_transfer, transfers_off };
-        let moves = plan_holding(&state, &self.policy, &hold);
+        // At most `max_moves` under way at once, counting those still
+        // running from earlier steps.
+        let budget = self.policy.max_moves.saturating_sub(pending.len());
+        let policy = Policy { max_moves: budget, ..self.policy.clone() };
+        let moves = if budget == 0 { Vec::new() } else { plan_holding(&state, &policy, &hold) };
         {
             let mut transfers = self.transfers.lock();
             transfers.retain(|_, t| now.saturating_sub(*t) < cooldown);
@@ -373,11 +422,42 @@ impl Control {
         if moves.is_empty() {
             return;
         }
-        let runs = moves.iter().map(|m| {
+        // Moves run on their own: a slow one (a membership change waiting
+        // for a busy node, a snapshot being built) delays its own range, not
+        // the next step. The first version waited for every move of a step
+        // before the next; re-replicating 512 MB then went at about one
+        // range per second, each step waiting for its slowest move.
+        for m in &moves {
             let desc = descs.get(&m.range()).cloned().flatten();
-            self.execute(*m, desc)
+            let mv = *m;
+            self.spawn(m.range(), Pending::Move(mv), async move |c: Arc<Control>| c.execute(mv, desc).await);
+        }
+        // A slow step delays every range's next move: say where it went.
+        if began.elapsed() > self.tuning.placement_period() * 5 {
+            tracing::info!(
+                node = %self.range.id(),
+                took = ?began.elapsed(),
+                ?observed,
+                moves = moves.len(),
+                unknown = unknown.len(),
+                "slow placement step"
+            );
+        }
+    }
+
+    /// Runs `work` for `range` in a task of its own, with `range` marked
+    /// as having `what` under way until it ends.
+    fn spawn<F>(self: &Arc<Self>, range: RangeId, what: Pending, work: impl FnOnce(Arc<Control>) -> F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.inflight.lock().insert(range, what);
+        let me = Arc::clone(self);
+        let fut = work(Arc::clone(self));
+        tokio::spawn(async move {
+            fut.await;
+            me.inflight.lock().remove(&range);
         });
-        futures_util::future::join_all(runs).await;
     }
 
     async fn execute(&self, mv: Move, desc: Option<RangeDescriptor>) {
@@ -405,20 +485,19 @@ impl Control {
     }
 
     /// Rewrites `desc` if its replicas or leader hint differ from `st`.
+    ///
+    /// Only the span has to match, not the generation: a replica that
+    /// skipped splits by installing a snapshot counts one generation for
+    /// all of them (the snapshot does not say how many), so while it leads,
+    /// its status names a lower generation than the descriptor for the
+    /// same span. The first version skipped such a range, and its
+    /// descriptor kept replicas the range no longer had for as long as that
+    /// replica led it: node counts per the descriptors stayed uneven while
+    /// the planner's view (the statuses) was balanced. The write stays
+    /// guarded by the descriptor read, so a split published meanwhile
+    /// wins.
     async fn sync_descriptor(&self, desc: &RangeDescriptor, st: &RangeStatus) {
-        if st.generation != desc.generation || st.span != desc.span {
-            tracing::debug!(
-                range = %desc.range,
-                status_generation = st.generation,
-                descriptor_generation = desc.generation,
-                "descriptor not followed: the range's shape differs (a split not yet published)"
-            );
-            return; // a split not yet published: the splitter's business
-        }
-        let want = described(desc.range, desc.span.clone(), desc.generation, st);
-        if want.replicas == desc.replicas && want.leader_hint == desc.leader_hint {
-            return;
-        }
+        let Some(want) = followed(desc, st) else { return };
         let key = keys::meta_key(keys::span_end(&desc.span));
         let (Some(old), Some(new)) = (enc(desc), enc(&want)) else { return };
         let ops = vec![WriteOp::Put { key: key.clone(), value: new }];
@@ -462,6 +541,28 @@ impl Control {
     }
 }
 
+/// `r` as it will be once `m` (a move of `r`) is done.
+fn project_move(r: &mut RangeState, m: &Move) {
+    match *m {
+        Move::AddLearner { node, .. } => {
+            if !r.voters.contains(&node) && !r.learners.iter().any(|l| l.node == node) {
+                r.learners.push(Learner { node, caught_up: false });
+            }
+        }
+        Move::Promote { node, .. } => {
+            if r.learners.iter().any(|l| l.node == node) {
+                r.learners.retain(|l| l.node != node);
+                r.voters.push(node);
+            }
+        }
+        Move::RemoveReplica { node, .. } => {
+            r.voters.retain(|v| *v != node);
+            r.learners.retain(|l| l.node != node);
+        }
+        Move::TransferLeader { to, .. } => r.leader = Some(to),
+    }
+}
+
 fn state_of(id: RangeId, st: &RangeStatus) -> RangeState {
     RangeState {
         id,
@@ -470,6 +571,33 @@ fn state_of(id: RangeId, st: &RangeStatus) -> RangeState {
         leader: st.leader.map(NodeId),
         size: 0,
     }
+}
+
+/// The descriptor `desc` should become to follow `st` (its range's
+/// status), or `None` when it already does or must not be followed: a
+/// status of another span is a split not yet published (the splitter's
+/// business). The generation stays the descriptor's (see
+/// `Control::sync_descriptor`).
+fn followed(desc: &RangeDescriptor, st: &RangeStatus) -> Option<RangeDescriptor> {
+    if st.span != desc.span {
+        tracing::debug!(
+            range = %desc.range,
+            status_generation = st.generation,
+            descriptor_generation = desc.generation,
+            "descriptor not followed: the range's shape differs (a split not yet published)"
+        );
+        return None;
+    }
+    if st.generation != desc.generation {
+        tracing::debug!(
+            range = %desc.range,
+            status_generation = st.generation,
+            descriptor_generation = desc.generation,
+            "the leader counts another generation for the same span (it skipped splits by a snapshot)"
+        );
+    }
+    let want = described(desc.range, desc.span.clone(), desc.generation, st);
+    (want.replicas != desc.replicas || want.leader_hint != desc.leader_hint).then_some(want)
 }
 
 /// The descriptor a status calls for: voters first, then learners.
@@ -487,5 +615,49 @@ pub(crate) async fn run(control: Arc<Control>, period: Duration, stopped: Arc<st
             return;
         }
         control.tick().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raft::RangeSpan;
+
+    fn desc(replicas: &[u64], generation: u64) -> RangeDescriptor {
+        RangeDescriptor {
+            range: RangeId(7),
+            span: RangeSpan::new(Bytes::from_static(b"k"), Some(Bytes::from_static(b"m"))),
+            replicas: replicas.iter().map(|n| NodeId(*n)).collect(),
+            generation,
+            leader_hint: Some(NodeId(replicas[0])),
+        }
+    }
+
+    fn status(voters: &[u64], learners: &[u64], generation: u64, span: RangeSpan) -> RangeStatus {
+        RangeStatus {
+            voters: voters.to_vec(),
+            learners: learners.iter().map(|n| (*n, false)).collect(),
+            leader: Some(voters[0]),
+            lagging: Vec::new(),
+            span,
+            generation,
+        }
+    }
+
+    /// The residual placement stall of `node_cluster`: a leader that
+    /// skipped splits by a snapshot counts a lower generation for the same
+    /// span, and the descriptor must still follow its replicas (keeping
+    /// the descriptor's generation); a status of another span must not.
+    #[test]
+    fn a_descriptor_follows_a_status_of_its_span_whatever_its_generation() {
+        let d = desc(&[1, 2, 3], 4);
+        let span = d.span.clone();
+        let want = followed(&d, &status(&[1, 2, 4], &[5], 2, span.clone())).expect("followed");
+        assert_eq!(want.replicas, vec![NodeId(1), NodeId(2), NodeId(4), NodeId(5)]);
+        assert_eq!(want.generation, 4, "the generation stays the descriptor's");
+        assert_eq!(want.span, span);
+        assert!(followed(&d, &status(&[1, 2, 3], &[], 4, span.clone())).is_none(), "nothing to change");
+        let narrower = RangeSpan::new(Bytes::from_static(b"k"), Some(Bytes::from_static(b"l")));
+        assert!(followed(&d, &status(&[1, 2, 4], &[], 5, narrower)).is_none(), "an unpublished split");
     }
 }

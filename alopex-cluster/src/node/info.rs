@@ -43,6 +43,10 @@ pub struct RangeInfo {
     pub learners: Vec<NodeId>,
     /// Its leader, if known.
     pub leader: Option<NodeId>,
+    /// Members its leader has never replicated anything to: they do not
+    /// run the range's group (yet), so the range has fewer working copies
+    /// than voters. Empty when the leader did not answer.
+    pub lagging: Vec<NodeId>,
     /// The descriptor's generation.
     pub generation: u64,
 }

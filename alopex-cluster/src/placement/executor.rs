@@ -61,7 +61,7 @@ pub async fn execute(leader: &RaftNode, mv: Move, host: &dyn ReplicaHost) -> Res
         Move::AddLearner { range, node } => {
             host.ensure_replica(node, range).await?;
             let g = leader.group(range).ok_or(RaftNodeError::UnknownRange(range))?;
-            seed_by_snapshot(leader, range, &g.raft).await?;
+            seed_by_snapshot(leader, range, &g.raft, node).await?;
             g.raft
                 .add_learner(node.0, BasicNode { addr: format!("node-{}", node.0) }, false)
                 .await
@@ -89,21 +89,31 @@ pub async fn execute(leader: &RaftNode, mv: Move, host: &dyn ReplicaHost) -> Res
 }
 
 /// Makes the leader's log start at a snapshot covering everything applied,
-/// so that a new learner is seeded by that snapshot and never by replaying
-/// the log from index 1: a range born by a split has its older data in its
-/// parent's log, not its own, and a replay would miss it. Builds the
-/// snapshot if the current one is behind, then purges the log up to it,
-/// waiting (bounded) for both.
+/// so that `target`, a member with no log yet, is seeded by that snapshot
+/// and never by replaying the log from index 1: a range born by a split
+/// has its older data in its parent's log, not its own, and a replay would
+/// miss it. Builds the snapshot if the current one is behind, then purges
+/// the log, waiting (bounded) for both.
+///
+/// The purge goes no further than what every *other* member has already
+/// replicated: the first version purged up to the snapshot, so a follower
+/// that was merely slow (a busy node under a bulk load) had to catch up by
+/// snapshot too. A snapshot taken after a split skips that split on the
+/// follower, so the follower never started the right half, and each such
+/// repair seeded the next: in `benches/cluster_nodes.rs` a node ended up
+/// running none of the newest ranges, and when another node stopped, those
+/// ranges had one running replica of three and never elected a leader.
 async fn seed_by_snapshot(
     leader: &RaftNode,
     range: RangeId,
     raft: &crate::raft::RangeRaft,
+    target: NodeId,
 ) -> Result<(), RaftNodeError> {
     const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
     let index = |l: Option<crate::raft::types::LogId>| l.map_or(0, |l| l.index);
     let m = leader.metrics(range).ok_or(RaftNodeError::UnknownRange(range))?;
     let applied = index(m.last_applied);
-    if applied == 0 || (index(m.snapshot) >= applied && index(m.purged) >= index(m.snapshot)) {
+    if applied == 0 || (index(m.snapshot) >= applied && m.purged.is_some()) {
         return Ok(());
     }
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -120,9 +130,25 @@ async fn seed_by_snapshot(
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
-    raft.trigger().purge_log(snapshot).await.map_err(raft_err)?;
+    // Keep what the other members still need: purge up to the slowest
+    // match among them (members that matched nothing need a snapshot
+    // anyway). Purging index 0 already makes `target` take the snapshot.
+    let m = leader.metrics(range).ok_or(RaftNodeError::UnknownRange(range))?;
+    let needed = m
+        .replication
+        .as_ref()
+        .into_iter()
+        .flatten()
+        .filter(|(id, _)| **id != leader.id().0 && **id != target.0)
+        .filter_map(|(_, matched)| matched.as_ref().map(|l| l.index))
+        .min();
+    let upto = needed.map_or(snapshot, |n| n.min(snapshot));
+    if m.purged.is_some_and(|p| p.index >= upto) {
+        return Ok(());
+    }
+    raft.trigger().purge_log(upto).await.map_err(raft_err)?;
     loop {
-        if leader.metrics(range).is_some_and(|m| index(m.purged) >= snapshot) {
+        if leader.metrics(range).is_some_and(|m| m.purged.is_some_and(|p| p.index >= upto)) {
             return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
@@ -151,10 +177,6 @@ pub fn observe(node: &RaftNode, range: RangeId) -> Option<RangeState> {
         .collect();
     Some(RangeState { id: range, voters, learners, leader: m.current_leader.map(NodeId), size: 0 })
 }
-
-/// A member whose replication has not matched anything yet, or trails the
-/// leader by more than this many entries, is reported as lagging.
-const LAGGING: u64 = 1000;
 
 /// [`ReplicaHost`] over the RPC seam: starts and drops groups on other
 /// nodes with `HOST_REPLICA` / `DROP_REPLICA`, giving a new replica the
@@ -199,14 +221,19 @@ pub fn status(node: &RangeNode, range: RangeId) -> Option<RangeStatus> {
     let state = observe(node.raft(), range)?;
     let shape = node.shape(range)?;
     let m = node.raft().metrics(range)?;
-    let last = m.last_log_index.unwrap_or(0);
+    // Lagging means "has matched nothing": a member that does not run the
+    // group (it missed a split) never answers an append. A member that is
+    // merely behind is not reported: repairing it seeds it by a snapshot,
+    // and a snapshot taken after a split makes it skip that split (see
+    // `seed_by_snapshot`). The first version also reported members over
+    // 1,000 entries behind, which under a bulk load was every busy node.
+    // A member that has acknowledged a heartbeat runs the group, even if
+    // it has not matched an entry yet (a new leader's view of a slow one).
+    let acked = |id: u64| m.heartbeat.as_ref().and_then(|h| h.get(&id).cloned().flatten()).is_some();
     let lagging = match &m.replication {
-        Some(rep) => rep
-            .iter()
-            .filter(|(id, _)| **id != node.id().0)
-            .filter(|(_, l)| l.as_ref().is_none_or(|l| l.index + LAGGING < last))
-            .map(|(id, _)| *id)
-            .collect(),
+        Some(rep) => {
+            rep.iter().filter(|(id, l)| **id != node.id().0 && l.is_none() && !acked(**id)).map(|(id, _)| *id).collect()
+        }
         None => Vec::new(),
     };
     Some(RangeStatus {
@@ -238,7 +265,7 @@ pub async fn serve(node: &RangeNode, _from: NodeId, range: RangeId, method: u16,
         let host = RpcReplicaHost { rpc: Arc::clone(node.rpc()), span: shape.span, generation: shape.generation };
         if let MoveRequest::Repair(n) = req {
             let Some(g) = node.raft().group(range) else { return KvReply::RangeNotHere };
-            let repaired = match seed_by_snapshot(node.raft(), range, &g.raft).await {
+            let repaired = match seed_by_snapshot(node.raft(), range, &g.raft, NodeId(n)).await {
                 Ok(()) => host.ensure_replica(NodeId(n), range).await,
                 Err(e) => Err(e),
             };

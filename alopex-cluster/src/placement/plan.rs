@@ -84,11 +84,17 @@ pub struct Policy {
     pub max_moves: usize,
     /// How many more leaderships than the least-leading voter a node may hold.
     pub leader_slack: usize,
+    /// The most learners still catching up (receiving a snapshot) a node
+    /// may have at once: a new learner is not placed on a node that has
+    /// this many. Without the bound a node replacing a dead one was handed
+    /// a learner of every range within seconds, and a hundred snapshots
+    /// streamed into it at once.
+    pub max_catching_up: usize,
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { replicas: 3, down_after: 5 * 60 * 1000, max_moves: 8, leader_slack: 1 }
+        Policy { replicas: 3, down_after: 5 * 60 * 1000, max_moves: 8, leader_slack: 1, max_catching_up: 4 }
     }
 }
 
@@ -242,6 +248,7 @@ pub fn plan_holding(state: &ClusterState, policy: &Policy, hold: &Hold) -> Vec<M
     let view = View { state, policy, hold, nodes: state.nodes.iter().map(|n| (n.id, n)).collect() };
     let mut load = replica_counts(state);
     let mut leaders = leader_counts(state);
+    let mut catching = catching_up(state);
     let mut moves = Vec::new();
     let mut ranges: Vec<&RangeState> = state.ranges.iter().collect();
     // Small ranges first: they are the cheapest to move.
@@ -256,18 +263,37 @@ pub fn plan_holding(state: &ClusterState, policy: &Policy, hold: &Hold) -> Vec<M
             if hold.frozen.contains(&r.id) || moves.iter().any(|m: &Move| m.range() == r.id) {
                 continue;
             }
+            // Nodes already receiving as many snapshots as the policy
+            // allows take no new learner in this step.
+            let open: Vec<NodeId> = eligible
+                .iter()
+                .copied()
+                .filter(|n| catching.get(n).copied().unwrap_or(0) < policy.max_catching_up)
+                .collect();
             let m = if pass == 0 {
-                repair(&view, r, &load, &eligible)
+                repair(&view, r, &load, &open)
             } else {
-                balance(&view, r, &load, &leaders, &eligible)
+                balance(&view, r, &load, &leaders, &eligible, &open)
             };
             if let Some(m) = m {
                 project(&m, &mut load, &mut leaders);
+                if let Move::AddLearner { node, .. } = m {
+                    *catching.entry(node).or_insert(0) += 1;
+                }
                 moves.push(m);
             }
         }
     }
     moves
+}
+
+/// Learners not caught up yet, per node.
+fn catching_up(state: &ClusterState) -> BTreeMap<NodeId, usize> {
+    let mut c = BTreeMap::new();
+    for l in state.ranges.iter().flat_map(|r| r.learners.iter()).filter(|l| !l.caught_up) {
+        *c.entry(l.node).or_insert(0) += 1;
+    }
+    c
 }
 
 fn project(m: &Move, load: &mut BTreeMap<NodeId, usize>, leaders: &mut BTreeMap<NodeId, usize>) {
@@ -349,13 +375,18 @@ fn balance(
     load: &BTreeMap<NodeId, usize>,
     leaders: &BTreeMap<NodeId, usize>,
     eligible: &[NodeId],
+    open: &[NodeId],
 ) -> Option<Move> {
     let settled =
         r.learners.is_empty() && r.voters.len() == view.policy.replicas && r.voters.iter().all(|v| view.available(*v));
     if settled {
         let count = |n: &NodeId| load.get(n).copied().unwrap_or(0);
         let busiest = r.voters.iter().copied().filter(|v| view.eligible(*v)).max_by_key(|v| (count(v), *v));
-        if let (Some(from), Some(to)) = (busiest, target(r, load, eligible))
+        // The least loaded node overall decides whether to move; a move
+        // waits while that node is receiving its fill of snapshots.
+        let least = target(r, load, eligible);
+        if let (Some(from), Some(to)) = (busiest, least)
+            && open.contains(&to)
             && count(&from) > count(&to) + 1
         {
             return Some(Move::AddLearner { range: r.id, node: to });

@@ -583,10 +583,14 @@ impl RaftStateMachine<RangeConfig> for RangeStateMachine {
     }
 
     async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: SnapshotFile) -> Result<(), io::Error> {
+        let began = std::time::Instant::now();
         let path = self.store.adopt(meta, &snapshot.path)?;
         self.store.set_current(meta, &path)?;
         self.current = Some((meta.clone(), path.clone()));
-        self.install_into_engine(meta, &path)
+        self.install_into_engine(meta, &path)?;
+        let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        tracing::debug!(range = self.range, bytes, took = ?began.elapsed(), index = ?meta.last_log_id.map(|l| l.index), "installed a snapshot");
+        Ok(())
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<RangeSnapshot>, io::Error> {

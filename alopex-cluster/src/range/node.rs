@@ -264,6 +264,11 @@ impl RangeNode {
         if self.raft.group(range).is_some() {
             return Ok(());
         }
+        if let Some(parent) = self.parent_behind(range, &span) {
+            return Err(RaftNodeError::Raft(format!(
+                "{parent} covers {range}'s start here and has entries to apply: its split will start {range}"
+            )));
+        }
         let mut batch = WriteBatch::new();
         batch.put(shape::hosted_key(range.0), codec::encode(&HostedRange { span: span.clone(), members: Vec::new() })?);
         let shape = RangeShape { span: span.clone(), generation, split: None };
@@ -273,6 +278,22 @@ impl RangeNode {
         tracing::info!(node = %self.id(), %range, "hosting a new replica");
         self.raft.start_group(range, span).await?;
         Ok(())
+    }
+
+    /// A group here whose span still covers `span`'s start, other than
+    /// `range`, with log entries it has not applied yet: `range`'s parent,
+    /// behind the split that made `range`. Applying that split starts
+    /// `range` here with the data the parent's log holds; hosting `range`
+    /// empty before that would seed it from a snapshot and then let the
+    /// parent's late replay write keys deleted after the split back.
+    fn parent_behind(&self, range: RangeId, span: &RangeSpan) -> Option<RangeId> {
+        self.raft.ranges().into_iter().filter(|r| *r != range).find(|r| {
+            let behind = self
+                .raft
+                .metrics(*r)
+                .is_some_and(|m| m.last_applied.map_or(0, |l| l.index) < m.last_log_index.unwrap_or(0));
+            behind && self.shape(*r).is_some_and(|s| s.span.contains(&span.start))
+        })
     }
 
     /// Stops and forgets the group of `range` here (placement removed this
