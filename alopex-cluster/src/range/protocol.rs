@@ -130,8 +130,9 @@ pub struct RangeStatus {
     pub learners: Vec<(u64, bool)>,
     /// The leader (the answering node).
     pub leader: Option<u64>,
-    /// Members whose replication is not progressing (no match yet or far
-    /// behind): candidates for a repair ([`method::HOST_REPLICA`]).
+    /// Members that never matched an entry nor acknowledged a heartbeat
+    /// (a replica that is slow is not lagging): candidates for a repair
+    /// ([`method::HOST_REPLICA`]).
     pub lagging: Vec<u64>,
     /// The range's current span.
     pub span: RangeSpan,
