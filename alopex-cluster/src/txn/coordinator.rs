@@ -313,11 +313,7 @@ impl ClusterTxn {
                     continue;
                 }
                 rows.extend(scan.rows);
-                cursor = match (scan.resume, range_end) {
-                    (Some(resume), _) => resume,
-                    (None, Some(e)) if e > cursor && keys::is_user_key(&e) => e,
-                    _ => end.clone(),
-                };
+                cursor = next_cursor(scan.resume, range_end, &cursor, end);
             }
             self.observed = true;
             // What was covered: up to the cursor (everything, if done).
@@ -687,5 +683,16 @@ fn check_user_key(key: &[u8]) -> Result<()> {
         Ok(())
     } else {
         Err(Error::InvalidArgument(format!("key {key:?} is reserved (user keys sort below FF FF FE)")))
+    }
+}
+
+/// Where a span scan continues after one range's answer: where the range
+/// said to resume, else at the range's end if it is past the cursor and
+/// still a user key, else at the span's end (done).
+pub(super) fn next_cursor(resume: Option<Bytes>, range_end: Option<Bytes>, cursor: &Bytes, end: &Bytes) -> Bytes {
+    match (resume, range_end) {
+        (Some(resume), _) => resume,
+        (None, Some(e)) if e > *cursor && keys::is_user_key(&e) => e,
+        _ => end.clone(),
     }
 }

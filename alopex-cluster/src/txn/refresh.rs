@@ -34,7 +34,6 @@ use super::meta::TxnId;
 use super::read::TxnRead;
 use super::store::StoreShared;
 use crate::range::KvError;
-use crate::range::keys;
 use crate::range::protocol::{TxnGetRequest, TxnScanRequest};
 
 /// Rounds a refresh may retry after resolving intents before it gives up.
@@ -133,11 +132,7 @@ async fn scan_span(
             continue;
         }
         rows.extend(scan.rows);
-        cursor = match (scan.resume, range_end) {
-            (Some(resume), _) => resume,
-            (None, Some(e)) if e > cursor && keys::is_user_key(&e) => e,
-            _ => end.clone(),
-        };
+        cursor = super::coordinator::next_cursor(scan.resume, range_end, &cursor, end);
     }
     Ok(rows)
 }
