@@ -74,8 +74,8 @@ fn check_meta(txn: &TxnMeta) -> Result<(), String> {
 /// Validates a transaction command against the range's span
 /// (deterministic, like every validation).
 pub(super) fn validate(span: &RangeSpan, range: u64, cmd: &Command) -> Result<(), String> {
-    // `txn::serve` recognizes "is outside range" as "the keys moved".
-    let outside = |k: &[u8]| format!("key {k:?} is outside range r{range}");
+    // `txn::serve` recognizes this refusal as "the keys moved".
+    let outside = |k: &[u8]| super::command::outside_range(format_args!("key {k:?}"), range);
     if cmd.ts() == Some(0) {
         return Err("commit timestamp 0 is invalid".into());
     }

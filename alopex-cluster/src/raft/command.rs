@@ -247,6 +247,22 @@ impl std::fmt::Display for Command {
     }
 }
 
+/// The [`CommandResponse::Rejected`] reason for a command touching `what`
+/// (a key, or a span) outside range `range`'s span: a split moved it. Made
+/// and recognized ([`is_outside_range`]) only here, so the gateway side can
+/// tell "retry on the new range" from other refusals.
+pub(crate) fn outside_range(what: impl std::fmt::Display, range: u64) -> String {
+    format!("{what} {OUTSIDE_RANGE} r{range}")
+}
+
+/// Whether a [`CommandResponse::Rejected`] reason says the keys moved out of
+/// the range (see [`outside_range`]).
+pub(crate) fn is_outside_range(reason: &str) -> bool {
+    reason.contains(OUTSIDE_RANGE)
+}
+
+const OUTSIDE_RANGE: &str = "is outside range";
+
 /// What applying a command produced, the same on every replica.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CommandResponse {

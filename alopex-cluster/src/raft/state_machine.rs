@@ -44,7 +44,7 @@ use alopex_core::{Engine, Timestamp, TimestampSource, WriteBatch};
 
 use super::apply_txn;
 use super::codec;
-use super::command::{Command, CommandResponse, WriteOp};
+use super::command::{Command, CommandResponse, WriteOp, outside_range};
 use super::shape::{self, HostedRange, RangeShape, SplitRecord};
 use super::snapshot::{SnapshotFile, SnapshotStore};
 use super::span::{self, RangeSpan};
@@ -242,7 +242,7 @@ impl RangeStateMachine {
                     return Err("commit timestamp 0 is invalid".into());
                 }
                 match ops.iter().find(|op| !self.span.contains(op.key())) {
-                    Some(op) => Err(format!("key {:?} is outside range r{}", op.key(), self.range)),
+                    Some(op) => Err(outside_range(format_args!("key {:?}", op.key()), self.range)),
                     None => Ok(()),
                 }
             }
@@ -250,11 +250,7 @@ impl RangeStateMachine {
                 if *ts == 0 {
                     return Err("commit timestamp 0 is invalid".into());
                 }
-                if self.span.covers(start, end) {
-                    Ok(())
-                } else {
-                    Err(format!("delete range is outside range r{}", self.range))
-                }
+                if self.span.covers(start, end) { Ok(()) } else { Err(outside_range("delete range", self.range)) }
             }
             Command::Split { ts, split_key, new_range } => {
                 if *ts == 0 {
@@ -273,7 +269,7 @@ impl RangeStateMachine {
                     return Err("commit timestamp 0 is invalid".into());
                 }
                 match std::iter::once(key).chain(ops.iter().map(WriteOp::key)).find(|k| !self.span.contains(k)) {
-                    Some(k) => Err(format!("key {k:?} is outside range r{}", self.range)),
+                    Some(k) => Err(outside_range(format_args!("key {k:?}"), self.range)),
                     None => Ok(()),
                 }
             }

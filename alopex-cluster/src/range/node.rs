@@ -491,7 +491,7 @@ impl RangeNode {
                 // timestamp can lag the split's write), so its refusal alone
                 // is enough to send the gateway to the new range.
                 self.check_keys(range, keys).unwrap_or_else(|| {
-                    if reason.contains(crate::txn::serve::OUTSIDE_RANGE) {
+                    if crate::raft::command::is_outside_range(&reason) {
                         KvReply::KeyNotInRange { generation: self.shape(range).map_or(0, |s| s.generation) }
                     } else {
                         KvReply::Failed(reason)

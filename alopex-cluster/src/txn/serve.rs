@@ -368,7 +368,7 @@ async fn command(node: &RangeNode, range: RangeId, mut cmd: Command) -> KvReply 
             // machine's own verdict counts too.
             match moved(node, range, &keys) {
                 Some(reply) => reply,
-                None if reason.contains(OUTSIDE_RANGE) => KvReply::TxnKeysMoved { generation: 0 },
+                None if crate::raft::command::is_outside_range(&reason) => KvReply::TxnKeysMoved { generation: 0 },
                 None => KvReply::TxnAnswer(CommandResponse::Rejected { reason }),
             }
         }
@@ -378,10 +378,6 @@ async fn command(node: &RangeNode, range: RangeId, mut cmd: Command) -> KvReply 
         Err(e) => KvReply::Unavailable(e.to_string()),
     }
 }
-
-/// What the state machine (`raft::apply_txn::validate` and plain writes)
-/// says of a key outside the range.
-pub(crate) const OUTSIDE_RANGE: &str = "is outside range";
 
 /// The key just after `key`.
 pub(crate) fn after(key: &[u8]) -> Bytes {
