@@ -57,6 +57,25 @@ pub trait KvStore: Send + Sync {
     fn vector_indexes(&self) -> Vec<VectorIndexSpec> {
         Vec::new()
     }
+
+    /// Where the keys of `span` live, for `EXPLAIN`: the ranges of a
+    /// distributed store that the span overlaps, in key order. `None` (the
+    /// default) for a store that is not split (a local engine).
+    fn placement(&self, span: &KeyBounds) -> Option<Vec<RangePlacement>> {
+        let _ = span;
+        None
+    }
+}
+
+/// One range of a distributed store, as [`KvStore::placement`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangePlacement {
+    /// The range's id.
+    pub range: u64,
+    /// The nodes holding a replica.
+    pub replicas: Vec<u64>,
+    /// The node believed to lead it, when known.
+    pub leader: Option<u64>,
 }
 
 /// One transaction: reads at a snapshot, buffered writes, atomic commit.

@@ -45,7 +45,7 @@ pub use clock::{HybridClock, ManualClock, SystemClock, TimestampSource};
 pub use engine::{Engine, EngineStats, ExportStats, ScanIter, Snapshot, prefix_range};
 pub use error::{Error, Result};
 pub use key::{Entry, Timestamp, ValueKind};
-pub use kv::{KvStore, KvTxn, TxnOptions};
+pub use kv::{KvStore, KvTxn, RangePlacement, TxnOptions};
 pub use memstore::{MemStore, MemTxn};
 pub use options::Options;
 pub use txn::{IsolationLevel, Savepoint, Transaction};

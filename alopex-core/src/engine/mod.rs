@@ -34,6 +34,7 @@
 mod background;
 mod read;
 mod recovery;
+mod snapshot_vector;
 mod transfer;
 mod vector;
 mod vector_search;

@@ -95,7 +95,7 @@ impl SuperVersion {
 /// It holds the memtables and tables it reads alive, so writes, flushes and
 /// compactions that happen while it runs do not disturb it.
 pub struct ScanIter {
-    inner: VisibleIter,
+    inner: VisibleIter<MergeIter>,
     _guard: Option<ReadGuard>,
 }
 
@@ -151,9 +151,14 @@ impl Shared {
     }
 
     /// The visible versions (with their timestamps) of `range` at `read_ts`.
-    pub(crate) fn visible_versions(&self, range: &KeyBounds, read_ts: Timestamp, reverse: bool) -> VisibleIter {
+    pub(crate) fn visible_versions(
+        &self,
+        range: &KeyBounds,
+        read_ts: Timestamp,
+        reverse: bool,
+    ) -> VisibleIter<MergeIter> {
         let merged = self.super_version().versions(range, reverse);
-        VisibleIter::new(Box::new(merged), read_ts, reverse)
+        VisibleIter::new(merged, read_ts, reverse)
     }
 }
 

@@ -71,6 +71,11 @@ pub(crate) struct VectorQuery<'a> {
     /// The transaction's buffered writes inside the index's span, sorted by
     /// key (`None` = delete).
     pub own_writes: &'a [(Bytes, Option<Bytes>)],
+    /// The part of the index's span to search, when only part of it
+    /// matters (a cluster range's share): tables and memtables outside it
+    /// are skipped. `None`: the whole span. Keys outside it may still come
+    /// from tables that straddle its edges; the filter must reject them.
+    pub within: Option<crate::version::KeyBounds>,
 }
 
 impl VectorQuery<'_> {
@@ -156,7 +161,7 @@ impl Shared {
         if q.k == 0 {
             return Ok(Vec::new());
         }
-        let span = q.spec.span();
+        let span = q.within.clone().unwrap_or_else(|| q.spec.span());
 
         // 1. Own writes.
         let mut vector = Vec::with_capacity(q.spec.dim as usize);

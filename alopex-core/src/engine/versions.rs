@@ -20,7 +20,7 @@ use super::read::ReadGuard;
 /// timestamp (tombstoned keys are skipped). Holds its read timestamp
 /// registered, so compaction keeps what it reads.
 pub struct VersionIter {
-    inner: VisibleIter,
+    inner: VisibleIter<crate::iter::MergeIter>,
     _guard: ReadGuard,
 }
 

@@ -85,6 +85,14 @@ impl MergeIter {
                 self.pull(i)?;
             }
         }
+        if self.heap.len() == 1 {
+            // One source left (the others, e.g. a memtable with nothing in
+            // the range, are exhausted): nothing to order or shadow, so its
+            // entries pass straight through, without the heap's sift and
+            // the duplicate check (a memcmp per entry when, as after a bulk
+            // load, neighbouring versions share a timestamp).
+            return self.advance_top();
+        }
         let Some(head) = self.advance_top()? else { return Ok(None) };
         // The same version in older sources is shadowed. Equal versions
         // come out of the heap one after the other (newest source first),

@@ -12,16 +12,20 @@ use super::BoxedIter;
 /// first version `<= read_ts` of each key wins. Reverse input sees a key's
 /// versions oldest first, so the adapter remembers the last version
 /// `<= read_ts` until the key changes.
-pub struct VisibleIter {
-    inner: std::iter::Peekable<BoxedIter>,
+///
+/// Generic over its input so that the engine's scans run the merge below
+/// it without a dynamic call per version (the default, a boxed source,
+/// serves everything else).
+pub struct VisibleIter<I: Iterator<Item = Result<Entry>> = BoxedIter> {
+    inner: std::iter::Peekable<I>,
     read_ts: Timestamp,
     reverse: bool,
     failed: bool,
 }
 
-impl VisibleIter {
+impl<I: Iterator<Item = Result<Entry>>> VisibleIter<I> {
     /// Applies visibility at `read_ts` to `inner`, ordered in `reverse` or not.
-    pub fn new(inner: BoxedIter, read_ts: Timestamp, reverse: bool) -> Self {
+    pub fn new(inner: I, read_ts: Timestamp, reverse: bool) -> Self {
         VisibleIter { inner: inner.peekable(), read_ts, reverse, failed: false }
     }
 
@@ -78,7 +82,7 @@ impl VisibleIter {
     }
 }
 
-impl Iterator for VisibleIter {
+impl<I: Iterator<Item = Result<Entry>>> Iterator for VisibleIter<I> {
     type Item = Result<Entry>;
 
     fn next(&mut self) -> Option<Self::Item> {

@@ -164,7 +164,7 @@ impl Block {
 
     /// An unpositioned iterator; call `seek_to_first` or `seek`.
     pub(crate) fn iter(&self) -> BlockIter {
-        BlockIter { block: self.clone(), current: 0, next: 0, key: Vec::new(), value: Bytes::new(), valid: false }
+        BlockIter { block: self.clone(), current: 0, next: 0, key: Vec::new(), value: 0..0, valid: false }
     }
 
     fn restart(&self, i: usize) -> usize {
@@ -224,7 +224,11 @@ pub(crate) struct BlockIter {
     /// Offset of the entry after the current one.
     next: usize,
     key: Vec<u8>,
-    value: Bytes,
+    /// Where the current value lies in the block. Kept as a range, not a
+    /// `Bytes` slice: a slice costs an atomic increment (and its drop a
+    /// decrement) for every entry stepped over, seeks included, while
+    /// only the entries a reader keeps need one.
+    value: std::ops::Range<usize>,
     valid: bool,
 }
 
@@ -241,7 +245,12 @@ impl BlockIter {
 
     /// The current value, sharing the block's bytes.
     pub(crate) fn value(&self) -> Bytes {
-        self.value.clone()
+        self.block.data.slice(self.value.clone())
+    }
+
+    /// The current value, borrowed from the block.
+    pub(crate) fn value_slice(&self) -> &[u8] {
+        &self.block.data[self.value.clone()]
     }
 
     /// Byte offset of the current entry in the block (for error reports).
@@ -299,7 +308,7 @@ impl BlockIter {
         };
         self.key.truncate(e.shared);
         self.key.extend_from_slice(&self.block.data[e.key.clone()]);
-        self.value = self.block.data.slice(e.value.clone());
+        self.value = e.value.clone();
         self.current = self.next;
         self.next = e.value.end;
         self.valid = true;

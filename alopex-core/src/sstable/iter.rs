@@ -22,7 +22,6 @@
 //! Corruption surfaces as one `Err` item (a [`crate::Error::Corruption`]
 //! naming the file and block); after it the iterator yields `None`.
 
-use std::cmp::Ordering;
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -32,7 +31,7 @@ use super::block::BlockIter;
 use super::key_arena::KeyArena;
 use super::reader::Table;
 use crate::Result;
-use crate::key::{Entry, Timestamp, ValueKind, compare_internal, encode_internal_key};
+use crate::key::{Entry, Timestamp, ValueKind, encode_internal_key};
 
 /// Iterator over the versions of one table in a user-key range. Yields
 /// `Result<Entry>`; see the module docs.
@@ -99,9 +98,10 @@ impl TableIter {
         }
     }
 
-    /// The index of the first block whose last key is `>= target`.
-    fn block_for(&self, target: &[u8]) -> usize {
-        self.table.index().partition_point(|e| compare_internal(&e.last_key, target) == Ordering::Less)
+    /// The index of the first block whose last key is `>= (user_key, ts)`.
+    fn block_for(&self, user_key: &[u8], ts: Timestamp) -> (usize, Vec<u8>) {
+        let target = seek_key(user_key, ts);
+        (self.table.block_for(user_key, &target), target)
     }
 
     /// Opens block `i` with a cursor at the first entry `>= target` (or the
@@ -124,11 +124,13 @@ impl TableIter {
         let blocks = self.table.index().len();
         if !self.started {
             self.started = true;
-            let target = match &self.lower {
-                Bound::Included(k) | Bound::Excluded(k) => Some(seek_key(k, Timestamp::MAX)),
-                Bound::Unbounded => None,
+            let (first, target) = match &self.lower {
+                Bound::Included(k) | Bound::Excluded(k) => {
+                    let (first, target) = self.block_for(k, Timestamp::MAX);
+                    (first, Some(target))
+                }
+                Bound::Unbounded => (0, None),
             };
-            let first = target.as_deref().map_or(0, |t| self.block_for(t));
             if first >= blocks {
                 return Ok(None);
             }
@@ -188,7 +190,7 @@ impl TableIter {
                 return Ok(None);
             }
             let last = match &self.upper {
-                Bound::Included(k) | Bound::Excluded(k) => self.block_for(&seek_key(k, 0)).min(blocks - 1),
+                Bound::Included(k) | Bound::Excluded(k) => self.block_for(k, 0).0.min(blocks - 1),
                 Bound::Unbounded => blocks - 1,
             };
             self.decoded = self.decode_block(last)?;

@@ -11,9 +11,10 @@
 //!
 //! The index is small (one entry per ~4 KiB block) and is decoded into a
 //! `Vec` at open, so finding the block for a key is a binary search in
-//! memory. Blocks are read with positional reads (`read_at`) on one shared
-//! file handle, so a `Table` is `Send + Sync` and many threads read it at once
-//! without a lock.
+//! memory, run first over a contiguous array of 16-byte key prefixes
+//! (`Table::block_for`). Blocks are read with positional reads (`read_at`)
+//! on one shared file handle, so a `Table` is `Send + Sync` and many threads
+//! read it at once without a lock.
 //!
 //! A point read ([`Table::get`]) asks the bloom filter first, then seeks to
 //! the internal key `(user_key, read_ts)`: because timestamps sort
@@ -57,6 +58,9 @@ pub struct Table {
     file: File,
     cache: Arc<BlockCache>,
     index: Vec<IndexEntry>,
+    /// The first 16 bytes of each index entry's user key (see
+    /// [`Table::block_for`]), one contiguous array.
+    index_prefixes: Vec<[u64; 2]>,
     bloom: BloomFilter,
     properties: TableProperties,
     /// Every metaindex entry, built-in blocks included.
@@ -110,6 +114,7 @@ impl Table {
             file,
             cache,
             index: Vec::new(),
+            index_prefixes: Vec::new(),
             bloom: BloomFilter::disabled(),
             properties: TableProperties::default(),
             sections: BTreeMap::new(),
@@ -136,6 +141,12 @@ impl Table {
         table.properties.file_size = file_size;
 
         table.index = table.load_index(body_end)?;
+        // Every index key decoded as an internal key in `load_index`.
+        table.index_prefixes = table
+            .index
+            .iter()
+            .map(|e| padded_prefix(decode_internal_key(&e.last_key).map_or(&[][..], |(user, _, _)| user)))
+            .collect();
         tracing::debug!(path = %path.display(), id, blocks = table.index.len(), "sstable opened");
         Ok(Arc::new(table))
     }
@@ -201,7 +212,7 @@ impl Table {
         }
         let mut target = Vec::with_capacity(user_key.len() + crate::key::SUFFIX_LEN);
         encode_internal_key(&mut target, user_key, read_ts, ValueKind::Value);
-        let i = self.index.partition_point(|e| compare_internal(&e.last_key, &target) == Ordering::Less);
+        let i = self.block_for(user_key, &target);
         if i == self.index.len() {
             return Ok(None);
         }
@@ -305,6 +316,27 @@ impl Table {
         &self.index
     }
 
+    /// The index of the first block whose last key is `>= target`, the
+    /// internal key of `user_key` at some timestamp (the number of blocks if
+    /// none).
+    ///
+    /// The search runs over the contiguous array of 16-byte user-key
+    /// prefixes first, and compares whole internal keys only among the
+    /// entries whose prefix equals the target's. A step of a search over the
+    /// entries themselves reads an `IndexEntry` and then its key in the key
+    /// buffer, two cache misses; in the `vs_sqlite` join profile that search
+    /// was a third of every SSTable point read. Zero-padded prefixes order
+    /// like the keys wherever they differ (a difference inside both keys is
+    /// the first real difference; past the end of one key, that key is a
+    /// prefix of the other and sorts first, as its padding does), and keys
+    /// with equal prefixes are contiguous, so both searches are exact.
+    pub(crate) fn block_for(&self, user_key: &[u8], target: &[u8]) -> usize {
+        let prefix = padded_prefix(user_key);
+        let lo = self.index_prefixes.partition_point(|p| *p < prefix);
+        let hi = lo + self.index_prefixes[lo..].partition_point(|p| *p == prefix);
+        lo + self.index[lo..hi].partition_point(|e| compare_internal(&e.last_key, target) == Ordering::Less)
+    }
+
     /// Data block `i` of the index, through the cache.
     pub(crate) fn data_block(&self, i: usize) -> Result<Block> {
         let offset = self.index[i].handle.offset;
@@ -315,14 +347,14 @@ impl Table {
     /// Its key is copied into `arena` when one is given (scans), or into an
     /// allocation of its own (point reads).
     pub(crate) fn decode_entry(&self, i: usize, it: &BlockIter, arena: Option<&mut KeyArena>) -> Result<Entry> {
-        let (key, value, at) = (it.key(), it.value(), it.entry_offset());
+        let (key, at) = (it.key(), it.entry_offset());
         let Some((user_key, ts, kind)) = decode_internal_key(key) else {
             let detail = format!("invalid internal key {:?}", key.escape_ascii().to_string());
             return Err(self.data_malformed(i, Malformed::new(at, detail)));
         };
         let value = match kind {
-            ValueKind::Value => Some(value),
-            ValueKind::Tombstone if value.is_empty() => None,
+            ValueKind::Value => Some(it.value()),
+            ValueKind::Tombstone if it.value_slice().is_empty() => None,
             ValueKind::Tombstone => {
                 return Err(self.data_malformed(i, Malformed::new(at, "tombstone carries a value")));
             }
@@ -356,7 +388,7 @@ impl Table {
         while it.valid() {
             let n = index.len();
             let key = it.key();
-            let mut value = &it.value()[..];
+            let mut value = it.value_slice();
             let handle = BlockHandle::decode_from(&mut value)
                 .filter(|_| value.is_empty())
                 .ok_or_else(|| bad(Malformed::new(0, format!("entry {n}: malformed block handle"))))?;
@@ -437,4 +469,14 @@ fn read_exact(file: &File, path: &Path, buf: &mut [u8], offset: u64) -> Result<(
             Error::Io(e)
         }
     })
+}
+
+/// The first 16 bytes of `key`, zero-padded, as big-endian halves.
+fn padded_prefix(key: &[u8]) -> [u64; 2] {
+    let mut buf = [0u8; 16];
+    let n = key.len().min(16);
+    buf[..n].copy_from_slice(&key[..n]);
+    let (hi, lo) = buf.split_at(8);
+    let half = |b: &[u8]| u64::from_be_bytes(b.try_into().unwrap_or([0; 8]));
+    [half(hi), half(lo)]
 }

@@ -450,3 +450,47 @@ fn versions_of_one_key_spanning_many_blocks() {
         assert_eq!(table.get(b"k", read_ts).expect("get"), model_get(&m, b"k", read_ts));
     }
 }
+
+/// The prefix-first search of the block index finds the block a search over
+/// whole internal keys finds, for keys shorter than, as long as and longer
+/// than the 16-byte prefix, keys that are prefixes of others (zero padding)
+/// and long keys sharing their first 16 bytes.
+#[test]
+fn block_index_search_by_prefix_matches_the_full_search() {
+    use crate::key::{ValueKind, compare_internal, encode_internal_key};
+    let mut rng = Rng(11);
+    let mut m = Model::new();
+    let shared = b"0123456789abcdef";
+    while m.len() < 20_000 {
+        let mut key = match rng.below(3) {
+            0 => Vec::new(),
+            1 => shared[..rng.below(17) as usize].to_vec(),
+            _ => shared.to_vec(),
+        };
+        key.extend(rng.key());
+        for _ in 0..=rng.below(3) {
+            m.insert((key.clone(), Reverse(1 + rng.below(100))), Some(vec![7; rng.below(40) as usize]));
+        }
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("prefixes.sst");
+    write_table(&path, &m, TableOptions { block_size: 256, restart_interval: 4, bloom_bits_per_key: 10 })
+        .expect("build");
+    let table = open(&path).expect("open");
+    assert!(table.index().len() > 100, "many blocks: {}", table.index().len());
+    let mut probes: Vec<Vec<u8>> = m.keys().map(|(k, _)| k.clone()).collect();
+    probes.extend((0..2000).map(|_| {
+        let mut k = shared[..rng.below(17) as usize].to_vec();
+        k.extend(rng.key());
+        k
+    }));
+    for key in probes {
+        for ts in [0, 1, 50, 101, u64::MAX] {
+            let mut target = Vec::new();
+            encode_internal_key(&mut target, &key, ts, ValueKind::Value);
+            let want =
+                table.index().partition_point(|e| compare_internal(&e.last_key, &target) == std::cmp::Ordering::Less);
+            assert_eq!(table.block_for(&key, &target), want, "key {key:?} at ts {ts}");
+        }
+    }
+}

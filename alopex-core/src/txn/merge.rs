@@ -16,6 +16,9 @@ use super::write_buffer::WriteBuffer;
 use crate::error::{Error, Result};
 use crate::version::KeyBounds;
 
+/// Pairs a page has room for before it first grows (see [`with_own_writes`]).
+const INITIAL_PAGE_CAPACITY: usize = 16;
+
 /// Up to `limit` pairs of `range`, in key order (reverse if asked): the
 /// `stored` pairs (already in that order) merged with the buffered `writes`.
 pub(crate) fn with_own_writes(
@@ -28,7 +31,11 @@ pub(crate) fn with_own_writes(
     let mut stored = stored.peekable();
     let mut own = writes.range(range, reverse);
     let mut own_next = own.next();
-    let mut out = Vec::with_capacity(limit.min(1024));
+    // Grown as filled, not sized to `limit`: an eager page asks for 1,024
+    // pairs, and 64 KiB taken and freed for an index lookup that finds one
+    // entry went through glibc's large-request path (consolidation and a
+    // trim of the heap top) on every lookup.
+    let mut out = Vec::with_capacity(limit.min(INITIAL_PAGE_CAPACITY));
     if own_next.is_none() {
         // No own writes in the range (always so for a read-only
         // transaction): the stored pairs as they come.

@@ -45,6 +45,19 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Savepoint(u64);
 
+impl Savepoint {
+    /// A handle for a store outside this crate that numbers its own
+    /// savepoints (the cluster's transactions).
+    pub fn from_raw(n: u64) -> Savepoint {
+        Savepoint(n)
+    }
+
+    /// The number [`Savepoint::from_raw`] made this handle from.
+    pub fn raw(self) -> u64 {
+        self.0
+    }
+}
+
 /// A key's buffered state before a write: `None` when the buffer did not
 /// hold the key, `Some(None)` for a buffered delete.
 pub(crate) type Prior = Option<Option<Bytes>>;

@@ -61,7 +61,17 @@ impl Transaction {
             self.writes.range(&span, false).map(|(k, v)| (k.clone(), v.clone())).collect();
         let read_ts = self.read_ts();
         let reader = OwnSnapshot { txn: self, read_keys: RefCell::new(Vec::new()) };
-        let q = VectorQuery { spec, query, k, ef_search, filter, reader: &reader, read_ts, own_writes: &own_writes };
+        let q = VectorQuery {
+            spec,
+            query,
+            k,
+            ef_search,
+            filter,
+            reader: &reader,
+            read_ts,
+            own_writes: &own_writes,
+            within: None,
+        };
         let hits = self.shared.vector_search(&q)?;
         let read_keys = reader.read_keys.into_inner();
         if self.serializable() {
