@@ -53,6 +53,13 @@ pub trait TxnSource: Send + Sync {
     fn vector_indexes(&self) -> Vec<VectorIndexSpec> {
         Vec::new()
     }
+
+    /// The ranges a key span lives in, on a distributed store
+    /// ([`KvStore::placement`]); None on a local one.
+    fn placement(&self, span: &alopex_core::KeyBounds) -> Option<Vec<alopex_core::RangePlacement>> {
+        let _ = span;
+        None
+    }
 }
 
 /// Adapts any [`KvStore`] to [`TxnSource`].
@@ -76,6 +83,10 @@ where
 
     fn vector_indexes(&self) -> Vec<VectorIndexSpec> {
         self.0.vector_indexes()
+    }
+
+    fn placement(&self, span: &alopex_core::KeyBounds) -> Option<Vec<alopex_core::RangePlacement>> {
+        self.0.placement(span)
     }
 }
 
@@ -223,6 +234,16 @@ impl Database {
         }
     }
 
+    /// Brings the store's vector-index registry (which spans the store
+    /// builds HNSW graphs for) in line with the committed catalog. Opening
+    /// and DDL through this handle do it already; a server whose store
+    /// other databases change too (every node of a cluster is a gateway)
+    /// calls this periodically, so that an index created through another
+    /// node gets graphs here as well.
+    pub fn sync_vector_indexes(&self) -> Result<()> {
+        self.shared.sync_vector_indexes()
+    }
+
     /// The storage engine, when this database runs on a local one.
     pub fn engine(&self) -> Option<&Engine> {
         self.shared.engine.as_deref()
@@ -346,6 +367,35 @@ impl Shared {
         Ok(ts)
     }
 
+    /// EXPLAIN's closing lines on a distributed store: for every table or
+    /// index span the plan reads or writes, the ranges it lies in (all of
+    /// the span's ranges: a point lookup touches one of them). None on a
+    /// local store.
+    pub(crate) fn range_lines(&self, plan: &crate::plan::Plan) -> Vec<String> {
+        let mut lines = Vec::new();
+        for (label, span) in crate::plan::explain::touched_spans(plan) {
+            let Some(ranges) = self.store.placement(&span) else {
+                return Vec::new();
+            };
+            let list: Vec<String> = ranges
+                .iter()
+                .map(|r| match r.leader {
+                    Some(leader) => format!("r{}@n{leader}", r.range),
+                    None => format!("r{}", r.range),
+                })
+                .collect();
+            let n = ranges.len();
+            lines.push(format!("{label}: {n} range{} [{}]", if n == 1 { "" } else { "s" }, list.join(" ")));
+        }
+        if !lines.is_empty() {
+            lines.insert(0, "Ranges (range@leader node):".into());
+            for l in lines.iter_mut().skip(1) {
+                l.insert_str(0, "  ");
+            }
+        }
+        lines
+    }
+
     /// Registers with the store every HNSW index of the committed catalog
     /// and unregisters every vector index the catalog no longer has.
     ///
@@ -376,13 +426,32 @@ impl Shared {
     }
 }
 
-/// Hidden row ids: one counter per table, seeded from the largest id in
-/// storage the first time the table needs one. Ids are unique within this
-/// process; the cluster will prefix them with a node id.
+/// Hidden row ids. On a store only this database writes: one counter per
+/// table, seeded from the largest id in storage the first time the table
+/// needs one. On a shared store (a cluster): blocks reserved in storage,
+/// unique across every database on it ([`crate::catalog::row_ids`]).
 #[derive(Default)]
 pub(crate) struct RowIds {
+    /// Per-table counters, on a store only this database writes.
     next: Mutex<HashMap<u64, Arc<AtomicI64>>>,
+    /// Per-table reserved blocks, on a shared store
+    /// ([`crate::catalog::row_ids`]).
+    blocks: Mutex<HashMap<u64, RowIdBlock>>,
 }
+
+/// Ids `next..end` are reserved for this database; `size` is the length of
+/// the last reservation (doubled at each refill up to [`MAX_ROW_ID_BLOCK`],
+/// so a bulk load reserves rarely and a table with few inserts wastes few ids).
+struct RowIdBlock {
+    next: i64,
+    end: i64,
+    size: i64,
+}
+
+/// The first reservation of row ids for a table on a shared store.
+const MIN_ROW_ID_BLOCK: i64 = 64;
+/// The largest reservation of row ids.
+const MAX_ROW_ID_BLOCK: i64 = 16384;
 
 pub(crate) struct RowIdAllocator<'a> {
     pub(crate) db: &'a Shared,
@@ -390,6 +459,19 @@ pub(crate) struct RowIdAllocator<'a> {
 
 impl RowIdSource for RowIdAllocator<'_> {
     fn next_row_id(&self, table: &TableSchema) -> Result<i64> {
+        if !self.db.exclusive {
+            let mut blocks = self.db.row_ids.blocks.lock();
+            if let Some(block) = blocks.get_mut(&table.id)
+                && block.next < block.end
+            {
+                block.next += 1;
+                return Ok(block.next - 1);
+            }
+            let size = blocks.get(&table.id).map_or(MIN_ROW_ID_BLOCK, |b| (b.size * 2).min(MAX_ROW_ID_BLOCK));
+            let first = crate::catalog::row_ids::reserve(&*self.db.store, table, size)?;
+            blocks.insert(table.id, RowIdBlock { next: first + 1, end: first + size, size });
+            return Ok(first);
+        }
         let counter = {
             let mut map = self.db.row_ids.next.lock();
             match map.get(&table.id) {

@@ -5,6 +5,7 @@
 //! with the data. A [`Catalog`] is an immutable snapshot of it; the
 //! database caches one per catalog version.
 
+pub(crate) mod row_ids;
 mod schema;
 pub mod store;
 

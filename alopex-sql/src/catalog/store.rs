@@ -23,6 +23,8 @@
 //! | `/0/2`                       | the catalog version, an id-encoded `u64`        |
 //! | `/0/3`                       | the next table id to hand out, an id-encoded `u64` |
 //! | `/0/4/<user name>`           | a user (`crate::users`, whose `store.rs` has the layout) |
+//! | `/0/5/…`, `/0/6/…`           | sequences (`crate::sequence`'s `store.rs`)      |
+//! | `/0/7/<table_id: u64>`       | the table's row-id mark on a shared store (`catalog/row_ids.rs`) |
 //!
 //! Table ids below [`FIRST_TABLE_ID`] are reserved for the system.
 

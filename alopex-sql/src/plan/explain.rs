@@ -42,6 +42,52 @@ pub fn explain(plan: &Plan, stats: Option<&[NodeStats]>) -> Vec<String> {
     out.lines
 }
 
+/// The key spans `plan` reads or writes, each once, labeled by table and
+/// index (`t (rows)`, `t (index t_b)`, `t (table and indexes)` for a
+/// write), in plan order: what EXPLAIN lists the ranges of on a
+/// distributed store. Subplans inside expressions are not included.
+pub fn touched_spans(plan: &Plan) -> Vec<(String, alopex_core::KeyBounds)> {
+    fn index_name(table: &TableSchema, index: usize) -> &str {
+        table.indexes.get(index).map_or("?", |ix| ix.name.as_str())
+    }
+    fn index_id(table: &TableSchema, index: usize) -> u32 {
+        table.indexes.get(index).map_or(crate::table::PRIMARY_INDEX_ID, |ix| ix.id)
+    }
+    fn walk(node: &Node, out: &mut Vec<(String, alopex_core::KeyBounds)>) {
+        let rows = |t: &TableSchema| {
+            (format!("{} (rows)", t.name), crate::table::index_span(t.id, crate::table::PRIMARY_INDEX_ID))
+        };
+        let index = |t: &TableSchema, i: usize| {
+            (format!("{} (index {})", t.name, index_name(t, i)), crate::table::index_span(t.id, index_id(t, i)))
+        };
+        let entry = match node {
+            Node::Scan { table, .. } => Some(rows(table)),
+            Node::IndexScan { table, index: i, .. } | Node::VectorSearch { table, index: i, .. } => {
+                Some(index(table, *i))
+            }
+            Node::LookupJoin { table, index: i, .. } => Some(match i {
+                Some(i) => index(table, *i),
+                None => rows(table),
+            }),
+            Node::Insert { table, .. } | Node::Update { table, .. } | Node::Delete { table, .. } => {
+                Some((format!("{} (table and indexes)", table.name), crate::table::table_span(table.id)))
+            }
+            _ => None,
+        };
+        if let Some(entry) = entry
+            && !out.iter().any(|(label, _)| *label == entry.0)
+        {
+            out.push(entry);
+        }
+        for child in node.children() {
+            walk(child, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&plan.root, &mut out);
+    out
+}
+
 /// The names of a node's output columns.
 fn output_names(node: &Node, outer: &[Vec<String>]) -> Vec<String> {
     let mut r = Renderer { outer, subplans: Vec::new() };

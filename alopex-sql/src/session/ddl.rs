@@ -47,6 +47,7 @@ pub(crate) fn execute(txn: &mut dyn KvTxn, catalog: &Catalog, stmt: &BoundStatem
                 };
                 txn.delete_range(table::table_span(table.id))?;
                 crate::sequence::drop_owned(txn, table.id)?;
+                txn.delete(crate::catalog::row_ids::mark_key(table.id))?;
                 store::delete_table(txn, table)?;
             }
             Ok("DROP TABLE")

@@ -516,7 +516,8 @@ impl Session {
             }
             B::Explain { plan, analyze } => {
                 if !analyze {
-                    let lines = plan::explain::explain(plan, None);
+                    let mut lines = plan::explain::explain(plan, None);
+                    lines.extend(self.db.shared.range_lines(plan));
                     return Ok(StatementOutcome::Done(explain_result(lines)));
                 }
                 check_params(plan, params)?;
@@ -535,7 +536,8 @@ impl Session {
                     cx.state = ExecState::with_interrupt(interrupt).with_ef_search(ef_search).with_sequences(seqs);
                     while exec.next(&mut cx)?.is_some() {}
                 }
-                let lines = plan::explain::explain(plan, Some(&stats.lock()));
+                let mut lines = plan::explain::explain(plan, Some(&stats.lock()));
+                lines.extend(self.db.shared.range_lines(plan));
                 Ok(StatementOutcome::Done(explain_result(lines)))
             }
             B::CreateTable { .. }
