@@ -212,6 +212,16 @@ pub(super) fn apply(engine: &Engine, cmd: &Command, applied_ts: Timestamp) -> io
             }
         }
         Command::CommitOnePhase { txn, ops, .. } => {
+            // The same commit again, after its answer was lost (a leader
+            // died between applying it and answering, and the gateway
+            // retried): the record it left answers what it did. Without
+            // it the retry met the transaction's own versions as
+            // `WriteTooOld`, and a commit that applied was reported as a
+            // conflict (found by the list-append history test).
+            if let Some(TxnRecord { status: TxnStatus::Committed { commit_ts }, .. }) = read_record(engine, txn)? {
+                effect.response = Some(CommandResponse::Applied { ts: Some(commit_ts) });
+                return Ok(effect);
+            }
             let writes = by_key(ops);
             match check_writes(engine, txn, &writes)? {
                 Err(refusal) => effect.response = Some(refusal),
@@ -226,6 +236,11 @@ pub(super) fn apply(engine: &Engine, cmd: &Command, applied_ts: Timestamp) -> io
                         };
                     }
                     effect.intents_delta = -(own as i64);
+                    let record = TxnRecord {
+                        status: TxnStatus::Committed { commit_ts: applied_ts },
+                        ..TxnRecord::implicit(txn)
+                    };
+                    write_record(&mut effect, &record)?;
                     effect.response = Some(CommandResponse::Applied { ts: Some(applied_ts) });
                 }
             }

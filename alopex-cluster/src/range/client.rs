@@ -358,6 +358,20 @@ impl ClusterKv {
         }
     }
 
+    /// Searches the part of `[req.start, req.end)` in the range holding
+    /// `req.start` for the nearest vectors (`crate::txn::serve_vector`);
+    /// answers what it found and the range's end (continue from there).
+    pub async fn txn_vector_range(
+        &self,
+        req: crate::txn::serve_vector::TxnVectorRequest,
+    ) -> Result<(crate::txn::serve_vector::TxnVectorHits, Option<Bytes>), KvError> {
+        let key = user_key(req.start.clone())?;
+        match self.call(Target::Key(key), method::TXN_VECTOR, &req).await? {
+            KvReply::TxnVectorHits { found, range_end } => Ok((found, range_end)),
+            other => Err(unexpected(other)),
+        }
+    }
+
     /// Sends one transaction command to the leader of the range holding
     /// `route`; `None` when its keys are not all in that range any more
     /// (the cached descriptor is dropped: group the keys again).

@@ -12,9 +12,12 @@
 //! (`Raft::ensure_linearizable(ReadPolicy::ReadIndex)`): the leader
 //! confirms with a quorum that it still leads, waits until its state
 //! machine has applied everything committed before the read arrived, and
-//! reads its engine. We chose read-index over a leader lease because it
-//! does not depend on bounded clock drift; it costs one heartbeat round
-//! per read (openraft batches concurrent reads behind one).
+//! reads its engine. We chose read-index over a leader lease for the KV API
+//! because it does not depend on bounded clock drift; it costs one
+//! heartbeat round per read (openraft batches concurrent reads behind
+//! one). Transactional reads, whose protocol assumes bounded clock offsets
+//! anyway, take the leader lease when it is valid
+//! (`RangeNode::linearize_lease`).
 //!
 //! A request is checked against the range's **current shape** (span and
 //! generation, `raft::shape`) before it is proposed and, for reads, again
@@ -383,7 +386,7 @@ impl RangeNode {
                 }
                 Err(e) => bad(e),
             },
-            method::TXN_GET | method::TXN_SCAN | method::TXN_COMMAND => {
+            method::TXN_GET | method::TXN_SCAN | method::TXN_COMMAND | method::TXN_VECTOR => {
                 crate::txn::serve::serve(self, range, method, body).await
             }
             other => KvReply::Failed(format!("unknown KV method {other}")),
@@ -399,8 +402,30 @@ impl RangeNode {
     }
 
     pub(crate) async fn linearize(&self, range: RangeId) -> Option<KvReply> {
+        self.linearize_with(range, ReadPolicy::ReadIndex).await
+    }
+
+    /// [`RangeNode::linearize`] for transactional reads: through the
+    /// leader lease when it is valid (no network round), else a read-index.
+    ///
+    /// A lease read trusts that no other node can have been elected while
+    /// a quorum acknowledged this leader less than a lease ago: followers
+    /// refuse to vote for that long after a heartbeat (except in a transfer
+    /// this leader started, during which it refuses reads itself). That
+    /// holds while the nodes' clocks advance at nearly the same rate. The
+    /// transaction protocol already assumes more (a bounded offset between
+    /// the clocks, `docs/transactions.md`), so its reads take the lease;
+    /// the plain KV API keeps read-index, which assumes nothing of clocks.
+    pub(crate) async fn linearize_lease(&self, range: RangeId) -> Option<KvReply> {
+        // Any refusal (a stale lease answers "forward to leader" with no
+        // leader) is decided by a read-index, as for a plain read.
+        self.linearize_with(range, ReadPolicy::LeaseRead).await?;
+        self.linearize_with(range, ReadPolicy::ReadIndex).await
+    }
+
+    async fn linearize_with(&self, range: RangeId, policy: ReadPolicy) -> Option<KvReply> {
         let group = self.raft.group(range)?;
-        match group.raft.ensure_linearizable(ReadPolicy::ReadIndex).await {
+        match group.raft.ensure_linearizable(policy).await {
             Ok(_) => None,
             Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(f))) => {
                 Some(KvReply::NotLeader { leader: f.leader_id })

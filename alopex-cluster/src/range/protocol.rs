@@ -19,12 +19,13 @@
 //! | 15 `TXN_GET` | [`TxnGetRequest`] | [`KvReply::TxnValue`] |
 //! | 16 `TXN_SCAN` | [`TxnScanRequest`] | [`KvReply::TxnRows`] |
 //! | 17 `TXN_COMMAND` | [`TxnCommandRequest`] | [`KvReply::TxnAnswer`] or [`KvReply::TxnKeysMoved`] |
+//! | 18 `TXN_VECTOR` | [`TxnVectorRequest`] | [`KvReply::TxnVectorHits`] |
 //!
 //! Methods 9 and 10 are served by the range's leader (placement, see
 //! `crate::node`); 11 and 12 by whichever node is called. (13 and 14 are
 //! Raft methods, see `raft::network::method`.)
 //!
-//! Methods 15-17 are the transactional ones (`docs/transactions.md`),
+//! Methods 15-18 are the transactional ones (`docs/transactions.md`),
 //! served by the range's leader (`crate::txn::serve`): reads at a
 //! transaction's read timestamp through intents, recorded in the leader's
 //! timestamp cache, and the transaction commands of `crate::raft::Command`
@@ -44,6 +45,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::raft::{Command, CommandResponse, RangeSpan, WriteOp};
+pub use crate::txn::serve_vector::{TxnVectorHits, TxnVectorRequest};
 use crate::txn::{TxnId, TxnRead, TxnScan};
 
 /// RPC method numbers of the KV protocol.
@@ -78,6 +80,10 @@ pub mod method {
     /// ([`super::TxnCommandRequest`]; answer [`super::KvReply::TxnAnswer`],
     /// or [`super::KvReply::TxnKeysMoved`] when a key is not in the range).
     pub const TXN_COMMAND: u16 = 17;
+    /// A transactional vector search of the range's part of an index's
+    /// span ([`super::TxnVectorRequest`]; answer
+    /// [`super::KvReply::TxnVectorHits`]; see `crate::txn::serve_vector`).
+    pub const TXN_VECTOR: u16 = 18;
 }
 
 /// Reads one key at a transaction's read timestamp, through intents.
@@ -265,5 +271,13 @@ pub enum KvReply {
     TxnKeysMoved {
         /// The range's current generation.
         generation: u64,
+    },
+    /// What a transactional vector search found in the range, and the
+    /// range's end (method 18).
+    TxnVectorHits {
+        /// Hits, intents met, uncertainty, graphs searched.
+        found: TxnVectorHits,
+        /// The range's exclusive end (`None`: the end of its key space).
+        range_end: Option<Bytes>,
     },
 }

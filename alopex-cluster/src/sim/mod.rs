@@ -14,13 +14,16 @@
 //! - [`datagram`]: the same network carrying datagrams, so SWIM
 //!   membership (`crate::membership`) runs on it unchanged;
 //! - [`linearizability`]: a checker for register histories recorded under
-//!   those faults.
+//!   those faults;
+//! - [`elle`]: a checker for snapshot isolation (and serializability) on
+//!   list-append transaction histories.
 //!
 //! What remains nondeterministic is listed in `docs/cluster.md`
 //! ("Deterministic simulation").
 
 pub mod cluster;
 pub mod datagram;
+pub mod elle;
 pub mod linearizability;
 pub mod network;
 

@@ -95,6 +95,13 @@ pub struct ClusterTxn {
     /// Keys and spans read already: read again with no uncertainty.
     seen_keys: std::collections::BTreeSet<Bytes>,
     seen_spans: Vec<(Bytes, Bytes)>,
+    /// Committed data read already, answered again from memory.
+    cache: super::read_cache::ReadCache,
+    /// The buffered writes as they were at each open savepoint (innermost
+    /// last): writes live only in the buffer until commit, so rolling back
+    /// to a savepoint restores the buffer. Costs a copy of the buffer per
+    /// savepoint.
+    savepoints: Vec<BTreeMap<Bytes, Option<Bytes>>>,
     /// What was read from the ranges (`refresh.rs`): refreshed at commit
     /// when serializable, and to move the snapshot past an uncertain value.
     reads: ReadLog,
@@ -125,6 +132,8 @@ impl ClusterTxn {
             state: State::Active,
             seen_keys: Default::default(),
             seen_spans: Vec::new(),
+            cache: Default::default(),
+            savepoints: Vec::new(),
             reads: ReadLog::default(),
             serializable: isolation == IsolationLevel::Serializable,
         }
@@ -147,7 +156,7 @@ impl ClusterTxn {
         let meta = self.meta();
         let ops = self.ops();
         let shared = Arc::clone(&self.shared);
-        shared.handle.clone().block_on(async move {
+        Arc::clone(&shared).block(async move {
             match lay_intents(&shared, &meta, &ops).await? {
                 Ok(_) => Ok(()),
                 Err((key, existing_ts)) => Err(too_old(&key, existing_ts)),
@@ -339,7 +348,14 @@ impl ClusterTxn {
         // lie within the first `limit + deletes` committed ones. Reverse
         // scans read the whole span (ranges scan forward only).
         let want = if limit == 0 || reverse { usize::MAX } else { limit.saturating_add(deletes) };
-        let committed = self.scan_cluster(&start, &end, want).await?;
+        let committed = match self.cache.scan(self.read_ts, &start, &end, want) {
+            Some(rows) => rows,
+            None => {
+                let rows = self.scan_cluster(&start, &end, want).await?;
+                self.cache.put_scan(self.read_ts, start.clone(), end.clone(), want, &rows);
+                rows
+            }
+        };
         let mut merged: BTreeMap<Bytes, Bytes> = committed.into_iter().collect();
         for (k, v) in own {
             match v {
@@ -353,6 +369,65 @@ impl ClusterTxn {
         } else {
             merged.into_iter().take(take).collect()
         })
+    }
+
+    /// The vector search's fan-out (`vector.rs`) at the read timestamp,
+    /// with the ranges' intents settled and uncertainty handled as a scan
+    /// handles them: search again after resolving an intent, move the read
+    /// timestamp above an uncertain version. A serializable transaction
+    /// first reads the whole span as a scan (recorded for the refresh at
+    /// commit: a search depends on every vector of the index).
+    async fn vector_remote(
+        &mut self,
+        spec: &alopex_core::VectorIndexSpec,
+        query: &[f32],
+        want: usize,
+        ef_search: usize,
+    ) -> Result<super::vector::Merged> {
+        let start = spec.start.clone();
+        let end = spec.end.clone().min(Bytes::from_static(keys::USER_END));
+        if start >= end {
+            return Ok(super::vector::Merged { exhausted: true, ..Default::default() });
+        }
+        if self.serializable {
+            self.scan_cluster(&start, &end, usize::MAX).await?;
+        }
+        let mut wire = Vec::new();
+        spec.encode_to(&mut wire);
+        let wire = Bytes::from(wire);
+        let shared = Arc::clone(&self.shared);
+        for _ in 0..MAX_READ_ROUNDS {
+            let f = super::vector::FanOut {
+                spec: wire.clone(),
+                start: start.clone(),
+                end: end.clone(),
+                query,
+                want,
+                ef_search,
+                read_ts: self.read_ts,
+                limit: self.limit,
+                reader: self.id,
+            };
+            let merged = super::vector::fan_out(&shared, &f).await.map_err(kv_err)?;
+            if let Some(ts) = merged.uncertain {
+                self.restart_read(ts).await?;
+                continue;
+            }
+            let read_ts = self.read_ts;
+            let settled = futures_util::future::join_all(
+                merged.intents.iter().map(|(key, txn)| settle_for_read(&shared, key, txn, read_ts)),
+            )
+            .await;
+            let mut again = false;
+            for s in settled {
+                again |= s.map_err(kv_err)? == Settled::Resolved;
+            }
+            if !again {
+                self.observed = true;
+                return Ok(merged);
+            }
+        }
+        Err(Error::Conflict("a vector search kept meeting new intents; retry the transaction".into()))
     }
 
     async fn commit_async(&mut self) -> Result<Timestamp> {
@@ -390,9 +465,14 @@ impl ClusterTxn {
         let groups = shared.kv().txn_group(self.writes.keys().cloned()).await.map_err(kv_err)?;
         // Serializable needs a refresh between laying the intents and
         // committing, which the one-phase path has no room for.
+        // Whether a one-phase commit was sent: if its answer was lost and a
+        // split sends the retry down the two-phase path, that path meets
+        // the transaction's own versions and must recognize them.
+        let mut one_phase_sent = false;
         if groups.len() == 1 && !self.serializable {
             loop {
                 let cmd = Command::CommitOnePhase { ts: shared.clock.now(), txn: meta.clone(), ops: ops.clone() };
+                one_phase_sent = true;
                 match shared.kv().txn_send(meta.anchor.clone(), &cmd).await.map_err(kv_err)? {
                     Some(CommandResponse::Applied { ts: Some(ts) }) => {
                         shared.observe(ts);
@@ -416,7 +496,7 @@ impl ClusterTxn {
             }
         }
         let reads = self.serializable.then_some(&self.reads);
-        two_phase(&shared, meta, ops, retry_too_old, reads).await
+        two_phase(&shared, meta, ops, retry_too_old, reads, one_phase_sent).await
     }
 }
 
@@ -476,12 +556,23 @@ async fn two_phase(
     ops: Vec<WriteOp>,
     retry_too_old: bool,
     reads: Option<&ReadLog>,
+    one_phase_sent: bool,
 ) -> Result<std::result::Result<Timestamp, Timestamp>> {
     let keys: Vec<Bytes> = ops.iter().map(|o| o.key().clone()).collect();
     let heartbeat = Heartbeat::start(shared, &meta).await;
     let mut retry_at = None;
     let outcome = async {
-        let mut commit_ts = match lay_intents(shared, &meta, &ops).await? {
+        let laid = lay_intents(shared, &meta, &ops).await?;
+        if one_phase_sent && laid.is_err() {
+            // A newer version: maybe our own, from a one-phase commit
+            // whose answer was lost before a split moved some keys. Its
+            // record says so (`raft/apply_txn.rs`).
+            let query = Command::PushTxn { ts: shared.clock.now(), txn: meta.clone(), push_to: 0 };
+            if let TxnStatus::Committed { commit_ts } = record_command(shared, query).await.map_err(kv_err)?.status {
+                return Ok(commit_ts);
+            }
+        }
+        let mut commit_ts = match laid {
             Ok(ts) => ts,
             Err((_, existing_ts)) if retry_too_old => {
                 retry_at = Some(existing_ts);
@@ -616,30 +707,48 @@ impl KvTxn for ClusterTxn {
         if let Some(v) = self.writes.get(key) {
             return Ok(v.clone());
         }
+        if let Some(v) = self.cache.get(self.read_ts, key) {
+            return Ok(v);
+        }
         let keys = [Bytes::copy_from_slice(key)];
-        let handle = self.shared.handle.clone();
-        Ok(handle.block_on(self.read_keys(&keys))?.pop().flatten())
+        let blocker = Arc::clone(&self.shared);
+        let value = blocker.block(self.read_keys(&keys))?.pop().flatten();
+        let [key] = keys;
+        self.cache.put(self.read_ts, key, value.clone());
+        Ok(value)
     }
 
     fn multi_get(&mut self, keys: &[Bytes]) -> Result<Vec<Option<Bytes>>> {
         self.check_active()?;
-        let remote: Vec<Bytes> = keys.iter().filter(|k| !self.writes.contains_key(*k)).cloned().collect();
-        let handle = self.shared.handle.clone();
-        let mut read =
-            if remote.is_empty() { Vec::new() } else { handle.block_on(self.read_keys(&remote))? }.into_iter();
-        Ok(keys
+        let read_ts = self.read_ts;
+        let mut known: Vec<Option<Option<Bytes>>> = keys
             .iter()
             .map(|k| match self.writes.get(k) {
-                Some(v) => v.clone(),
-                None => read.next().flatten(),
+                Some(v) => Some(v.clone()),
+                None => self.cache.get(read_ts, k),
             })
-            .collect())
+            .collect();
+        let remote: Vec<Bytes> =
+            keys.iter().zip(&known).filter(|(_, known)| known.is_none()).map(|(k, _)| k.clone()).collect();
+        if !remote.is_empty() {
+            let blocker = Arc::clone(&self.shared);
+            let read = blocker.block(self.read_keys(&remote))?;
+            let read_ts = self.read_ts;
+            let mut read = remote.into_iter().zip(read);
+            for slot in known.iter_mut().filter(|slot| slot.is_none()) {
+                if let Some((key, value)) = read.next() {
+                    self.cache.put(read_ts, key, value.clone());
+                    *slot = Some(value);
+                }
+            }
+        }
+        Ok(known.into_iter().map(Option::flatten).collect())
     }
 
     fn scan(&mut self, range: KeyBounds, reverse: bool, limit: usize) -> Result<Vec<(Bytes, Bytes)>> {
         self.check_active()?;
-        let handle = self.shared.handle.clone();
-        handle.block_on(self.scan_async(range, reverse, limit))
+        let blocker = Arc::clone(&self.shared);
+        blocker.block(self.scan_async(range, reverse, limit))
     }
 
     fn put(&mut self, key: Bytes, value: Bytes) -> Result<()> {
@@ -656,6 +765,33 @@ impl KvTxn for ClusterTxn {
         Ok(())
     }
 
+    fn savepoint(&mut self) -> Result<alopex_core::Savepoint> {
+        self.check_active()?;
+        self.savepoints.push(self.writes.clone());
+        Ok(alopex_core::Savepoint::from_raw(self.savepoints.len() as u64 - 1))
+    }
+
+    fn rollback_to_savepoint(&mut self, sp: alopex_core::Savepoint) -> Result<()> {
+        self.check_active()?;
+        let i = usize::try_from(sp.raw()).unwrap_or(usize::MAX);
+        let Some(saved) = self.savepoints.get(i) else {
+            return Err(Error::InvalidArgument("no such savepoint".into()));
+        };
+        self.writes = saved.clone();
+        self.savepoints.truncate(i + 1);
+        Ok(())
+    }
+
+    fn release_savepoint(&mut self, sp: alopex_core::Savepoint) -> Result<()> {
+        self.check_active()?;
+        let i = usize::try_from(sp.raw()).unwrap_or(usize::MAX);
+        if i >= self.savepoints.len() {
+            return Err(Error::InvalidArgument("no such savepoint".into()));
+        }
+        self.savepoints.truncate(i);
+        Ok(())
+    }
+
     fn delete_range(&mut self, range: KeyBounds) -> Result<()> {
         for (key, _) in self.scan(range, false, 0)? {
             self.writes.insert(key, None);
@@ -663,11 +799,46 @@ impl KvTxn for ClusterTxn {
         Ok(())
     }
 
+    /// Fans the search out to the leaders of the index's ranges and merges
+    /// (`vector.rs`); own writes applied, the filter applied here over a
+    /// larger candidate list, with the exact scan as its fallback.
+    fn vector_search(
+        &mut self,
+        spec: &alopex_core::VectorIndexSpec,
+        query: &[f32],
+        k: usize,
+        ef_search: usize,
+        filter: Option<alopex_core::vector::KeyFilter<'_>>,
+    ) -> Result<Vec<alopex_core::VectorHit>> {
+        self.check_active()?;
+        spec.validate()?;
+        alopex_core::vector::distance::check_query(query, spec.dim)?;
+        if k == 0 {
+            return Ok(Vec::new());
+        }
+        let own: BTreeMap<Bytes, Option<Bytes>> =
+            self.writes.range(spec.start.clone()..spec.end.clone()).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let oversampling = if filter.is_some() { super::vector::FILTER_OVERSAMPLING } else { 1 };
+        let want = k.saturating_mul(oversampling).saturating_add(own.len());
+        let blocker = Arc::clone(&self.shared);
+        let merged = blocker.block(self.vector_remote(spec, query, want, ef_search))?;
+        let exhausted = merged.exhausted;
+        let hits = super::vector::merge_own(merged.hits, &own, spec, query);
+        let Some(filter) = filter else {
+            return Ok(hits.into_iter().take(k).collect());
+        };
+        let kept = super::vector::filter_hits(self, hits, k, filter)?;
+        if kept.len() >= k || exhausted {
+            return Ok(kept);
+        }
+        super::vector::exact_search_txn(self, spec, query, k, Some(filter))
+    }
+
     fn commit(&mut self) -> Result<Timestamp> {
         self.check_active()?;
         self.state = State::Done;
-        let handle = self.shared.handle.clone();
-        handle.block_on(self.commit_async())
+        let blocker = Arc::clone(&self.shared);
+        blocker.block(self.commit_async())
     }
 
     fn rollback(&mut self) -> Result<()> {

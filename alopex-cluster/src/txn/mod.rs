@@ -20,7 +20,10 @@
 //! cache ([`serve`]), and the coordinator that implements
 //! `alopex_core::KvStore`/`KvTxn` over the cluster ([`store`],
 //! [`coordinator`], with the handling of other transactions' intents in
-//! [`conflict`] and the serializable read refresh in [`refresh`]).
+//! [`conflict`] and the serializable read refresh in [`refresh`]). A
+//! vector search fans out to the leaders of the index's ranges and is
+//! merged at the gateway ([`vector`]; the leader's side is
+//! [`serve_vector`]).
 
 pub mod conflict;
 pub mod coordinator;
@@ -28,10 +31,13 @@ pub mod hlc;
 pub mod keys;
 pub mod meta;
 pub mod read;
+pub mod read_cache;
 pub mod refresh;
 pub mod serve;
+pub mod serve_vector;
 pub mod store;
 pub mod ts_cache;
+pub mod vector;
 
 pub use coordinator::ClusterTxn;
 pub use hlc::{ClockOffsetError, Hlc};

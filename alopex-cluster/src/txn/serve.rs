@@ -7,9 +7,10 @@
 //! afterwards. This file is the leader's side of that promise
 //! (`docs/transactions.md`, "Timestamps"):
 //!
-//! - every transactional read (methods `TXN_GET`, `TXN_SCAN`) is served after
-//!   a read-index, like a plain read, and records its key or span at its
-//!   read timestamp in the range's [`TimestampCache`];
+//! - every transactional read (methods `TXN_GET`, `TXN_SCAN`, and
+//!   `TXN_VECTOR` in `serve_vector.rs`) is served after the leader
+//!   confirmed its leadership (its lease, else a read-index), and records
+//!   its key or span at its read timestamp in the range's [`TimestampCache`];
 //! - a `LayIntents` proposal's `write_ts` (and a one-phase commit's
 //!   timestamp) is pushed above the cache **before** it is proposed, and the
 //!   pushed `write_ts` is what the state machine answers;
@@ -83,12 +84,12 @@ pub const HISTORY_RETENTION: Duration = Duration::from_secs(60);
 
 /// One range's transactional state on its leader, for one term.
 #[derive(Debug)]
-struct RangeTxnState {
+pub(crate) struct RangeTxnState {
     term: u64,
     /// The wall clock (ms) before which the cache must not serve.
     ready_at_ms: u64,
-    cache: parking_lot::Mutex<TimestampCache>,
-    latch: tokio::sync::RwLock<()>,
+    pub(crate) cache: parking_lot::Mutex<TimestampCache>,
+    pub(crate) latch: tokio::sync::RwLock<()>,
 }
 
 /// The transactional state of every range this node leads: their timestamp
@@ -204,7 +205,7 @@ pub(crate) fn leader_term(node: &RangeNode, range: RangeId) -> Result<u64, KvRep
     }
 }
 
-/// Serves methods 15-17 (see `range::protocol`).
+/// Serves methods 15-18 (see `range::protocol`).
 pub(crate) async fn serve(node: &RangeNode, range: RangeId, method: u16, body: &[u8]) -> KvReply {
     let bad = |e: std::io::Error| KvReply::Failed(format!("bad request: {e}"));
     match method {
@@ -220,6 +221,10 @@ pub(crate) async fn serve(node: &RangeNode, range: RangeId, method: u16, body: &
             Ok(r) => command(node, range, r.cmd).await,
             Err(e) => bad(e),
         },
+        method::TXN_VECTOR => match codec::decode::<super::serve_vector::TxnVectorRequest>(body) {
+            Ok(r) => super::serve_vector::vector(node, range, r).await,
+            Err(e) => bad(e),
+        },
         other => KvReply::Failed(format!("unknown transaction method {other}")),
     }
 }
@@ -227,7 +232,7 @@ pub(crate) async fn serve(node: &RangeNode, range: RangeId, method: u16, body: &
 /// Checks the key, confirms leadership with a read-index, and answers the
 /// range's state for this term (else the reply to send as is).
 #[allow(clippy::result_large_err)]
-async fn prepare_read(
+pub(crate) async fn prepare_read(
     node: &RangeNode,
     range: RangeId,
     key: &Bytes,
@@ -246,7 +251,7 @@ async fn prepare_read(
     if let Some(reply) = node.check_keys(range, [key]) {
         return Err(reply);
     }
-    if let Some(reply) = node.linearize(range).await {
+    if let Some(reply) = node.linearize_lease(range).await {
         return Err(reply);
     }
     if let Some(reply) = node.check_keys(range, [key]) {

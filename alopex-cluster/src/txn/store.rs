@@ -10,11 +10,12 @@
 //! **Synchronous over asynchronous.** `KvTxn` is a synchronous trait (the
 //! SQL executor is a synchronous Volcano pipeline), while the gateway is
 //! async. The store holds a tokio [`Handle`] and every transaction call
-//! `block_on`s its future on it. That must happen **off** the runtime's
-//! worker threads: calling it from inside an async task panics (tokio
-//! refuses to block a worker). alopex-sql runs statements on its own worker
-//! threads, outside the runtime, which is what this needs; tests use plain
-//! threads or `spawn_blocking`.
+//! `block_on`s its future on it (`StoreShared::block`). That is meant to
+//! happen **off** the runtime's worker threads: alopex-sql runs statements
+//! on its own worker threads, outside the runtime; tests use plain threads
+//! or `spawn_blocking`. A call from a worker thread of a multi-threaded
+//! runtime (the server runs some cheap statements inline in the
+//! connection's task) goes through `block_in_place` instead of panicking.
 //!
 //! **Clock.** Transactions take their timestamps from the store's hybrid
 //! clock ([`Hlc`]), updated from every timestamp a range answers (pushed
@@ -25,6 +26,11 @@
 //!
 //! **Isolation.** Snapshot isolation by default; serializable with a read
 //! refresh at commit (`refresh.rs`).
+//!
+//! **Vector indexes** are registered per node, on the node's own engine
+//! (the `KvStore` registry methods): each replica builds the HNSW segments
+//! of the ranges it hosts, and searches fan out to the ranges' leaders
+//! (`vector.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,7 +38,7 @@ use std::time::Duration;
 use tokio::runtime::Handle;
 
 use alopex_core::clock::{PhysicalClock, physical_ms};
-use alopex_core::{KvStore, SystemClock, Timestamp, TxnOptions};
+use alopex_core::{KeyBounds, KvStore, RangePlacement, SystemClock, Timestamp, TxnOptions};
 
 use super::coordinator::ClusterTxn;
 use super::hlc::{DEFAULT_MAX_OFFSET, Hlc};
@@ -98,6 +104,25 @@ impl StoreShared {
         }
     }
 
+    /// Runs `f` to completion for synchronous code (the `KvTxn` methods).
+    ///
+    /// Off the runtime (alopex-sql's statement workers, plain threads) it
+    /// blocks on the store's handle. On a worker thread of a multi-threaded
+    /// runtime (a server that runs a cheap statement inline in its
+    /// connection task) blocking on a handle would panic, so it first tells
+    /// tokio that this thread is about to block (`block_in_place`), and the
+    /// runtime hands its other tasks to another worker meanwhile. A
+    /// current-thread runtime cannot do that: calling from inside one
+    /// panics, as `block_on` does.
+    pub fn block<F: std::future::Future>(&self, f: F) -> F::Output {
+        match Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| self.handle.block_on(f))
+            }
+            _ => self.handle.block_on(f),
+        }
+    }
+
     /// Moves the clock past a timestamp a range answered.
     pub fn observe(&self, ts: Timestamp) {
         if let Err(e) = self.clock.update(ts) {
@@ -145,6 +170,51 @@ impl KvStore for ClusterStore {
 
     fn begin(&self, opts: TxnOptions) -> alopex_core::Result<ClusterTxn> {
         Ok(ClusterTxn::begin(Arc::clone(&self.shared), opts.isolation))
+    }
+
+    /// The ranges overlapping `span`, read from the meta range (call it off
+    /// the runtime's worker threads, like a transaction). The leader is the
+    /// gateway's latest knowledge. None when the meta range cannot be read.
+    fn placement(&self, span: &KeyBounds) -> Option<Vec<RangePlacement>> {
+        let start = super::serve::start_of(&span.0);
+        let end = super::serve::end_of(&span.1);
+        let shared = &self.shared;
+        let mut descriptors = shared.block(shared.kv().descriptors()).ok()?;
+        descriptors.retain(|d| d.span.start.as_ref() < end.as_ref() && d.span.end_key() > start.as_ref());
+        descriptors.sort_by(|a, b| a.span.start.cmp(&b.span.start));
+        Some(
+            descriptors
+                .into_iter()
+                .map(|d| {
+                    let cached = shared.kv().cache().get(&d.span.start).filter(|c| c.range == d.range);
+                    RangePlacement {
+                        range: d.range.0,
+                        replicas: d.replicas.iter().map(|n| n.0).collect(),
+                        leader: cached.and_then(|c| c.leader_hint).or(d.leader_hint).map(|n| n.0),
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    /// Registers the index on this node's own engine (durably), so that
+    /// every SSTable it writes for the ranges it hosts carries an HNSW
+    /// segment for it, and its range leaders answer vector searches from
+    /// them (`serve_vector.rs`). Each node registers for itself: the
+    /// server's catalog sync calls this on every node.
+    fn create_vector_index(&self, spec: &alopex_core::VectorIndexSpec) -> alopex_core::Result<()> {
+        self.shared.node.raft().engine().create_vector_index(spec.clone())
+    }
+
+    /// Unregisters the index on this node's engine (see
+    /// [`Self::create_vector_index`]).
+    fn drop_vector_index(&self, id: u64) -> alopex_core::Result<bool> {
+        self.shared.node.raft().engine().drop_vector_index(id)
+    }
+
+    /// The indexes registered on this node's engine.
+    fn vector_indexes(&self) -> Vec<alopex_core::VectorIndexSpec> {
+        self.shared.node.raft().engine().vector_indexes()
     }
 }
 
