@@ -336,7 +336,13 @@ impl RangeStateMachine {
                         Command::ConditionalWrite { key, expected, ops, .. } => {
                             let engine = Arc::clone(&self.engine);
                             let k = key.clone();
-                            let current = blocking(move || engine.get(&k)).map_err(core_err)?;
+                            // The newest value, not the engine's visible one:
+                            // that lags behind this range's own previous
+                            // write while another range's commit at a lower
+                            // timestamp is in flight, and a stale `current`
+                            // let two allocations of the meta range's id
+                            // counter both succeed (two ranges got one id).
+                            let current = blocking(move || crate::txn::read::newest(&engine, &k))?;
                             if current == *expected {
                                 for op in ops {
                                     match op {
@@ -458,7 +464,9 @@ impl RangeStateMachine {
             let mut tombstones: BTreeMap<Timestamp, WriteBatch> = BTreeMap::new();
             for bounds in spans {
                 let mut incoming = table.iter(bounds.clone(), false).peekable();
-                for local in engine.scan_versions(bounds, engine.visible_ts()) {
+                // Newest versions, not the visible ones (see `newest`): this
+                // range's latest writes may sit above the visible timestamp.
+                for local in engine.scan_versions(bounds, Timestamp::MAX) {
                     let local = local.map_err(core_err)?;
                     while let Some(Ok(s)) = incoming.peek() {
                         if s.key >= local.key {

@@ -314,9 +314,10 @@ impl RangeNode {
         engine.write(batch).map_err(core_err)?;
         self.raft.remove_group(range).await?;
         let mut by_ts: std::collections::BTreeMap<u64, WriteBatch> = std::collections::BTreeMap::new();
-        let read_ts = engine.visible_ts();
         for prefix in [shape::shape_prefix(range.0), crate::raft::span::applied_prefix(range.0)] {
-            for v in engine.scan_versions(alopex_core::prefix_range(&prefix), read_ts) {
+            // Newest versions: the range's last records may lie above the
+            // engine's visible timestamp (see `crate::txn::read::newest`).
+            for v in engine.scan_versions(alopex_core::prefix_range(&prefix), u64::MAX) {
                 let v = v.map_err(core_err)?;
                 if v.value.is_some() {
                     by_ts.entry(v.ts.saturating_add(1)).or_default().delete(v.key);
@@ -335,7 +336,10 @@ impl RangeNode {
     pub fn shape(&self, range: RangeId) -> Option<RangeShape> {
         let group = self.raft.group(range)?;
         let prefix = shape::shape_prefix(range.0);
-        let newest = self.raft.engine().scan_prefix(&prefix, true).next();
+        // The newest record, even above the engine's visible timestamp
+        // (`crate::txn::read::newest`): a split this replica applied must be
+        // seen at once, or a request for the moved half is served here.
+        let newest = crate::txn::read::newest_in(self.raft.engine(), alopex_core::prefix_range(&prefix)).last();
         if let Some(Ok((_, v))) = newest
             && let Ok(s) = codec::decode::<RangeShape>(&v)
         {
@@ -444,7 +448,9 @@ impl RangeNode {
         if let Some(reply) = self.check_keys(range, [&r.key]) {
             return reply;
         }
-        match self.raft.engine().get(&r.key) {
+        // Everything the range applied up to the read index: the newest
+        // versions, not the engine's visible ones (`crate::txn::read::newest`).
+        match crate::txn::read::newest(self.raft.engine(), &r.key) {
             Ok(v) => KvReply::Value(v),
             Err(e) => KvReply::Unavailable(e.to_string()),
         }
@@ -468,7 +474,8 @@ impl RangeNode {
         };
         let mut rows = Vec::new();
         if r.start < end {
-            for item in self.raft.engine().scan((Bound::Included(r.start), Bound::Excluded(end)), false) {
+            let bounds = (Bound::Included(r.start), Bound::Excluded(end));
+            for item in crate::txn::read::newest_in(self.raft.engine(), bounds) {
                 match item {
                     Ok(kv) => rows.push(kv),
                     Err(e) => return KvReply::Unavailable(e.to_string()),

@@ -178,7 +178,7 @@ fn split_point(node: &RangeNode, span: &RangeSpan, threshold: u64) -> Option<Byt
     let engine = node.raft().engine();
     let mut sizes: Vec<(Bytes, u64)> = Vec::new();
     let mut total = 0u64;
-    for item in engine.scan(span.bounds(), false) {
+    for item in crate::txn::read::newest_in(engine, span.bounds()) {
         let (k, v) = item.ok()?;
         total += (k.len() + v.len()) as u64;
         sizes.push((k, total));

@@ -91,6 +91,14 @@ pub fn intent_of(engine: &Engine, key: &[u8]) -> io::Result<Option<Intent>> {
 /// The newest intents in `bounds` (intent keys), whatever the visible
 /// timestamp (see [`newest`]).
 pub fn intents_in(engine: &Engine, bounds: alopex_core::KeyBounds) -> impl Iterator<Item = io::Result<(Bytes, Bytes)>> {
+    newest_in(engine, bounds)
+}
+
+/// The newest live pair of every key in `bounds`, whatever the engine's
+/// visible timestamp (see [`newest`]): what a range's state machine has
+/// applied so far, for reads that must see all of it (a linearizable read
+/// after a read-index, a shape record just written).
+pub fn newest_in(engine: &Engine, bounds: alopex_core::KeyBounds) -> impl Iterator<Item = io::Result<(Bytes, Bytes)>> {
     engine.scan_versions(bounds, Timestamp::MAX).filter_map(|e| match e {
         Ok(e) => e.value.map(|v| Ok((e.key, v))),
         Err(e) => Some(Err(core_err(e))),
