@@ -16,7 +16,16 @@
 //! with the reason. The gRPC port then carries the cluster's `alopex.v1.Kv`
 //! service and the REST API its `/v1/cluster/*` routes. On shutdown the
 //! node leaves the cluster gracefully once client work has drained, and
-//! before the SQL database closes. SQL itself stays node-local for now.
+//! before the SQL database closes.
+//!
+//! In cluster mode SQL runs on the cluster: the node's [`Database`] is
+//! opened over a [`ClusterStore`], whose transactions span the replicated
+//! ranges (`docs/transactions.md`), so every node is a gateway to the same
+//! tables and the catalog replicates like any other keys. No local SQL
+//! database is opened; the node's engine under `<data-dir>/cluster` holds
+//! the ranges it replicates. A background task follows the catalog so that
+//! a vector index created through another node is registered with this
+//! node's engine too (it builds the HNSW graphs of the ranges it hosts).
 
 use std::time::Duration;
 
@@ -27,6 +36,8 @@ use tokio::sync::watch;
 use std::sync::Arc;
 
 use alopex_cluster::node::{ClusterNode, IdentitySource};
+use alopex_cluster::txn::{ClusterStore, ClusterStoreOptions};
+use alopex_sql::StoreAdapter;
 
 use crate::config::AuthMode;
 use crate::config::Config;
@@ -80,11 +91,6 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     }
     // Bad certificate files stop startup before anything else happens.
     let tls = config.tls.as_ref().map(crate::pg::tls::load).transpose()?;
-    let data_dir = config.data_dir.clone();
-    let db = tokio::task::spawn_blocking(move || Database::open_with(&data_dir, opts))
-        .await
-        .map_err(|e| ServeError::Open { dir: dir.clone(), message: e.to_string() })?
-        .map_err(|e| ServeError::Open { dir: dir.clone(), message: e.to_string() })?;
     let pg_listener =
         TcpListener::bind(config.pg_addr).await.map_err(|source| ServeError::Bind { addr: config.pg_addr, source })?;
     let http_listener = TcpListener::bind(config.http_addr)
@@ -110,6 +116,24 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             Some(node)
         }
     };
+    let db = match &cluster {
+        // SQL over the cluster's ranges: this node is one gateway of many.
+        Some(node) => {
+            let store = ClusterStore::new(
+                node.range_node().clone(),
+                tokio::runtime::Handle::current(),
+                ClusterStoreOptions::default(),
+            );
+            Database::with_store(Box::new(StoreAdapter(store)), opts)
+        }
+        None => {
+            let data_dir = config.data_dir.clone();
+            tokio::task::spawn_blocking(move || Database::open_with(&data_dir, opts))
+                .await
+                .map_err(|e| ServeError::Open { dir: dir.clone(), message: e.to_string() })?
+                .map_err(|e| ServeError::Open { dir: dir.clone(), message: e.to_string() })?
+        }
+    };
     let grpc_addr = grpc_listener.local_addr().unwrap_or(config.grpc_addr);
     let pg_addr = pg_listener.local_addr().unwrap_or(config.pg_addr);
     let http_addr = http_listener.local_addr().unwrap_or(config.http_addr);
@@ -121,7 +145,11 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     // `pg_roles` (psql's `\du`) lists the config file's users too.
     db.set_configured_roles(config.users.iter().map(|u| u.name.clone()).collect());
     let authenticator = Arc::new(Authenticator::new(db.clone(), config.auth, &config.users)?);
-    warn_about_auth(&config, pg_addr, &db);
+    let has_users = {
+        let db = db.clone();
+        tokio::task::spawn_blocking(move || db.has_users()).await.ok().and_then(Result::ok)
+    };
+    warn_about_auth(&config, pg_addr, has_users);
     if tls.is_some() {
         tracing::info!(required = config.tls_required, "postgres wire TLS on");
     }
@@ -155,7 +183,10 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         token: config.http_token.as_deref().map(Arc::from),
         cluster: cluster.clone(),
     };
-    let http_task = tokio::spawn(crate::http::serve(http_state, http_listener, stop_rx));
+    let http_task = tokio::spawn(crate::http::serve(http_state, http_listener, stop_rx.clone()));
+    if cluster.is_some() {
+        tokio::spawn(follow_catalog(db.clone(), stop_rx));
+    }
 
     wait_for_signal().await;
     tracing::info!("shutting down");
@@ -183,10 +214,33 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     Ok(())
 }
 
+/// How often a cluster node checks the catalog for vector indexes created
+/// or dropped through other nodes.
+const CATALOG_FOLLOW_INTERVAL: Duration = Duration::from_secs(1);
+
+/// In cluster mode, keeps this node's vector-index registry in line with
+/// the replicated catalog (DDL through any gateway), until shutdown. Each
+/// round reads the catalog version (one key) and loads the catalog only
+/// when it changed.
+async fn follow_catalog(db: Database, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(CATALOG_FOLLOW_INTERVAL) => {}
+        }
+        let db = db.clone();
+        match tokio::task::spawn_blocking(move || db.sync_vector_indexes()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::debug!(error = %e, "catalog follow: vector index sync failed; retrying"),
+            Err(e) => tracing::warn!(error = %e, "catalog follow task failed"),
+        }
+    }
+}
+
 /// Logs how clients will authenticate, and warns when anyone who can reach
 /// a non-loopback address could connect without a password.
-fn warn_about_auth(config: &Config, pg_addr: std::net::SocketAddr, db: &Database) {
-    let users = !config.users.is_empty() || db.has_users().unwrap_or(true);
+fn warn_about_auth(config: &Config, pg_addr: std::net::SocketAddr, has_users: Option<bool>) {
+    let users = !config.users.is_empty() || has_users.unwrap_or(true);
     let trusting = match config.auth {
         AuthMode::Trust => true,
         AuthMode::Auto => !users,

@@ -165,21 +165,7 @@ async fn partition_and_crash_under_a_register_workload_stay_linearizable() {
     let started = Instant::now();
     let net = Net::new();
     let mut cluster = Cluster::new(&["--down-timeout", "60s"]);
-    for i in 0..3 {
-        let join: Vec<usize> = if i == 0 { vec![] } else { vec![0] };
-        let i = cluster.define(&join, None);
-        let port = net.proxy(i, cluster.nodes[i].listen_port).await;
-        cluster.nodes[i].advertise_port = port;
-        cluster.nodes[i].start();
-    }
-    for i in 0..3 {
-        let node = &cluster.nodes[i];
-        wait_for("3 alive nodes through the proxies", Duration::from_secs(30), || async move {
-            let nodes = node.nodes().await;
-            if alive(&nodes) == 3 { Ok(()) } else { Err(format!("{nodes:?}")) }
-        })
-        .await;
-    }
+    udp_proxy::start_behind_proxies(&mut cluster, &net, 3).await;
     cluster::wait_replicated(&cluster.nodes[0], 3, Duration::from_secs(60)).await;
     eprintln!("3 nodes up behind proxies, every range on all three, after {:?}", started.elapsed());
 

@@ -109,6 +109,11 @@ impl Node {
         self.server.as_ref().unwrap_or_else(|| panic!("node {} is not running", self.id))
     }
 
+    /// A Postgres connection string for its SQL port.
+    pub fn conn_str(&self) -> String {
+        self.server().conn_str()
+    }
+
     /// Its REST base URL.
     pub fn http_url(&self) -> String {
         self.server().http_url()

@@ -155,3 +155,27 @@ impl Net {
         self.rules.lock().unwrap().dropped
     }
 }
+
+/// Defines and starts `n` nodes of `cluster` (the first bootstraps, the
+/// others join it), each advertising its own proxy of `net`, and waits
+/// until every node sees all `n` alive.
+pub async fn start_behind_proxies(cluster: &mut crate::cluster::Cluster, net: &Net, n: usize) {
+    for i in 0..n {
+        let join: Vec<usize> = if i == 0 { vec![] } else { vec![0] };
+        let i = cluster.define(&join, None);
+        let port = net.proxy(i, cluster.nodes[i].listen_port).await;
+        cluster.nodes[i].advertise_port = port;
+        cluster.nodes[i].start();
+    }
+    for node in &cluster.nodes {
+        crate::cluster::wait_for(
+            "every node alive through the proxies",
+            std::time::Duration::from_secs(30),
+            || async move {
+                let nodes = node.nodes().await;
+                if crate::cluster::alive(&nodes) == n { Ok(()) } else { Err(format!("{nodes:?}")) }
+            },
+        )
+        .await;
+    }
+}
