@@ -160,6 +160,13 @@ impl Shared {
         let merged = self.super_version().versions(range, reverse);
         VisibleIter::new(merged, read_ts, reverse)
     }
+
+    /// The newest version of each key of `range` at `read_ts`, forward,
+    /// tombstones included.
+    pub(crate) fn version_entries(&self, range: &KeyBounds, read_ts: Timestamp) -> VisibleIter<MergeIter> {
+        let merged = self.super_version().versions(range, false);
+        VisibleIter::with_tombstones(merged, read_ts, false)
+    }
 }
 
 /// The end bound of a prefix scan: the smallest key greater than every key

@@ -41,6 +41,16 @@ impl Engine {
         VersionIter { inner, _guard: guard }
     }
 
+    /// [`Engine::scan_versions`] with **tombstones included** (`value:
+    /// None`): the newest version at or below `ts` of every key that has
+    /// one, live or deleted. A reader that checks an uncertainty interval
+    /// must see a delete committed inside it as much as a write.
+    pub fn scan_versions_with_tombstones(&self, range: KeyBounds, ts: Timestamp) -> VersionIter {
+        let guard = ReadGuard::at(&self.shared, ts);
+        let inner = self.shared.version_entries(&range, guard.ts());
+        VersionIter { inner, _guard: guard }
+    }
+
     /// The newest version of `key` at or below `ts`, with its commit
     /// timestamp, **tombstones included** (`value: None`): a layer that
     /// checks for write conflicts must see a newer delete as a newer write.
@@ -78,6 +88,22 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(got, vec![(Bytes::from("a"), 100), (Bytes::from("b"), 50)]);
+        let with_deletes: Vec<(Bytes, u64, bool)> = engine
+            .scan_versions_with_tombstones(all.clone(), u64::MAX >> 1)
+            .map(|e| e.map(|e| (e.key, e.ts, e.value.is_some())))
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            with_deletes,
+            vec![(Bytes::from("a"), 100, true), (Bytes::from("b"), 50, true), (Bytes::from("c"), 60, false)]
+        );
+        // Below the delete, "c" is live again.
+        let at_55: Vec<(Bytes, u64, bool)> = engine
+            .scan_versions_with_tombstones(all.clone(), 55)
+            .map(|e| e.map(|e| (e.key, e.ts, e.value.is_some())))
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(at_55, vec![(Bytes::from("b"), 50, true), (Bytes::from("c"), 50, true)]);
         let old: Vec<u64> = engine.scan_versions(all, 55).map(|e| e.unwrap().ts).collect();
         assert_eq!(old, vec![50, 50]);
         // `get_version` sees the delete, with its timestamp.

@@ -6,7 +6,8 @@ use crate::key::{Entry, Timestamp};
 use super::BoxedIter;
 
 /// Yields, for each user key, the newest version with `ts <= read_ts`,
-/// skipping keys whose visible version is a tombstone.
+/// skipping keys whose visible version is a tombstone (unless built
+/// [`VisibleIter::with_tombstones`]).
 ///
 /// Forward input is ordered key ascending and timestamp descending, so the
 /// first version `<= read_ts` of each key wins. Reverse input sees a key's
@@ -21,12 +22,21 @@ pub struct VisibleIter<I: Iterator<Item = Result<Entry>> = BoxedIter> {
     read_ts: Timestamp,
     reverse: bool,
     failed: bool,
+    /// Yield a key's newest version even when it is a tombstone.
+    tombstones: bool,
 }
 
 impl<I: Iterator<Item = Result<Entry>>> VisibleIter<I> {
     /// Applies visibility at `read_ts` to `inner`, ordered in `reverse` or not.
     pub fn new(inner: I, read_ts: Timestamp, reverse: bool) -> Self {
-        VisibleIter { inner: inner.peekable(), read_ts, reverse, failed: false }
+        VisibleIter { inner: inner.peekable(), read_ts, reverse, failed: false, tombstones: false }
+    }
+
+    /// Like [`VisibleIter::new`], but a key whose newest version at
+    /// `read_ts` is a tombstone is yielded too (`value: None`): a layer
+    /// that asks *when* each key last changed must see deletes as changes.
+    pub fn with_tombstones(inner: I, read_ts: Timestamp, reverse: bool) -> Self {
+        VisibleIter { tombstones: true, ..Self::new(inner, read_ts, reverse) }
     }
 
     fn step_forward(&mut self) -> Result<Option<Entry>> {
@@ -44,7 +54,7 @@ impl<I: Iterator<Item = Result<Entry>>> VisibleIter<I> {
                 }
                 self.inner.next();
             }
-            if entry.value.is_some() {
+            if entry.value.is_some() || self.tombstones {
                 return Ok(Some(entry));
             }
         }
@@ -74,7 +84,7 @@ impl<I: Iterator<Item = Result<Entry>>> VisibleIter<I> {
                 }
             }
             if let Some(best) = best
-                && best.value.is_some()
+                && (best.value.is_some() || self.tombstones)
             {
                 return Ok(Some(best));
             }
