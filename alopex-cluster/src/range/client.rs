@@ -57,6 +57,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use serde::Serialize;
 // tokio's clock, not std's: the same in production, and virtual in the
 // simulation, where deadlines must pass with the simulated time.
@@ -438,16 +439,17 @@ impl ClusterKv {
             if groups.len() > 1 && matches!(cmd, Command::CommitOnePhase { .. }) {
                 return Err(KvError::InvalidArgument("a one-phase commit whose keys span ranges".into()));
             }
-            let sends = groups.iter().map(|g| {
-                let piece = txn_piece(&cmd, g);
-                let route = g[0].clone();
-                async move { (self.txn_send(route, &piece).await, g) }
+            let pieces = txn_pieces(&cmd, &groups);
+            let sends = pieces.into_iter().map(|(keys, piece)| async move {
+                let answer = self.txn_send(keys[0].clone(), &piece).await;
+                (answer, keys)
             });
             pending = Vec::new();
-            for (answer, group) in futures_util::future::join_all(sends).await {
+            let mut sends = futures_util::stream::iter(sends).buffer_unordered(PIECES_IN_FLIGHT);
+            while let Some((answer, keys)) = sends.next().await {
                 match answer? {
                     Some(a) => answers.push(a),
-                    None => pending.extend(group.iter().cloned()),
+                    None => pending.extend(keys),
                 }
             }
             if pending.is_empty() {
@@ -670,28 +672,119 @@ fn user_key(key: Bytes) -> Result<Bytes, KvError> {
     }
 }
 
-/// The part of a transaction command about `keys` (record commands are
-/// sent whole).
-fn txn_piece(cmd: &Command, keys: &[Bytes]) -> Command {
-    let wanted = |k: &Bytes| keys.binary_search(k).is_ok();
+/// The most bytes of keys and values one piece of a transaction command
+/// carries. A piece is one Raft entry: a transaction of 200,000 rows (what
+/// `pgbench -i -s 2` copies in) sent as one entry per range took longer to
+/// replicate and apply than an attempt may, so every attempt timed out and
+/// was sent again until the gateway's deadline.
+pub const PIECE_BYTES: usize = 1 << 20;
+
+/// The most keys one piece carries.
+pub const PIECE_KEYS: usize = 4096;
+
+/// Pieces of one transaction command in flight at once.
+const PIECES_IN_FLIGHT: usize = 16;
+
+/// Whether `ops` fit in one piece: a one-phase commit cannot be cut, so a
+/// larger transaction commits in two phases even on one range.
+pub fn fits_one_piece(ops: &[WriteOp]) -> bool {
+    ops.len() <= PIECE_KEYS && ops.iter().map(op_bytes).sum::<usize>() <= PIECE_BYTES
+}
+
+fn op_bytes(op: &WriteOp) -> usize {
+    match op {
+        WriteOp::Put { key, value } => key.len() + value.len(),
+        WriteOp::Delete { key } => key.len(),
+    }
+}
+
+/// `cmd` cut for sending: for each group of keys of one range (sorted,
+/// disjoint, in key order, as [`ClusterKv::txn_group`] makes them), the
+/// keys of each piece and the piece. Intents and resolutions are cut into
+/// pieces of at most [`PIECE_KEYS`] keys and [`PIECE_BYTES`] bytes (each
+/// applies on its own, as the ranges' pieces already do); a one-phase
+/// commit and record commands are sent whole.
+fn txn_pieces(cmd: &Command, groups: &[Vec<Bytes>]) -> Vec<(Vec<Bytes>, Command)> {
+    // The group each key falls in: groups partition the sorted keys.
+    let group_of = |key: &Bytes| groups.partition_point(|g| g.last().is_some_and(|l| l < key));
     match cmd {
-        Command::LayIntents { ts, txn, ops } => Command::LayIntents {
-            ts: *ts,
-            txn: txn.clone(),
-            ops: ops.iter().filter(|o| wanted(o.key())).cloned().collect(),
-        },
-        Command::CommitOnePhase { ts, txn, ops } => Command::CommitOnePhase {
-            ts: *ts,
-            txn: txn.clone(),
-            ops: ops.iter().filter(|o| wanted(o.key())).cloned().collect(),
-        },
-        Command::ResolveIntents { ts, txn, keys: all, resolution } => Command::ResolveIntents {
-            ts: *ts,
-            txn: *txn,
-            keys: all.iter().filter(|k| wanted(k)).cloned().collect(),
-            resolution: *resolution,
-        },
-        other => other.clone(),
+        Command::LayIntents { ts, txn, ops } | Command::CommitOnePhase { ts, txn, ops } => {
+            let one_phase = matches!(cmd, Command::CommitOnePhase { .. });
+            let mut per_group: Vec<Vec<&WriteOp>> = vec![Vec::new(); groups.len()];
+            for op in ops {
+                let g = group_of(op.key());
+                if groups.get(g).is_some_and(|keys| keys.binary_search(op.key()).is_ok()) {
+                    per_group[g].push(op);
+                }
+            }
+            let mut pieces = Vec::new();
+            for group_ops in per_group {
+                let mut chunk: Vec<WriteOp> = Vec::new();
+                let mut bytes = 0;
+                for op in group_ops {
+                    let size = op_bytes(op);
+                    if !one_phase && !chunk.is_empty() && (chunk.len() >= PIECE_KEYS || bytes + size > PIECE_BYTES) {
+                        pieces.push(std::mem::take(&mut chunk));
+                        bytes = 0;
+                    }
+                    bytes += size;
+                    chunk.push(op.clone());
+                }
+                if !chunk.is_empty() {
+                    pieces.push(chunk);
+                }
+            }
+            pieces
+                .into_iter()
+                .map(|ops| {
+                    let mut keys: Vec<Bytes> = ops.iter().map(|o| o.key().clone()).collect();
+                    keys.sort();
+                    keys.dedup();
+                    let piece = if one_phase {
+                        Command::CommitOnePhase { ts: *ts, txn: txn.clone(), ops }
+                    } else {
+                        Command::LayIntents { ts: *ts, txn: txn.clone(), ops }
+                    };
+                    (keys, piece)
+                })
+                .collect()
+        }
+        Command::ResolveIntents { ts, txn, keys, resolution } => {
+            let mut per_group: Vec<Vec<Bytes>> = vec![Vec::new(); groups.len()];
+            for key in keys {
+                let g = group_of(key);
+                if groups.get(g).is_some_and(|keys| keys.binary_search(key).is_ok()) {
+                    per_group[g].push(key.clone());
+                }
+            }
+            let mut pieces = Vec::new();
+            for mut group_keys in per_group {
+                group_keys.sort();
+                group_keys.dedup();
+                let mut chunk: Vec<Bytes> = Vec::new();
+                let mut bytes = 0;
+                for key in group_keys {
+                    if !chunk.is_empty() && (chunk.len() >= PIECE_KEYS || bytes + key.len() > PIECE_BYTES) {
+                        pieces.push(std::mem::take(&mut chunk));
+                        bytes = 0;
+                    }
+                    bytes += key.len();
+                    chunk.push(key);
+                }
+                if !chunk.is_empty() {
+                    pieces.push(chunk);
+                }
+            }
+            pieces
+                .into_iter()
+                .map(|keys| {
+                    let piece =
+                        Command::ResolveIntents { ts: *ts, txn: *txn, keys: keys.clone(), resolution: *resolution };
+                    (keys, piece)
+                })
+                .collect()
+        }
+        other => groups.iter().map(|g| (g.clone(), other.clone())).collect(),
     }
 }
 
@@ -757,27 +850,58 @@ mod tests {
     }
 
     /// A multi-key transaction command keeps, per range, only the keys of
-    /// that range; record commands go whole.
+    /// that range, cut into pieces of bounded size; a one-phase commit and
+    /// record commands go whole.
     #[test]
-    fn transaction_commands_split_by_keys() {
+    fn transaction_commands_split_by_range_and_size() {
         use crate::txn::{TxnId, TxnMeta};
+        let b = |k: &str| Bytes::copy_from_slice(k.as_bytes());
         let txn = TxnMeta::new(TxnId(7), "a", 10);
-        let put = |k: &str| WriteOp::Put { key: Bytes::copy_from_slice(k.as_bytes()), value: Bytes::from_static(b"v") };
-        let lay = Command::LayIntents { ts: 11, txn: txn.clone(), ops: vec![put("a"), put("m"), put("z")] };
-        let piece = txn_piece(&lay, &[Bytes::from_static(b"a"), Bytes::from_static(b"z")]);
-        assert_eq!(piece, Command::LayIntents { ts: 11, txn: txn.clone(), ops: vec![put("a"), put("z")] });
+        let put = |k: &str| WriteOp::Put { key: b(k), value: Bytes::from_static(b"v") };
+        let lay = Command::LayIntents { ts: 11, txn: txn.clone(), ops: vec![put("z"), put("a"), put("m")] };
+        let pieces = txn_pieces(&lay, &[vec![b("a"), b("m")], vec![b("z")]]);
+        assert_eq!(
+            pieces,
+            vec![
+                (vec![b("a"), b("m")], Command::LayIntents { ts: 11, txn: txn.clone(), ops: vec![put("a"), put("m")] }),
+                (vec![b("z")], Command::LayIntents { ts: 11, txn: txn.clone(), ops: vec![put("z")] }),
+            ]
+        );
         let resolve = Command::ResolveIntents {
             ts: 12,
             txn: txn.id,
-            keys: vec![Bytes::from_static(b"a"), Bytes::from_static(b"m")],
+            keys: vec![b("m"), b("a")],
             resolution: crate::raft::command::Resolution::Abort,
         };
-        match txn_piece(&resolve, &[Bytes::from_static(b"m")]) {
-            Command::ResolveIntents { keys, .. } => assert_eq!(keys, vec![Bytes::from_static(b"m")]),
-            other => panic!("{other:?}"),
-        }
-        let commit = Command::CommitTxn { ts: 13, txn, commit_ts: 13, intents: vec![Bytes::from_static(b"a")] };
-        assert_eq!(txn_piece(&commit, &[Bytes::from_static(b"zz")]), commit);
+        let keys: Vec<Vec<Bytes>> =
+            txn_pieces(&resolve, &[vec![b("a")], vec![b("m")]]).into_iter().map(|p| p.0).collect();
+        assert_eq!(keys, vec![vec![b("a")], vec![b("m")]]);
+        let commit = Command::CommitTxn { ts: 13, txn: txn.clone(), commit_ts: 13, intents: vec![b("a")] };
+        assert_eq!(txn_pieces(&commit, &[vec![b("zz")]]), vec![(vec![b("zz")], commit)]);
+
+        // 10,000 small writes in one range: three pieces by count, every
+        // key in exactly one; the same writes as a one-phase commit: whole.
+        let many: Vec<WriteOp> = (0..10_000).map(|i| put(&format!("k{i:05}"))).collect();
+        let all_keys: Vec<Bytes> = many.iter().map(|o| o.key().clone()).collect();
+        let pieces = txn_pieces(
+            &Command::LayIntents { ts: 14, txn: txn.clone(), ops: many.clone() },
+            std::slice::from_ref(&all_keys),
+        );
+        assert_eq!(
+            pieces.iter().map(|p| p.0.len()).collect::<Vec<_>>(),
+            vec![PIECE_KEYS, PIECE_KEYS, 10_000 - 2 * PIECE_KEYS]
+        );
+        assert_eq!(pieces.iter().flat_map(|p| p.0.clone()).collect::<Vec<_>>(), all_keys);
+        assert!(!fits_one_piece(&many));
+        let one = txn_pieces(&Command::CommitOnePhase { ts: 15, txn: txn.clone(), ops: many }, &[all_keys]);
+        assert_eq!(one.len(), 1);
+        // Three writes of 600 KiB: one piece each, by bytes.
+        let big = |k: &str| WriteOp::Put { key: b(k), value: Bytes::from(vec![0u8; 600 << 10]) };
+        let ops = vec![big("x1"), big("x2"), big("x3")];
+        assert!(!fits_one_piece(&ops));
+        assert!(fits_one_piece(&ops[..1]));
+        let pieces = txn_pieces(&Command::LayIntents { ts: 16, txn, ops }, &[vec![b("x1"), b("x2"), b("x3")]]);
+        assert_eq!(pieces.len(), 3);
     }
 
     /// A leader that once answered too late for one attempt is still the

@@ -60,7 +60,7 @@ use bytes::Bytes;
 use alopex_core::clock::physical_ms;
 use alopex_core::{Error, IsolationLevel, KeyBounds, KvTxn, Result, Timestamp};
 
-use super::conflict::{Settled, WriteSettle, record_command, resolve, settle_for_read, settle_for_write};
+use super::conflict::{WriteSettle, record_command, resolve, settle_for_write, settle_many_for_read};
 use super::meta::{TxnId, TxnMeta, TxnStatus};
 use super::read::TxnRead;
 use super::refresh::{ReadLog, refresh};
@@ -254,7 +254,7 @@ impl ClusterTxn {
                     TxnRead::Intent { txn, committed } => {
                         // The value below stands if the holder is pushed.
                         values.push(committed);
-                        met.push((key, txn));
+                        met.push((key.clone(), txn));
                     }
                     TxnRead::Uncertain { existing_ts } => uncertain = uncertain.max(Some(existing_ts)),
                 }
@@ -264,14 +264,7 @@ impl ClusterTxn {
                 continue;
             }
             let read_ts = self.read_ts;
-            let settled = futures_util::future::join_all(
-                met.iter().map(|(key, txn)| settle_for_read(&shared, key, txn, read_ts)),
-            )
-            .await;
-            let mut again = false;
-            for s in settled {
-                again |= s.map_err(kv_err)? == Settled::Resolved;
-            }
+            let again = settle_many_for_read(&shared, &met, read_ts).await.map_err(kv_err)?;
             if !again {
                 self.observed = true;
                 self.seen_keys.extend(keys.iter().cloned());
@@ -310,14 +303,7 @@ impl ClusterTxn {
                     continue 'restart;
                 }
                 let read_ts = self.read_ts;
-                let settled = futures_util::future::join_all(
-                    scan.intents.iter().map(|(key, txn)| settle_for_read(&shared, key, txn, read_ts)),
-                )
-                .await;
-                let mut again = false;
-                for s in settled {
-                    again |= s.map_err(kv_err)? == Settled::Resolved;
-                }
+                let again = settle_many_for_read(&shared, &scan.intents, read_ts).await.map_err(kv_err)?;
                 if again {
                     continue;
                 }
@@ -414,14 +400,7 @@ impl ClusterTxn {
                 continue;
             }
             let read_ts = self.read_ts;
-            let settled = futures_util::future::join_all(
-                merged.intents.iter().map(|(key, txn)| settle_for_read(&shared, key, txn, read_ts)),
-            )
-            .await;
-            let mut again = false;
-            for s in settled {
-                again |= s.map_err(kv_err)? == Settled::Resolved;
-            }
+            let again = settle_many_for_read(&shared, &merged.intents, read_ts).await.map_err(kv_err)?;
             if !again {
                 self.observed = true;
                 return Ok(merged);
@@ -469,7 +448,9 @@ impl ClusterTxn {
         // split sends the retry down the two-phase path, that path meets
         // the transaction's own versions and must recognize them.
         let mut one_phase_sent = false;
-        if groups.len() == 1 && !self.serializable {
+        // A one-phase commit is one Raft entry: a larger transaction is cut
+        // into pieces, in two phases.
+        if groups.len() == 1 && !self.serializable && crate::range::client::fits_one_piece(&ops) {
             loop {
                 let cmd = Command::CommitOnePhase { ts: shared.clock.now(), txn: meta.clone(), ops: ops.clone() };
                 one_phase_sent = true;

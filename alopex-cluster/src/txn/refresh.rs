@@ -29,7 +29,7 @@ use bytes::Bytes;
 
 use alopex_core::Timestamp;
 
-use super::conflict::{Settled, settle_for_read};
+use super::conflict::{Settled, settle_for_read, settle_many_for_read};
 use super::meta::TxnId;
 use super::read::TxnRead;
 use super::store::StoreShared;
@@ -117,13 +117,8 @@ async fn scan_span(
             max_rows: u32::try_from(page).unwrap_or(u32::MAX),
         };
         let (scan, range_end) = shared.kv().txn_scan_range(req).await?;
-        let others: Vec<_> = scan.intents.iter().filter(|(_, t)| t.id != me).collect();
-        let settled =
-            futures_util::future::join_all(others.iter().map(|(k, t)| settle_for_read(shared, k, t, ts))).await;
-        let mut again = false;
-        for s in settled {
-            again |= s? == Settled::Resolved;
-        }
+        let others: Vec<_> = scan.intents.iter().filter(|(_, t)| t.id != me).cloned().collect();
+        let again = settle_many_for_read(shared, &others, ts).await?;
         if again {
             rounds += 1;
             if rounds > MAX_ROUNDS {
