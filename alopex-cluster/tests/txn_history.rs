@@ -316,13 +316,17 @@ async fn snapshot_isolation_holds_while_a_node_restarts() {
     // Node 3 stops: its clients wait, the others carry on with two replicas.
     gateways.write().unwrap()[2] = None;
     let old = Arc::downgrade(c.node(3));
+    // The engine too: a task of the old node's (a blocking apply, a read)
+    // can hold it for a moment after the node itself is gone, and opening
+    // the directory again while it lives fails on the engine's lock.
+    let old_engine = Arc::downgrade(c.node(3).raft().engine());
     c.kill(3).await;
     let killed_at = shared.now();
     tokio::time::sleep(Duration::from_secs(2)).await;
     // Its engine reopens once the last client transaction (and background
     // resolution) through the stopped node has given up on it.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while old.strong_count() > 0 {
+    while old.strong_count() > 0 || old_engine.strong_count() > 0 {
         assert!(Instant::now() < deadline, "the stopped node is still referenced");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
