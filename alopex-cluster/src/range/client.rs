@@ -439,17 +439,43 @@ impl ClusterKv {
             if groups.len() > 1 && matches!(cmd, Command::CommitOnePhase { .. }) {
                 return Err(KvError::InvalidArgument("a one-phase commit whose keys span ranges".into()));
             }
-            let pieces = txn_pieces(&cmd, &groups);
-            let sends = pieces.into_iter().map(|(keys, piece)| async move {
-                let answer = self.txn_send(keys[0].clone(), &piece).await;
-                (answer, keys)
+            // A range applies its pieces one after another (its log, its
+            // latch): sent together they queue there, and the last ones
+            // outran the attempt timeout and were sent again (a
+            // 1,000,000-row commit never finished). So one piece per range
+            // in flight, the ranges in parallel.
+            let mut per_range: Vec<Vec<(Vec<Bytes>, Command)>> = Vec::new();
+            let mut last_group = usize::MAX;
+            for (keys, piece) in txn_pieces(&cmd, &groups) {
+                let g = groups.partition_point(|grp| grp.last().is_some_and(|l| *l < keys[0]));
+                if g != last_group || per_range.is_empty() {
+                    per_range.push(Vec::new());
+                    last_group = g;
+                }
+                if let Some(range_pieces) = per_range.last_mut() {
+                    range_pieces.push((keys, piece));
+                }
+            }
+            let sends = per_range.into_iter().map(|pieces| async move {
+                let mut out = Vec::with_capacity(pieces.len());
+                for (keys, piece) in pieces {
+                    let answer = self.txn_send(keys[0].clone(), &piece).await;
+                    let failed = answer.is_err();
+                    out.push((answer, keys));
+                    if failed {
+                        break;
+                    }
+                }
+                out
             });
             pending = Vec::new();
             let mut sends = futures_util::stream::iter(sends).buffer_unordered(PIECES_IN_FLIGHT);
-            while let Some((answer, keys)) = sends.next().await {
-                match answer? {
-                    Some(a) => answers.push(a),
-                    None => pending.extend(keys),
+            while let Some(results) = sends.next().await {
+                for (answer, keys) in results {
+                    match answer? {
+                        Some(a) => answers.push(a),
+                        None => pending.extend(keys),
+                    }
                 }
             }
             if pending.is_empty() {
@@ -524,6 +550,16 @@ impl ClusterKv {
     /// [`Self::call`] bounded by `deadline` (every attempt included: a scan
     /// attempt has no per-attempt timeout, a large scan may take long, but
     /// it cannot outlive the request).
+    /// How long one attempt of a request of `bytes` may take: the
+    /// configured attempt timeout, plus two seconds per MiB the leader must
+    /// replicate and apply. A piece of a large transaction (up to
+    /// [`PIECE_BYTES`]) takes a loaded leader longer than a small write;
+    /// with the plain timeout every attempt of such a piece was abandoned
+    /// and sent again, which loaded the leader further.
+    fn attempt_timeout_for(&self, bytes: usize) -> Duration {
+        self.opts.attempt_timeout + Duration::from_millis((bytes as u64).saturating_mul(2000) >> 20)
+    }
+
     async fn call_until(
         &self,
         target: Target,
@@ -578,7 +614,7 @@ impl ClusterKv {
                         let left = deadline.saturating_duration_since(Instant::now());
                         tokio::time::timeout(left, attempt).await.unwrap_or(Err(RpcError::Timeout(node)))
                     } else {
-                        tokio::time::timeout(self.opts.attempt_timeout, attempt)
+                        tokio::time::timeout(self.attempt_timeout_for(body.len()), attempt)
                             .await
                             .unwrap_or(Err(RpcError::Timeout(node)))
                     };
@@ -682,7 +718,8 @@ pub const PIECE_BYTES: usize = 1 << 20;
 /// The most keys one piece carries.
 pub const PIECE_KEYS: usize = 4096;
 
-/// Pieces of one transaction command in flight at once.
+/// Ranges a transaction command is sent to at once (one piece in flight
+/// per range).
 const PIECES_IN_FLIGHT: usize = 16;
 
 /// Whether `ops` fit in one piece: a one-phase commit cannot be cut, so a

@@ -527,6 +527,22 @@ async fn lay_intents(
     }
 }
 
+/// The intent keys a committed record lists: all of them while they fit in
+/// one piece of a transaction command, none beyond. The record is one Raft
+/// entry in the anchor's range: a 1,000,000-row `COPY` made it 20 MB, and
+/// the commit never got through. Nothing depends on the list (readers
+/// resolve the intents they meet from the record's status, and the
+/// coordinator resolves all of them), so a large transaction's record
+/// leaves it out until intent spans are recorded instead.
+fn record_intents(keys: &[Bytes]) -> Vec<Bytes> {
+    let bytes: usize = keys.iter().map(Bytes::len).sum();
+    if keys.len() <= crate::range::client::PIECE_KEYS && bytes <= crate::range::client::PIECE_BYTES / 4 {
+        keys.to_vec()
+    } else {
+        Vec::new()
+    }
+}
+
 /// The two-phase commit: intents, record, resolution. With
 /// `retry_too_old`, a key written after the snapshot answers `Ok(Err(ts))`
 /// and leaves the intents laid so far in place (the caller lays them again
@@ -574,8 +590,12 @@ async fn two_phase(
                 )));
             }
             meta.write_ts = commit_ts;
-            let cmd =
-                Command::CommitTxn { ts: shared.clock.now(), txn: meta.clone(), commit_ts, intents: keys.clone() };
+            let cmd = Command::CommitTxn {
+                ts: shared.clock.now(),
+                txn: meta.clone(),
+                commit_ts,
+                intents: record_intents(&keys),
+            };
             let record = record_command(shared, cmd).await.map_err(kv_err)?;
             match record.status {
                 TxnStatus::Committed { commit_ts } => return Ok(commit_ts),

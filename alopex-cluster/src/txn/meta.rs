@@ -109,7 +109,9 @@ pub struct TxnRecord {
     /// Readers pushed the transaction: it may not commit below this.
     pub min_commit_ts: Timestamp,
     /// Once committed: the keys of every intent it laid, in any range,
-    /// so that anyone can finish resolving them.
+    /// so that anyone can finish resolving them; empty for a transaction
+    /// with more than fit in one piece (`range::client::PIECE_KEYS`),
+    /// whose record would otherwise be one oversized Raft entry.
     pub intents: Vec<Bytes>,
 }
 
