@@ -41,7 +41,7 @@ fn number(value: &[u8]) -> Option<u64> {
 
 impl RowPredicate for MultipleOf {
     fn matches(&self, _key: &[u8], value: &[u8]) -> alopex_core::Result<bool> {
-        Ok(number(value).is_some_and(|n| n % self.0 == 0))
+        Ok(number(value).is_some_and(|n| n.is_multiple_of(self.0)))
     }
 }
 

@@ -132,6 +132,12 @@ pub trait KvTxn: Send {
         filter_pages(self, range, reverse, limit, &*predicate)
     }
 
+    /// Whether [`KvTxn::scan_filtered`] evaluates the filter where the
+    /// rows live (see [`KvStore::pushes_filters`]); the default: `false`.
+    fn pushes_filters(&self) -> bool {
+        false
+    }
+
     /// Writes a value.
     fn put(&mut self, key: Bytes, value: Bytes) -> Result<()>;
 

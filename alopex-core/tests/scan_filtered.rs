@@ -18,7 +18,7 @@ impl RowPredicate for MultipleOf {
             .ok()
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| Error::InvalidArgument("not a number".into()))?;
-        Ok(n % self.0 == 0)
+        Ok(n.is_multiple_of(self.0))
     }
 }
 

@@ -296,13 +296,17 @@ impl ClusterTxn {
         let shared = Arc::clone(&self.shared);
         let page = shared.opts.scan_page.max(1);
         let wire = filter.map(crate::range::protocol::PushedFilter::from);
-        let mut rounds = 0;
+        // Requests, and requests that made no progress (intents resolved,
+        // read again). A filtered scan is bounded by the latter only: a
+        // sparse filter legitimately takes many requests (each examines at
+        // most `serve::MAX_SCANNED_PER_REQUEST` rows).
+        let (mut rounds, mut retries) = (0, 0);
         'restart: loop {
             let mut rows = Vec::new();
             let mut cursor = start.clone();
             while rows.len() < want && cursor < *end {
                 rounds += 1;
-                if rounds > MAX_READ_ROUNDS * 16 && wire.is_none() {
+                if (rounds > MAX_READ_ROUNDS * 16 && wire.is_none()) || retries > MAX_READ_ROUNDS * 16 {
                     return Err(Error::Conflict("a scan kept meeting new intents; retry the transaction".into()));
                 }
                 let req = TxnScanRequest {
@@ -330,6 +334,7 @@ impl ClusterTxn {
                     again |= s.map_err(kv_err)? == Settled::Resolved;
                 }
                 if again {
+                    retries += 1;
                     continue;
                 }
                 rows.extend(scan.rows);
@@ -828,6 +833,10 @@ impl KvTxn for ClusterTxn {
         self.check_active()?;
         let blocker = Arc::clone(&self.shared);
         blocker.block(self.scan_async(range, reverse, limit))
+    }
+
+    fn pushes_filters(&self) -> bool {
+        true
     }
 
     fn scan_filtered(

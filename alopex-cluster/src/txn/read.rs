@@ -146,7 +146,8 @@ pub fn read_key(
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TxnScan {
     /// The rows visible to the reader, in key order: committed values at
-    /// the read timestamp with the reader's own intents applied.
+    /// the read timestamp with the reader's own intents applied (only those
+    /// a pushed filter matches, when there is one).
     pub rows: Vec<(Bytes, Bytes)>,
     /// Other transactions' intents at or below the uncertainty limit, on
     /// keys up to the last row (the gateway settles them and scans again).
@@ -154,7 +155,9 @@ pub struct TxnScan {
     /// The newest commit timestamp in `(read ts, limit]` on those keys, if
     /// any: restart the scan above it.
     pub uncertain: Option<Timestamp>,
-    /// Where to resume when the scan stopped at `max_rows` (`None`: done).
+    /// Where to resume when the scan stopped at `max_rows` (or, filtered,
+    /// after examining its most rows): the first key not examined
+    /// (`None`: done).
     pub resume: Option<Bytes>,
 }
 
