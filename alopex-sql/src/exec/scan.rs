@@ -56,7 +56,7 @@ pub(super) struct ScanExec {
     source: Option<Source>,
     /// The part of `filter` a store may evaluate where the rows live
     /// (`crate::pushed_filter`); `filter` still applies to every row.
-    pushed: Option<alopex_core::ScanFilter>,
+    pushed: Option<Arc<alopex_core::ScanFilter>>,
 }
 
 impl ScanExec {
@@ -157,9 +157,9 @@ impl ScanExec {
 }
 
 /// The program of the pushable part of a scan's filter, if any.
-fn pushed_program(table: &TableSchema, filter: Option<&Expr>) -> Option<alopex_core::ScanFilter> {
+fn pushed_program(table: &TableSchema, filter: Option<&Expr>) -> Option<Arc<alopex_core::ScanFilter>> {
     let part = crate::pushed_filter::pushable_part(filter?, table)?;
-    crate::pushed_filter::encode(table, &part).ok()
+    crate::pushed_filter::encode(table, &part).ok().map(Arc::new)
 }
 
 impl Executor for ScanExec {

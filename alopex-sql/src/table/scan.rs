@@ -82,7 +82,7 @@ pub struct RowScan {
     index_only: bool,
     /// A filter for the store to evaluate where the rows live (primary-key
     /// scans on a store that pushes filters; see [`RowScan::pushed`]).
-    pushed: Option<ScanFilter>,
+    pushed: Option<Arc<ScanFilter>>,
 }
 
 impl RowScan {
@@ -143,7 +143,7 @@ impl RowScan {
     /// store that evaluates filters where the rows live. The rows that
     /// arrive still go through the scan's own filter above: the pushed one
     /// may only remove rows that one would remove.
-    pub fn pushed(mut self, filter: Option<ScanFilter>) -> RowScan {
+    pub fn pushed(mut self, filter: Option<Arc<ScanFilter>>) -> RowScan {
         self.pushed = filter;
         self
     }
