@@ -14,7 +14,8 @@
 //!
 //! **What is pushed** ([`pushable`]): column references, constants, `= <> <
 //! <= > >=`, AND/OR/NOT, IS \[NOT\] NULL, BETWEEN (bound to comparisons),
-//! IN (list of constants), LIKE on text (case-sensitive), and numeric casts,
+//! IN (list of constants), LIKE on text (case-sensitive), and numeric casts
+//! that cannot fail (widening),
 //! over types that evaluate without session context: bool, the integers,
 //! the floats, numeric, text/varchar, bytea, date. Not timestamptz (its
 //! text form depends on the session's time zone), jsonb, vectors, arrays,
@@ -91,11 +92,17 @@ fn pushable_type(ty: &DataType) -> bool {
     )
 }
 
-fn numeric_type(ty: &DataType) -> bool {
-    matches!(
-        ty,
-        DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Float4 | DataType::Float8 | DataType::Numeric(_)
-    )
+/// A numeric cast that cannot fail: to a wider integer, to a float or to
+/// an unconstrained numeric.
+fn widening(from: &DataType, to: &DataType) -> bool {
+    use DataType::*;
+    match to {
+        Int4 => matches!(from, Int2 | Int4),
+        Int8 => matches!(from, Int2 | Int4 | Int8),
+        Float8 => matches!(from, Int2 | Int4 | Int8 | Float4 | Float8),
+        Numeric(None) => matches!(from, Int2 | Int4 | Int8 | Numeric(_)),
+        _ => false,
+    }
 }
 
 fn text_type(ty: &DataType) -> bool {
@@ -129,7 +136,7 @@ fn pushable_at(expr: &Expr, table: &TableSchema, depth: usize) -> bool {
             is_literal(pattern) && sub(expr) && matches!(&**expr, Expr::Column(_, ty) if text_type(ty))
         }
         Expr::InList { expr, list, .. } => sub(expr) && list.iter().all(is_literal),
-        Expr::Cast { expr, ty } => numeric_type(ty) && expr_type(expr).is_some_and(|t| numeric_type(&t)) && sub(expr),
+        Expr::Cast { expr, ty } => expr_type(expr).is_some_and(|from| widening(&from, ty)) && sub(expr),
         _ => false,
     }
 }
@@ -382,12 +389,17 @@ struct SqlPredicate {
 }
 
 impl RowPredicate for SqlPredicate {
+    /// A row the predicate cannot evaluate (a cast that overflows, a row
+    /// that does not decode) is **kept**: the scan's own filter evaluates
+    /// the whole predicate on it and raises the error if, and only if, the
+    /// executor would (it may never get there, e.g. behind a FALSE conjunct
+    /// that was not pushed).
     fn matches(&self, _key: &[u8], value: &[u8]) -> alopex_core::Result<bool> {
         let eval = || -> Result<bool> {
             let row = decode_row(&self.table, value)?;
             eval_predicate(&self.expr, &row, &mut DetachedEnv)
         };
-        eval().map_err(|e| alopex_core::Error::InvalidArgument(format!("SQL scan filter: {e}")))
+        Ok(eval().unwrap_or(true))
     }
 }
 
