@@ -17,6 +17,7 @@ use bytes::Bytes;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::key::Timestamp;
+use crate::scan_filter::{FilteredPage, RowPredicate, ScanFilter};
 use crate::txn::{IsolationLevel, Savepoint, Transaction};
 use crate::vector::search::{TopHits, exact_search};
 use crate::vector::{KeyFilter, SnapshotReader, VectorHit, VectorIndexSpec};
@@ -65,6 +66,14 @@ pub trait KvStore: Send + Sync {
         let _ = span;
         None
     }
+
+    /// Whether [`KvTxn::scan_filtered`] evaluates filters where the data
+    /// lives, so that a planner should push predicates into scans. The
+    /// default (`false`): a local store whose filtered scan is the plain
+    /// scan plus a filter in process, which saves nothing.
+    fn pushes_filters(&self) -> bool {
+        false
+    }
 }
 
 /// One range of a distributed store, as [`KvStore::placement`] reports it.
@@ -100,6 +109,34 @@ pub trait KvTxn: Send {
     /// Reads up to `limit` pairs of `range` (0 = no limit), forward or
     /// reverse. To continue, scan again from just past the last key.
     fn scan(&mut self, range: KeyBounds, reverse: bool, limit: usize) -> Result<Vec<(Bytes, Bytes)>>;
+
+    /// Reads the pairs of `range` that `filter` matches, up to `limit` of
+    /// them (0 = no limit), forward or reverse; the page says where to
+    /// continue ([`FilteredPage::resume`], past the last key *examined*), and
+    /// may stop early with fewer matches after examining many keys (a
+    /// sparse filter answers in bounded time). An unknown codec or a bad
+    /// program is an error, never an empty page (see
+    /// [`crate::scan_filter`]).
+    ///
+    /// The default compiles the filter in process and filters
+    /// [`KvTxn::scan`]'s pages; a distributed store evaluates it where the
+    /// rows live.
+    fn scan_filtered(
+        &mut self,
+        range: KeyBounds,
+        reverse: bool,
+        limit: usize,
+        filter: &ScanFilter,
+    ) -> Result<FilteredPage> {
+        let predicate = crate::scan_filter::compile(filter)?;
+        filter_pages(self, range, reverse, limit, &*predicate)
+    }
+
+    /// Whether [`KvTxn::scan_filtered`] evaluates the filter where the
+    /// rows live (see [`KvStore::pushes_filters`]); the default: `false`.
+    fn pushes_filters(&self) -> bool {
+        false
+    }
 
     /// Writes a value.
     fn put(&mut self, key: Bytes, value: Bytes) -> Result<()>;
@@ -177,6 +214,49 @@ pub trait KvTxn: Send {
             }
         }
         Ok(top.into_sorted())
+    }
+}
+
+/// Pairs [`filter_pages`] reads from the store per underlying page.
+const FILTER_PAGE: usize = 1024;
+
+/// The most pairs one [`KvTxn::scan_filtered`] page of the default
+/// implementation examines before it answers.
+pub const MAX_SCANNED_PER_PAGE: usize = 64 * 1024;
+
+/// [`KvTxn::scan_filtered`] by filtering `txn`'s plain scan in process.
+pub fn filter_pages<T: KvTxn + ?Sized>(
+    txn: &mut T,
+    range: KeyBounds,
+    reverse: bool,
+    limit: usize,
+    predicate: &dyn RowPredicate,
+) -> Result<FilteredPage> {
+    let mut out = FilteredPage::default();
+    let mut rest = range;
+    loop {
+        let page = txn.scan(rest.clone(), reverse, FILTER_PAGE)?;
+        let full = page.len() >= FILTER_PAGE;
+        let mut last = None;
+        for (key, value) in page {
+            out.scanned += 1;
+            if predicate.matches(&key, &value)? {
+                out.rows.push((key.clone(), value));
+                if limit > 0 && out.rows.len() >= limit {
+                    out.resume = Some(continue_after(&rest, &key, reverse));
+                    return Ok(out);
+                }
+            }
+            last = Some(key);
+        }
+        match last {
+            Some(last) if full => rest = continue_after(&rest, &last, reverse),
+            _ => return Ok(out),
+        }
+        if out.scanned >= MAX_SCANNED_PER_PAGE {
+            out.resume = Some(rest);
+            return Ok(out);
+        }
     }
 }
 

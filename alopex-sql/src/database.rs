@@ -60,6 +60,12 @@ pub trait TxnSource: Send + Sync {
         let _ = span;
         None
     }
+
+    /// Whether the store evaluates pushed filters where the rows live
+    /// ([`KvStore::pushes_filters`]).
+    fn pushes_filters(&self) -> bool {
+        false
+    }
 }
 
 /// Adapts any [`KvStore`] to [`TxnSource`].
@@ -87,6 +93,10 @@ where
 
     fn placement(&self, span: &alopex_core::KeyBounds) -> Option<Vec<alopex_core::RangePlacement>> {
         self.0.placement(span)
+    }
+
+    fn pushes_filters(&self) -> bool {
+        self.0.pushes_filters()
     }
 }
 
@@ -215,6 +225,10 @@ impl Database {
         opts: &DatabaseOptions,
         exclusive: bool,
     ) -> Database {
+        // The codec of pushed filters, for the stores that evaluate them
+        // (a cluster's range leaders run in this process too). Registering
+        // again is a no-op; it fails only if another codec took the number.
+        let _ = crate::pushed_filter::register();
         Database {
             shared: Arc::new(Shared {
                 store,
@@ -365,6 +379,12 @@ impl Shared {
         let ts = result?;
         self.sync_vector_indexes()?;
         Ok(ts)
+    }
+
+    /// EXPLAIN's lines for the filters pushed to the store (on a store that
+    /// evaluates them where the rows live; none otherwise).
+    pub(crate) fn pushed_filter_lines(&self, plan: &crate::plan::Plan) -> Vec<String> {
+        if self.store.pushes_filters() { crate::plan::explain::pushed_filter_lines(plan) } else { Vec::new() }
     }
 
     /// EXPLAIN's closing lines on a distributed store: for every table or

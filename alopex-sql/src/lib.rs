@@ -28,6 +28,7 @@ pub mod exec;
 pub mod expr;
 pub mod interrupt;
 pub mod plan;
+pub mod pushed_filter;
 mod search;
 pub mod sequence;
 pub mod session;

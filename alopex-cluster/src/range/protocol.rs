@@ -115,6 +115,31 @@ pub struct TxnScanRequest {
     pub reader: Option<TxnId>,
     /// The most rows to return.
     pub max_rows: u32,
+    /// A predicate to evaluate on the visible rows (only matches are
+    /// returned; everything else is reported for the whole span examined,
+    /// see `txn::read`).
+    pub filter: Option<PushedFilter>,
+}
+
+/// An `alopex_core::ScanFilter` on the wire.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushedFilter {
+    /// The codec registered for the program (`alopex_core::scan_filter`).
+    pub codec: u32,
+    /// The program, opaque here.
+    pub program: Bytes,
+}
+
+impl From<&alopex_core::ScanFilter> for PushedFilter {
+    fn from(f: &alopex_core::ScanFilter) -> Self {
+        PushedFilter { codec: f.codec, program: f.program.clone() }
+    }
+}
+
+impl From<&PushedFilter> for alopex_core::ScanFilter {
+    fn from(f: &PushedFilter) -> Self {
+        alopex_core::ScanFilter { codec: f.codec, program: f.program.clone() }
+    }
 }
 
 /// A transaction command for the range's log. The leader replaces the

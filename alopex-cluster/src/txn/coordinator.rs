@@ -276,17 +276,30 @@ impl ClusterTxn {
     }
 
     /// Up to `want` committed rows of `[start, end)` at the read timestamp,
-    /// across ranges, intents settled.
-    async fn scan_cluster(&mut self, start: &Bytes, end: &Bytes, want: usize) -> Result<Vec<(Bytes, Bytes)>> {
+    /// across ranges, intents settled; with `filter`, only the rows it
+    /// matches (evaluated by the ranges' leaders, `want` counting matches).
+    /// Also answers how far the scan got: every key below it was examined.
+    async fn scan_cluster(
+        &mut self,
+        start: &Bytes,
+        end: &Bytes,
+        want: usize,
+        filter: Option<&alopex_core::ScanFilter>,
+    ) -> Result<(Vec<(Bytes, Bytes)>, Bytes)> {
         let shared = Arc::clone(&self.shared);
         let page = shared.opts.scan_page.max(1);
-        let mut rounds = 0;
+        let wire = filter.map(crate::range::protocol::PushedFilter::from);
+        // Requests, and requests that made no progress (intents resolved,
+        // read again). A filtered scan is bounded by the latter only: a
+        // sparse filter legitimately takes many requests (each examines at
+        // most `serve::MAX_SCANNED_PER_REQUEST` rows).
+        let (mut rounds, mut retries) = (0, 0);
         'restart: loop {
             let mut rows = Vec::new();
             let mut cursor = start.clone();
             while rows.len() < want && cursor < *end {
                 rounds += 1;
-                if rounds > MAX_READ_ROUNDS * 16 {
+                if (rounds > MAX_READ_ROUNDS * 16 && wire.is_none()) || retries > MAX_READ_ROUNDS * 16 {
                     return Err(Error::Conflict("a scan kept meeting new intents; retry the transaction".into()));
                 }
                 let req = TxnScanRequest {
@@ -296,8 +309,10 @@ impl ClusterTxn {
                     limit: self.limit_for_span(&cursor, end),
                     reader: Some(self.id),
                     max_rows: u32::try_from((want - rows.len()).min(page)).unwrap_or(u32::MAX),
+                    filter: wire.clone(),
                 };
                 let (scan, range_end) = shared.kv().txn_scan_range(req).await.map_err(kv_err)?;
+                shared.count_rows(scan.rows.len());
                 if let Some(ts) = scan.uncertain {
                     self.restart_read(ts).await?;
                     continue 'restart;
@@ -305,6 +320,7 @@ impl ClusterTxn {
                 let read_ts = self.read_ts;
                 let again = settle_many_for_read(&shared, &scan.intents, read_ts).await.map_err(kv_err)?;
                 if again {
+                    retries += 1;
                     continue;
                 }
                 rows.extend(scan.rows);
@@ -314,10 +330,10 @@ impl ClusterTxn {
             // What was covered: up to the cursor (everything, if done).
             let covered = if rows.len() < want { end.clone() } else { cursor.min(end.clone()) };
             if *start < covered {
-                self.reads.spans.push((start.clone(), covered.clone(), rows.clone()));
-                self.seen_spans.push((start.clone(), covered));
+                self.reads.spans.push((start.clone(), covered.clone(), filter.cloned(), rows.clone()));
+                self.seen_spans.push((start.clone(), covered.clone()));
             }
-            return Ok(rows);
+            return Ok((rows, covered));
         }
     }
 
@@ -334,11 +350,11 @@ impl ClusterTxn {
         // lie within the first `limit + deletes` committed ones. Reverse
         // scans read the whole span (ranges scan forward only).
         let want = if limit == 0 || reverse { usize::MAX } else { limit.saturating_add(deletes) };
-        let committed = match self.cache.scan(self.read_ts, &start, &end, want) {
-            Some(rows) => rows,
+        let committed = match self.cache.scan(self.read_ts, &start, &end, want, None) {
+            Some((rows, _)) => rows,
             None => {
-                let rows = self.scan_cluster(&start, &end, want).await?;
-                self.cache.put_scan(self.read_ts, start.clone(), end.clone(), want, &rows);
+                let (rows, covered) = self.scan_cluster(&start, &end, want, None).await?;
+                self.cache.put_scan(self.read_ts, (start.clone(), end.clone(), want, None), &rows, covered);
                 rows
             }
         };
@@ -355,6 +371,74 @@ impl ClusterTxn {
         } else {
             merged.into_iter().take(take).collect()
         })
+    }
+
+    /// [`KvTxn::scan_filtered`] over the ranges: the leaders evaluate the
+    /// filter on committed rows, the gateway on the transaction's own
+    /// writes (an own put replaces the committed row, matching or not; an
+    /// own delete hides it).
+    async fn scan_filtered_async(
+        &mut self,
+        range: KeyBounds,
+        reverse: bool,
+        limit: usize,
+        filter: &alopex_core::ScanFilter,
+        predicate: &dyn alopex_core::RowPredicate,
+    ) -> Result<alopex_core::FilteredPage> {
+        let start = start_of(&range.0);
+        let end = end_of(&range.1).min(Bytes::from_static(keys::USER_END));
+        if start >= end {
+            return Ok(alopex_core::FilteredPage::default());
+        }
+        let own: Vec<(Bytes, Option<Bytes>)> =
+            self.writes.range(start.clone()..end.clone()).map(|(k, v)| (k.clone(), v.clone())).collect();
+        // Each own write hides at most one committed match.
+        let want = if limit == 0 || reverse { usize::MAX } else { limit.saturating_add(own.len()) };
+        let key = (start.clone(), end.clone(), want, Some(filter.clone()));
+        let cached = match self.cache.scan(self.read_ts, &start, &end, want, Some(filter)) {
+            Some(hit) => Some(hit),
+            // A complete unfiltered read of the span answers too, filtered here.
+            None => match self.cache.scan(self.read_ts, &start, &end, usize::MAX, None) {
+                Some((rows, covered)) => {
+                    let mut kept = Vec::new();
+                    for (k, v) in rows {
+                        if predicate.matches(&k, &v)? {
+                            kept.push((k, v));
+                        }
+                    }
+                    Some((kept, covered))
+                }
+                None => None,
+            },
+        };
+        let (committed, covered) = match cached {
+            Some(hit) => hit,
+            None => {
+                let (rows, covered) = self.scan_cluster(&start, &end, want, Some(filter)).await?;
+                self.cache.put_scan(self.read_ts, key, &rows, covered.clone());
+                (rows, covered)
+            }
+        };
+        let mut merged: BTreeMap<Bytes, Bytes> = committed.into_iter().collect();
+        for (k, v) in own.into_iter().filter(|(k, _)| *k < covered) {
+            match v {
+                Some(v) if predicate.matches(&k, &v)? => merged.insert(k, v),
+                _ => merged.remove(&k),
+            };
+        }
+        let take = if limit == 0 { usize::MAX } else { limit };
+        let truncated = merged.len() > take;
+        let rows: Vec<(Bytes, Bytes)> = if reverse {
+            merged.into_iter().rev().take(take).collect()
+        } else {
+            merged.into_iter().take(take).collect()
+        };
+        let resume = match rows.last() {
+            Some((last, _)) if truncated => Some(alopex_core::kv::continue_after(&range, last, reverse)),
+            _ if covered < end => Some((std::ops::Bound::Included(covered), range.1.clone())),
+            _ => None,
+        };
+        Ok(alopex_core::FilteredPage { scanned: 0, rows, resume })
     }
 
     /// The vector search's fan-out (`vector.rs`) at the read timestamp,
@@ -376,7 +460,7 @@ impl ClusterTxn {
             return Ok(super::vector::Merged { exhausted: true, ..Default::default() });
         }
         if self.serializable {
-            self.scan_cluster(&start, &end, usize::MAX).await?;
+            self.scan_cluster(&start, &end, usize::MAX, None).await?;
         }
         let mut wire = Vec::new();
         spec.encode_to(&mut wire);
@@ -750,6 +834,23 @@ impl KvTxn for ClusterTxn {
         self.check_active()?;
         let blocker = Arc::clone(&self.shared);
         blocker.block(self.scan_async(range, reverse, limit))
+    }
+
+    fn pushes_filters(&self) -> bool {
+        true
+    }
+
+    fn scan_filtered(
+        &mut self,
+        range: KeyBounds,
+        reverse: bool,
+        limit: usize,
+        filter: &alopex_core::ScanFilter,
+    ) -> Result<alopex_core::FilteredPage> {
+        self.check_active()?;
+        let predicate = alopex_core::scan_filter::compile(filter)?;
+        let blocker = Arc::clone(&self.shared);
+        blocker.block(self.scan_filtered_async(range, reverse, limit, filter, &*predicate))
     }
 
     fn put(&mut self, key: Bytes, value: Bytes) -> Result<()> {

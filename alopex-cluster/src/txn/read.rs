@@ -26,6 +26,15 @@
 //! [`scan_span`] does the same for a span: it merges the reader's own
 //! intents into the rows and reports every other intent it passed.
 //!
+//! With a pushed filter ([`SpanFilter`], `docs/transactions.md`, "Filtered
+//! scans"), only the visible rows the predicate matches are returned, but
+//! everything else is reported for the whole span the scan **examined**:
+//! the intents and the uncertain versions on rejected keys too (a rejected
+//! committed value beneath an intent may be replaced by a matching one),
+//! and the resume key is the first key not examined, so a sparse filter
+//! never rescans. A filtered scan also stops after examining
+//! [`SpanFilter::max_scanned`] visible rows, whatever it found.
+//!
 //! It reads the node's engine directly. Callers make sure the node may
 //! serve the read (the leader, after a read-index), as for plain reads.
 
@@ -35,7 +44,7 @@ use std::ops::Bound;
 
 use bytes::Bytes;
 
-use alopex_core::{Engine, Timestamp};
+use alopex_core::{Engine, RowPredicate, Timestamp};
 
 use super::keys::{intent_key, intent_user_key};
 use super::meta::{Intent, TxnId, TxnMeta};
@@ -137,7 +146,8 @@ pub fn read_key(
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TxnScan {
     /// The rows visible to the reader, in key order: committed values at
-    /// the read timestamp with the reader's own intents applied.
+    /// the read timestamp with the reader's own intents applied (only those
+    /// a pushed filter matches, when there is one).
     pub rows: Vec<(Bytes, Bytes)>,
     /// Other transactions' intents at or below the uncertainty limit, on
     /// keys up to the last row (the gateway settles them and scans again).
@@ -145,8 +155,20 @@ pub struct TxnScan {
     /// The newest commit timestamp in `(read ts, limit]` on those keys, if
     /// any: restart the scan above it.
     pub uncertain: Option<Timestamp>,
-    /// Where to resume when the scan stopped at `max_rows` (`None`: done).
+    /// Where to resume when the scan stopped at `max_rows` (or, filtered,
+    /// after examining its most rows): the first key not examined
+    /// (`None`: done).
     pub resume: Option<Bytes>,
+}
+
+/// A predicate pushed into a scan, and how many visible rows the scan may
+/// examine before it answers.
+#[derive(Clone, Copy)]
+pub struct SpanFilter<'a> {
+    /// Rows it rejects are examined, not returned.
+    pub predicate: &'a dyn RowPredicate,
+    /// The most visible rows one scan examines (at least 1).
+    pub max_scanned: usize,
 }
 
 /// Scans `[start, end)` at `ts` for `reader`, with the uncertainty interval
@@ -159,6 +181,22 @@ pub fn scan_span(
     limit: Timestamp,
     reader: Option<TxnId>,
     max_rows: usize,
+) -> io::Result<TxnScan> {
+    scan_span_filtered(engine, start, end, ts, limit, reader, max_rows, None)
+}
+
+/// [`scan_span`] returning only the rows `filter` matches (see the module
+/// documentation). An error of the predicate is `InvalidInput`.
+#[allow(clippy::too_many_arguments)]
+pub fn scan_span_filtered(
+    engine: &Engine,
+    start: &[u8],
+    end: &[u8],
+    ts: Timestamp,
+    limit: Timestamp,
+    reader: Option<TxnId>,
+    max_rows: usize,
+    filter: Option<SpanFilter<'_>>,
 ) -> io::Result<TxnScan> {
     let limit = limit.max(ts);
     // Intents first (see the module documentation), then values.
@@ -180,6 +218,7 @@ pub fn scan_span(
     let mut committed = snapshot.scan(bounds.clone(), false).peekable();
     let mut own_iter = own.into_iter().peekable();
     let mut out = TxnScan::default();
+    let mut scanned = 0usize;
     loop {
         // The next key from either side; an own intent replaces the value.
         let next_committed = match committed.peek() {
@@ -213,6 +252,20 @@ pub fn scan_span(
         if out.rows.len() == max_rows {
             out.resume = Some(key);
             break;
+        }
+        if let Some(f) = filter {
+            if scanned >= f.max_scanned.max(1) {
+                out.resume = Some(key);
+                break;
+            }
+            scanned += 1;
+            let matches = f
+                .predicate
+                .matches(&key, &value)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("scan filter: {e}")))?;
+            if !matches {
+                continue;
+            }
         }
         out.rows.push((key, value));
     }

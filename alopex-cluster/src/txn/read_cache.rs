@@ -19,21 +19,27 @@
 //! The memory is dropped whenever the read timestamp moves (an
 //! uncertainty restart), and it is bounded: past [`MAX_BYTES`] of cached
 //! keys and values nothing more is kept, and reads go to the ranges as
-//! before. A scan is remembered under its exact bounds and row limit; a
-//! scan with other bounds is read again even if an earlier one covered it
-//! (simple, and the repeats that matter are exact).
+//! before. A scan is remembered under its exact bounds, row limit and
+//! pushed filter (if any), with how far it got; a scan with other bounds is
+//! read again even if an earlier one covered it (simple, and the repeats
+//! that matter are exact). A filtered scan is never answered from an
+//! unfiltered entry here, nor the reverse: the coordinator may answer a
+//! filtered scan from a *complete* unfiltered one by filtering it itself.
 
 use std::collections::HashMap;
 
 use bytes::Bytes;
 
-use alopex_core::Timestamp;
+use alopex_core::{ScanFilter, Timestamp};
 
 /// The most key and value bytes one transaction keeps.
 pub const MAX_BYTES: usize = 16 << 20;
 
-/// A scan's identity: its bounds and the most rows it wanted.
-type ScanKey = (Bytes, Bytes, usize);
+/// A scan's identity: its bounds, the most rows it wanted, its filter.
+pub type ScanKey = (Bytes, Bytes, usize, Option<ScanFilter>);
+
+/// A remembered scan: its rows and how far it got (exclusive).
+type ScanHit = (Vec<(Bytes, Bytes)>, Bytes);
 
 /// Reads remembered at one read timestamp. See the module documentation.
 #[derive(Default)]
@@ -41,7 +47,7 @@ pub struct ReadCache {
     at: Timestamp,
     bytes: usize,
     keys: HashMap<Bytes, Option<Bytes>>,
-    scans: HashMap<ScanKey, Vec<(Bytes, Bytes)>>,
+    scans: HashMap<ScanKey, ScanHit>,
 }
 
 impl ReadCache {
@@ -73,19 +79,28 @@ impl ReadCache {
     }
 
     /// The committed rows of the scan `[start, end)` limited to `want`
-    /// rows, read earlier at `read_ts`.
-    pub fn scan(&mut self, read_ts: Timestamp, start: &Bytes, end: &Bytes, want: usize) -> Option<Vec<(Bytes, Bytes)>> {
+    /// rows with `filter`, read earlier at `read_ts`, and how far it got.
+    pub fn scan(
+        &mut self,
+        read_ts: Timestamp,
+        start: &Bytes,
+        end: &Bytes,
+        want: usize,
+        filter: Option<&ScanFilter>,
+    ) -> Option<ScanHit> {
         self.align(read_ts);
-        self.scans.get(&(start.clone(), end.clone(), want)).cloned()
+        self.scans.get(&(start.clone(), end.clone(), want, filter.cloned())).cloned()
     }
 
-    /// Remembers a scan's committed rows.
-    pub fn put_scan(&mut self, read_ts: Timestamp, start: Bytes, end: Bytes, want: usize, rows: &[(Bytes, Bytes)]) {
+    /// Remembers a scan's committed rows and how far it got.
+    pub fn put_scan(&mut self, read_ts: Timestamp, key: ScanKey, rows: &[(Bytes, Bytes)], covered: Bytes) {
         self.align(read_ts);
-        let size = start.len() + end.len() + rows.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+        let filter = key.3.as_ref().map_or(0, |f| f.program.len());
+        let size = key.0.len() + key.1.len() + filter + covered.len();
+        let size = size + rows.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
         if self.bytes + size <= MAX_BYTES {
             self.bytes += size;
-            self.scans.insert((start, end, want), rows.to_vec());
+            self.scans.insert(key, (rows.to_vec(), covered));
         }
     }
 }
@@ -103,15 +118,23 @@ mod tests {
         let mut c = ReadCache::default();
         c.put(5, b("k"), Some(b("v")));
         c.put(5, b("gone"), None);
-        c.put_scan(5, b("a"), b("z"), 10, &[(b("k"), b("v"))]);
+        c.put_scan(5, (b("a"), b("z"), 10, None), &[(b("k"), b("v"))], b("z"));
         assert_eq!(c.get(5, b"k"), Some(Some(b("v"))));
         assert_eq!(c.get(5, b"gone"), Some(None));
         assert_eq!(c.get(5, b"other"), None);
-        assert_eq!(c.scan(5, &b("a"), &b("z"), 10).map(|r| r.len()), Some(1));
-        assert_eq!(c.scan(5, &b("a"), &b("z"), 11), None, "another limit is another scan");
+        assert_eq!(c.scan(5, &b("a"), &b("z"), 10, None).map(|r| r.0.len()), Some(1));
+        assert_eq!(c.scan(5, &b("a"), &b("z"), 11, None), None, "another limit is another scan");
+        // A filtered scan is another scan, and each filter its own.
+        let f = ScanFilter { codec: 1, program: b("v<10") };
+        let g = ScanFilter { codec: 1, program: b("v<20") };
+        assert_eq!(c.scan(5, &b("a"), &b("z"), 10, Some(&f)), None);
+        c.put_scan(5, (b("a"), b("z"), 10, Some(f.clone())), &[], b("m"));
+        assert_eq!(c.scan(5, &b("a"), &b("z"), 10, Some(&f)), Some((vec![], b("m"))));
+        assert_eq!(c.scan(5, &b("a"), &b("z"), 10, Some(&g)), None);
+        assert_eq!(c.scan(5, &b("a"), &b("z"), 10, None).map(|r| r.0.len()), Some(1), "unfiltered kept apart");
         // The read timestamp moved: everything is read again.
         assert_eq!(c.get(6, b"k"), None);
-        assert_eq!(c.scan(6, &b("a"), &b("z"), 10), None);
+        assert_eq!(c.scan(6, &b("a"), &b("z"), 10, None), None);
     }
 
     #[test]

@@ -47,8 +47,11 @@ pub(crate) type Rows = Vec<(Bytes, Bytes)>;
 pub(crate) struct ReadLog {
     /// Point reads: the key and the committed value read.
     pub keys: Vec<(Bytes, Option<Bytes>)>,
-    /// Scans: `[start, end)` and every committed row read in it.
-    pub spans: Vec<(Bytes, Bytes, Rows)>,
+    /// Scans: `[start, end)`, the filter pushed into the scan if any, and
+    /// every committed row read in it (every match, with a filter: the
+    /// refresh evaluates the filter again over the whole span, so a
+    /// rejected key that now matches is a change).
+    pub spans: Vec<(Bytes, Bytes, Option<alopex_core::ScanFilter>, Rows)>,
 }
 
 impl ReadLog {
@@ -68,8 +71,8 @@ pub(crate) async fn refresh(shared: &StoreShared, me: TxnId, log: &ReadLog, ts: 
             return Ok(false);
         }
     }
-    for (start, end, rows) in &log.spans {
-        if scan_span(shared, me, start, end, ts).await? != *rows {
+    for (start, end, filter, rows) in &log.spans {
+        if scan_span(shared, me, start, end, filter.as_ref(), ts).await? != *rows {
             return Ok(false);
         }
     }
@@ -101,6 +104,7 @@ async fn scan_span(
     me: TxnId,
     start: &Bytes,
     end: &Bytes,
+    filter: Option<&alopex_core::ScanFilter>,
     ts: Timestamp,
 ) -> Result<Rows, KvError> {
     let page = shared.opts.scan_page.max(1);
@@ -115,8 +119,10 @@ async fn scan_span(
             limit: ts,
             reader: None,
             max_rows: u32::try_from(page).unwrap_or(u32::MAX),
+            filter: filter.map(crate::range::protocol::PushedFilter::from),
         };
         let (scan, range_end) = shared.kv().txn_scan_range(req).await?;
+        shared.count_rows(scan.rows.len());
         let others: Vec<_> = scan.intents.iter().filter(|(_, t)| t.id != me).cloned().collect();
         let again = settle_many_for_read(shared, &others, ts).await?;
         if again {

@@ -69,12 +69,16 @@ use alopex_core::Timestamp;
 use alopex_core::clock::{hlc, physical_ms};
 
 use super::hlc::DEFAULT_MAX_OFFSET;
-use super::read::{read_key, scan_span};
+use super::read::{SpanFilter, read_key, scan_span_filtered};
 use super::ts_cache::TimestampCache;
 use crate::ids::RangeId;
 use crate::raft::{Command, CommandResponse, RaftNodeError, codec};
 use crate::range::RangeNode;
 use crate::range::protocol::{KvReply, TxnCommandRequest, TxnGetRequest, TxnScanRequest, method};
+
+/// The most visible rows one filtered `TXN_SCAN` examines before it
+/// answers with a resume key (a sparse filter answers in bounded time).
+pub const MAX_SCANNED_PER_REQUEST: usize = 16 * 1024;
 
 /// Entries a range's timestamp cache keeps before it forgets the older half.
 const CACHE_CAPACITY: usize = 64 * 1024;
@@ -295,13 +299,21 @@ async fn scan(node: &RangeNode, range: RangeId, r: TxnScanRequest) -> KvReply {
         return KvReply::TxnRows { scan: Default::default(), range_end: shape.span.end };
     }
     let max_rows = (r.max_rows as usize).max(1);
-    match scan_span(node.raft().engine(), &r.start, &end, r.read_ts, r.limit, r.reader, max_rows) {
+    let predicate = match r.filter.as_ref().map(|f| alopex_core::scan_filter::compile(&f.into())).transpose() {
+        Ok(p) => p,
+        Err(e) => return KvReply::Failed(format!("bad scan filter: {e}")),
+    };
+    let filter = predicate.as_deref().map(|predicate| SpanFilter { predicate, max_scanned: MAX_SCANNED_PER_REQUEST });
+    // The whole span examined is recorded below (`covered_end`), not only
+    // the matches: a write of a rejected key that would match is a phantom.
+    match scan_span_filtered(node.raft().engine(), &r.start, &end, r.read_ts, r.limit, r.reader, max_rows, filter) {
         Ok(scan) => {
             // The span read: up to where the scan stopped.
             let covered_end = scan.resume.as_ref().unwrap_or(&end);
             state.cache.lock().record_scan(&r.start, Some(covered_end), r.read_ts);
             KvReply::TxnRows { scan, range_end: shape.span.end }
         }
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => KvReply::Failed(e.to_string()),
         Err(e) => KvReply::Unavailable(e.to_string()),
     }
 }

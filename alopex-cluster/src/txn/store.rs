@@ -27,6 +27,10 @@
 //! **Isolation.** Snapshot isolation by default; serializable with a read
 //! refresh at commit (`refresh.rs`).
 //!
+//! **Filtered scans** ([`alopex_core::KvTxn::scan_filtered`]) are
+//! evaluated by the ranges' leaders (`docs/transactions.md`, "Filtered
+//! scans"); [`ClusterStore::rows_received`] counts what scans shipped.
+//!
 //! **Vector indexes** are registered per node, on the node's own engine
 //! (the `KvStore` registry methods): each replica builds the HNSW segments
 //! of the ranges it hosts, and searches fan out to the ranges' leaders
@@ -76,6 +80,8 @@ pub(crate) struct StoreShared {
     pub handle: Handle,
     pub clock: Hlc,
     pub opts: ClusterStoreOptions,
+    /// Rows the scans of this store's transactions received from ranges.
+    pub rows_received: std::sync::atomic::AtomicU64,
 }
 
 impl StoreShared {
@@ -123,6 +129,11 @@ impl StoreShared {
         }
     }
 
+    /// Counts rows a scan received from a range.
+    pub fn count_rows(&self, n: usize) {
+        self.rows_received.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Moves the clock past a timestamp a range answered.
     pub fn observe(&self, ts: Timestamp) {
         if let Err(e) = self.clock.update(ts) {
@@ -151,12 +162,19 @@ impl ClusterStore {
         node.txn_state().set_max_offset(opts.max_offset);
         let clock = Hlc::system(opts.max_offset);
         let _ = clock.update(node.raft().now());
-        ClusterStore { shared: Arc::new(StoreShared { node, handle, clock, opts }) }
+        ClusterStore { shared: Arc::new(StoreShared { node, handle, clock, opts, rows_received: Default::default() }) }
     }
 
     /// The node whose gateway the store uses.
     pub fn node(&self) -> &Arc<RangeNode> {
         &self.shared.node
+    }
+
+    /// How many rows the scans of this store's transactions have received
+    /// from the ranges so far (refreshes included): what a pushed filter
+    /// saves shows here.
+    pub fn rows_received(&self) -> u64 {
+        self.shared.rows_received.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A fresh timestamp of the store's clock.
@@ -170,6 +188,12 @@ impl KvStore for ClusterStore {
 
     fn begin(&self, opts: TxnOptions) -> alopex_core::Result<ClusterTxn> {
         Ok(ClusterTxn::begin(Arc::clone(&self.shared), opts.isolation))
+    }
+
+    /// Yes: a range's leader evaluates the filter, and only matches cross
+    /// the network.
+    fn pushes_filters(&self) -> bool {
+        true
     }
 
     /// The ranges overlapping `span`, read from the meta range (call it off

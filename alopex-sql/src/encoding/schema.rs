@@ -162,7 +162,7 @@ pub fn decode_table(bytes: &[u8]) -> Result<TableSchema> {
     Ok(TableSchema { id, name, columns, primary_key, indexes, checks, next_column_id, next_index_id })
 }
 
-fn encode_type(ty: &DataType, out: &mut Vec<u8>) {
+pub(crate) fn encode_type(ty: &DataType, out: &mut Vec<u8>) {
     let tag = match ty {
         DataType::Unknown => 0,
         DataType::Bool => 1,
@@ -201,7 +201,7 @@ fn encode_type(ty: &DataType, out: &mut Vec<u8>) {
     }
 }
 
-fn decode_type(input: &mut &[u8]) -> Result<DataType> {
+pub(crate) fn decode_type(input: &mut &[u8]) -> Result<DataType> {
     Ok(match get_u8(input)? {
         0 => DataType::Unknown,
         1 => DataType::Bool,

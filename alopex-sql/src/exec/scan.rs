@@ -5,7 +5,11 @@
 //! cast to the key types) into key ranges that are read one after another,
 //! or, for `=`/`IN` on the whole primary key, into keys fetched in one
 //! [`get_rows`] batch. The pushed-down filter is applied to each row as it
-//! is read, so rows that fail it never travel up the tree.
+//! is read, so rows that fail it never travel up the tree. On a store that
+//! evaluates filters where the rows live (the cluster), its simple part is
+//! also handed to primary-key scans as a program (`crate::pushed_filter`),
+//! so rows that fail it never leave their range; the filter here still
+//! applies to what arrives.
 //!
 //! Output rows are the table's full rows in schema order, hidden row id
 //! included, in key order (reversed for a reverse scan).
@@ -50,12 +54,16 @@ pub(super) struct ScanExec {
     columns: Demand,
     /// Set when the scan opens.
     source: Option<Source>,
+    /// The part of `filter` a store may evaluate where the rows live
+    /// (`crate::pushed_filter`); `filter` still applies to every row.
+    pushed: Option<Arc<alopex_core::ScanFilter>>,
 }
 
 impl ScanExec {
     /// A scan of `table` by primary key.
     pub(super) fn primary(table: Arc<TableSchema>, range: ScanRange, reverse: bool, filter: Option<Expr>) -> ScanExec {
-        ScanExec { table, index: None, range, reverse, filter, eager: false, columns: None, source: None }
+        let pushed = pushed_program(&table, filter.as_ref());
+        ScanExec { table, index: None, range, reverse, filter, eager: false, columns: None, source: None, pushed }
     }
 
     /// A scan of `table` through its secondary index at position `index`.
@@ -69,7 +77,17 @@ impl ScanExec {
         if index >= table.indexes.len() {
             return Err(Error::internal(format!("index scan of index {index} of table \"{}\"", table.name)));
         }
-        Ok(ScanExec { table, index: Some(index), range, reverse, filter, eager: false, columns: None, source: None })
+        Ok(ScanExec {
+            table,
+            index: Some(index),
+            range,
+            reverse,
+            filter,
+            eager: false,
+            columns: None,
+            source: None,
+            pushed: None,
+        })
     }
 
     /// Marks the scan as read to the end by its consumer (larger pages).
@@ -131,11 +149,17 @@ impl ScanExec {
                     Some(i) => RowScan::index(self.table.clone(), i, range, self.reverse),
                     None => RowScan::primary(self.table.clone(), range, self.reverse),
                 };
-                let scan = scan.columns(self.columns.clone());
+                let scan = scan.columns(self.columns.clone()).pushed(self.pushed.clone());
                 *current = Some(if self.eager { scan.eager() } else { scan });
             },
         }
     }
+}
+
+/// The program of the pushable part of a scan's filter, if any.
+fn pushed_program(table: &TableSchema, filter: Option<&Expr>) -> Option<Arc<alopex_core::ScanFilter>> {
+    let part = crate::pushed_filter::pushable_part(filter?, table)?;
+    crate::pushed_filter::encode(table, &part).ok().map(Arc::new)
 }
 
 impl Executor for ScanExec {

@@ -88,6 +88,31 @@ pub fn touched_spans(plan: &Plan) -> Vec<(String, alopex_core::KeyBounds)> {
     out
 }
 
+/// EXPLAIN's lines for the filters a store that evaluates them where the
+/// rows live is handed (`crate::pushed_filter`): for every primary-key scan
+/// whose filter has a pushable part, `Pushed filter on <alias>: <part>`.
+/// The scan's own filter (on its line) still applies to what arrives.
+pub fn pushed_filter_lines(plan: &Plan) -> Vec<String> {
+    fn walk(node: &Node, out: &mut Vec<String>) {
+        if let Node::Scan { table, alias, filter: Some(f), .. } = node
+            && let Some(part) = crate::pushed_filter::pushable_part(f, table)
+        {
+            let mut r = Renderer { outer: &[], subplans: Vec::new() };
+            out.push(format!(
+                "Pushed filter on {}: {}",
+                relation(table, alias),
+                r.expr(&part, &table_names(table, alias))
+            ));
+        }
+        for child in node.children() {
+            walk(child, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&plan.root, &mut out);
+    out
+}
+
 /// The names of a node's output columns.
 fn output_names(node: &Node, outer: &[Vec<String>]) -> Vec<String> {
     let mut r = Renderer { outer, subplans: Vec::new() };

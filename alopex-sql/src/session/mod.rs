@@ -517,6 +517,7 @@ impl Session {
             B::Explain { plan, analyze } => {
                 if !analyze {
                     let mut lines = plan::explain::explain(plan, None);
+                    lines.extend(self.db.shared.pushed_filter_lines(plan));
                     lines.extend(self.db.shared.range_lines(plan));
                     return Ok(StatementOutcome::Done(explain_result(lines)));
                 }
@@ -537,6 +538,7 @@ impl Session {
                     while exec.next(&mut cx)?.is_some() {}
                 }
                 let mut lines = plan::explain::explain(plan, Some(&stats.lock()));
+                lines.extend(self.db.shared.pushed_filter_lines(plan));
                 lines.extend(self.db.shared.range_lines(plan));
                 Ok(StatementOutcome::Done(explain_result(lines)))
             }

@@ -27,7 +27,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use alopex_core::kv::continue_after;
-use alopex_core::{KeyBounds, KvTxn};
+use alopex_core::{KeyBounds, KvTxn, ScanFilter};
 use bytes::Bytes;
 
 use super::KeyRange;
@@ -80,6 +80,9 @@ pub struct RowScan {
     columns: Option<Arc<[bool]>>,
     /// Rows are built from the index entries alone (see [`RowScan::columns`]).
     index_only: bool,
+    /// A filter for the store to evaluate where the rows live (primary-key
+    /// scans on a store that pushes filters; see [`RowScan::pushed`]).
+    pushed: Option<Arc<ScanFilter>>,
 }
 
 impl RowScan {
@@ -104,6 +107,7 @@ impl RowScan {
             rows: VecDeque::new(),
             columns: None,
             index_only: false,
+            pushed: None,
         }
     }
 
@@ -131,6 +135,16 @@ impl RowScan {
             })
         });
         self.columns = columns;
+        self
+    }
+
+    /// Lets the store drop rows `filter` rejects before they are shipped
+    /// (`crate::pushed_filter`): primary-key scans only, and only on a
+    /// store that evaluates filters where the rows live. The rows that
+    /// arrive still go through the scan's own filter above: the pushed one
+    /// may only remove rows that one would remove.
+    pub fn pushed(mut self, filter: Option<Arc<ScanFilter>>) -> RowScan {
+        self.pushed = filter;
         self
     }
 
@@ -175,6 +189,16 @@ impl RowScan {
     }
 
     fn read_page(&mut self, txn: &mut dyn KvTxn, bounds: KeyBounds) -> Result<()> {
+        if let Some(filter) = self.pushed.as_ref().filter(|_| self.index.is_none() && txn.pushes_filters()) {
+            // The page counts matches; it resumes past the last key examined.
+            let page = txn.scan_filtered(bounds, self.reverse, self.page_size, filter)?;
+            if let Some(rest) = page.resume {
+                self.state = ScanState::Reading(rest);
+            }
+            self.page_size = (self.page_size * 2).min(MAX_PAGE);
+            self.rows.extend(page.rows.into_iter().map(|(_, value)| value));
+            return Ok(());
+        }
         let page = txn.scan(bounds.clone(), self.reverse, self.page_size)?;
         if page.len() == self.page_size
             && let Some((last, _)) = page.last()
