@@ -27,7 +27,7 @@
 //! resolves the rest. A reader that meets many intents at once (a page of
 //! a scan over a large transaction still being resolved) settles each
 //! **holder** once: one push, then one resolution of all the keys it met of
-//! that holder ([`settle_many_for_read`]). Settling key by key made a scan
+//! that holder (`settle_many_for_read`). Settling key by key made a scan
 //! over 1,000 fresh intents send 1,000 pushes and 1,000 resolutions to two
 //! ranges at once, and their leaders stopped answering within the attempt
 //! timeout.
